@@ -1,0 +1,31 @@
+"""invimpute: missing-data imputation by gradient-based input inversion, in JAX.
+
+Flax autoencoders are trained on incomplete tables with masked losses; reverse training then repairs
+each damaged sample by gradient descent over only its missing entries through the frozen network,
+``vmap``ped and ``jit``-compiled over many samples at once.
+"""
+
+from invimpute import datasets, metrics, missingness
+from invimpute.encoding import Schema, TableEncoder
+from invimpute.heads import apply_head, inverse_head
+from invimpute.imputer import Imputer
+from invimpute.inversion import InversionConfig, InversionResult, code_radius, invert
+from invimpute.layout import BINARY, CATEGORICAL, NUMERIC, UNIT, Layout
+from invimpute.losses import masked_mse, typed_loss
+from invimpute.methods import METHODS, ModelConfig
+from invimpute.missingness import apply_mask, detect, mar_mask, mcar_mask, mnar_mask, patch_mask, row_mask
+from invimpute.models import ConvAutoencoder, MLPAutoencoder, reference_mlp, symmetric_mlp
+from invimpute.training import FitResult, History, TrainConfig, fit, predict
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Imputer",
+    "TableEncoder", "Schema", "Layout", "NUMERIC", "UNIT", "BINARY", "CATEGORICAL",
+    "detect", "mcar_mask", "mar_mask", "mnar_mask", "row_mask", "patch_mask", "apply_mask",
+    "MLPAutoencoder", "ConvAutoencoder", "reference_mlp", "symmetric_mlp", "ModelConfig",
+    "masked_mse", "typed_loss", "apply_head", "inverse_head",
+    "TrainConfig", "History", "FitResult", "fit", "predict",
+    "InversionConfig", "InversionResult", "invert", "code_radius",
+    "METHODS", "datasets", "metrics", "missingness",
+]

@@ -1,0 +1,339 @@
+"""Table ⇄ matrix: a DataFrame (or array) to a float32 matrix with an observed mask, and back.
+
+Categorical columns become one-hot groups, boolean columns one 0/1 entry, numeric columns one scaled
+entry (min-max into [0, 1] by default, standard scaling or none as options). The fitted
+:class:`Schema` records every column's slice, categories, scaling and dtype, so :meth:`TableEncoder.decode`
+restores the original column order, index, dtypes and labels. This module knows no Flax.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from invimpute.layout import BINARY, CATEGORICAL, NUMERIC, UNIT, Layout
+
+SCALINGS = ("minmax", "standard", "none")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One source column: its name, kind, slice in the encoded matrix and how to encode it."""
+
+    name: object
+    kind: str  # "categorical" | "boolean" | "numeric"
+    start: int
+    stop: int
+    dtype: str
+    categories: tuple = ()
+    offset: float = 0.0
+    scale: float = 1.0
+    bounded: bool = False  # numeric values lie in [0, 1] once scaled
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The fitted description of a table: its columns in order and how each is encoded."""
+
+    columns: tuple[ColumnSpec, ...]
+    scaling: str
+    input_kind: str  # "frame" or "array"
+    array_dtype: str = "float64"
+
+    @property
+    def width(self) -> int:
+        return self.columns[-1].stop if self.columns else 0
+
+    @property
+    def names(self) -> list:
+        return [c.name for c in self.columns]
+
+    @property
+    def layout(self) -> Layout:
+        kind: list[int] = []
+        group: list[int] = []
+        for i, c in enumerate(self.columns):
+            if c.kind == "categorical":
+                code = CATEGORICAL
+            elif c.kind == "boolean":
+                code = BINARY
+            else:
+                code = UNIT if c.bounded else NUMERIC
+            kind += [code] * (c.stop - c.start)
+            group += [i] * (c.stop - c.start)
+        return Layout(kind=tuple(kind), group=tuple(group))
+
+    def to_dict(self) -> dict:
+        return {
+            "scaling": self.scaling,
+            "input_kind": self.input_kind,
+            "array_dtype": self.array_dtype,
+            "columns": [
+                {
+                    "name": c.name, "kind": c.kind, "start": c.start, "stop": c.stop, "dtype": c.dtype,
+                    "categories": list(c.categories), "offset": c.offset, "scale": c.scale,
+                    "bounded": c.bounded,
+                }
+                for c in self.columns
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Schema":
+        cols = tuple(
+            ColumnSpec(
+                name=c["name"], kind=c["kind"], start=c["start"], stop=c["stop"], dtype=c["dtype"],
+                categories=tuple(c["categories"]), offset=c["offset"], scale=c["scale"],
+                bounded=c["bounded"],
+            )
+            for c in d["columns"]
+        )
+        return cls(columns=cols, scaling=d["scaling"], input_kind=d["input_kind"], array_dtype=d["array_dtype"])
+
+
+def _is_bool(s: pd.Series) -> bool:
+    if s.dtype == bool or isinstance(s.dtype, pd.BooleanDtype):
+        return True
+    if s.dtype == object:
+        vals = s.dropna()
+        return len(vals) > 0 and vals.map(lambda v: isinstance(v, (bool, np.bool_))).all()
+    return False
+
+
+def _is_numeric(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s.dtype) and not _is_bool(s)
+
+
+def _to_float(s: pd.Series, name: object) -> np.ndarray:
+    """Numeric values of ``s`` as float64 with NaN for missing; junk raises naming the column."""
+    if _is_numeric(s):
+        v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        conv = pd.to_numeric(s, errors="coerce")
+        bad = conv.isna() & s.notna()
+        if bad.any():
+            example = s[bad].iloc[0]
+            raise ValueError(
+                f"column {name!r} is numeric but holds non-numeric value {example!r} "
+                f"({int(bad.sum())} cells); add it to `tokens`/`sentinels` if it marks a missing value, "
+                f"or pass the column in `categorical=`"
+            )
+        v = conv.to_numpy(dtype=np.float64, na_value=np.nan)
+    if np.isinf(v).any():
+        raise ValueError(
+            f"column {name!r} contains ±inf; replace infinite values (with NaN to impute them) before fitting"
+        )
+    return v
+
+
+class TableEncoder:
+    """Encode a table into a float32 matrix and an observed mask, and decode it back.
+
+    Args:
+      scaling: ``"minmax"`` (numeric columns into [0, 1]; the default), ``"standard"`` (zero mean, unit
+        variance) or ``"none"`` (values as given; columns whose values lie in [0, 1] are treated as
+        bounded, which suits pixel intensities).
+      categorical: names of columns to treat as categorical even if they are numeric.
+      fill: value written into missing encoded entries (the reference study's fill constant).
+    """
+
+    def __init__(self, scaling: str = "minmax", categorical: tuple = (), fill: float = 0.0) -> None:
+        self.scaling = scaling
+        self.categorical = tuple(categorical)
+        self.fill = fill
+        self.schema_: Schema | None = None
+
+    # ---- fitting -------------------------------------------------------------------------------
+    def fit(self, data: pd.DataFrame | np.ndarray, observed: pd.DataFrame | np.ndarray | None = None) -> "TableEncoder":
+        """Learn columns, categories and scaling from the observed cells of ``data``."""
+        if self.scaling not in SCALINGS:
+            raise ValueError(f"scaling must be one of {SCALINGS}, got {self.scaling!r}")
+        frame, input_kind, array_dtype = _as_frame(data)
+        obs = _observed_frame(frame, observed)
+        missing_cat = [c for c in self.categorical if c not in frame.columns]
+        if missing_cat:
+            raise ValueError(f"categorical= names columns not in the table: {missing_cat}")
+        specs = []
+        start = 0
+        for col in frame.columns:
+            s = frame[col][obs[col].to_numpy()]
+            if len(s) == 0:
+                raise ValueError(
+                    f"column {col!r} has no observed values; drop it or supply some values before fitting"
+                )
+            dtype = str(frame[col].dtype)
+            if col in self.categorical or not (_is_numeric(s) or _is_bool(s) or _numeric_like(s)):
+                cats = tuple(sorted(pd.unique(s.astype(object)), key=lambda v: (str(type(v)), str(v))))
+                specs.append(ColumnSpec(col, "categorical", start, start + len(cats), dtype, categories=cats))
+                start += len(cats)
+            elif _is_bool(s):
+                specs.append(ColumnSpec(col, "boolean", start, start + 1, dtype))
+                start += 1
+            else:
+                v = _to_float(s, col)
+                if self.scaling == "minmax":
+                    lo, hi = float(v.min()), float(v.max())
+                    offset, scale, bounded = lo, (hi - lo) if hi > lo else 1.0, True
+                elif self.scaling == "standard":
+                    mu, sd = float(v.mean()), float(v.std())
+                    offset, scale, bounded = mu, sd if sd > 0 else 1.0, False
+                else:
+                    offset, scale, bounded = 0.0, 1.0, bool(v.min() >= 0.0 and v.max() <= 1.0)
+                specs.append(
+                    ColumnSpec(col, "numeric", start, start + 1, dtype, offset=offset, scale=scale, bounded=bounded)
+                )
+                start += 1
+        self.schema_ = Schema(columns=tuple(specs), scaling=self.scaling, input_kind=input_kind, array_dtype=array_dtype)
+        return self
+
+    @property
+    def schema(self) -> Schema:
+        if self.schema_ is None:
+            raise RuntimeError("this TableEncoder is not fitted yet: call fit(data) first")
+        return self.schema_
+
+    # ---- encoding ------------------------------------------------------------------------------
+    def encode(
+        self, data: pd.DataFrame | np.ndarray, observed: pd.DataFrame | np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(X, obs)``: float32 (n, d) values (``fill`` where missing) and a bool (n, d) observed mask.
+
+        A category not seen at fit time is treated as missing, with a warning naming the column.
+        """
+        schema = self.schema
+        frame, _, _ = _as_frame(data)
+        _check_columns(frame, schema)
+        obs_frame = _observed_frame(frame, observed)
+        n = len(frame)
+        X = np.full((n, schema.width), self.fill, dtype=np.float32)
+        O = np.zeros((n, schema.width), dtype=bool)
+        for spec in schema.columns:
+            col_obs = obs_frame[spec.name].to_numpy().copy()
+            s = frame[spec.name]
+            if spec.kind == "categorical":
+                lookup = {c: i for i, c in enumerate(spec.categories)}
+                codes = np.array([lookup.get(v, -1) if o else -1 for v, o in zip(s.astype(object), col_obs)])
+                unseen = col_obs & (codes < 0)
+                if unseen.any():
+                    warnings.warn(
+                        f"column {spec.name!r}: {int(unseen.sum())} cells hold categories not seen at fit "
+                        f"time (e.g. {s[unseen].iloc[0]!r}); they are treated as missing",
+                        stacklevel=2,
+                    )
+                    col_obs &= ~unseen
+                rows = np.flatnonzero(col_obs)
+                block = np.zeros((n, spec.stop - spec.start), dtype=np.float32)
+                block[rows, codes[rows]] = 1.0
+                X[:, spec.start:spec.stop] = np.where(col_obs[:, None], block, self.fill)
+            elif spec.kind == "boolean":
+                v = s.astype(object).map(lambda b: 1.0 if b is True or b == 1 else 0.0).to_numpy(dtype=np.float32)
+                X[:, spec.start] = np.where(col_obs, v, self.fill)
+            else:
+                v = _to_float(s.where(col_obs, np.nan), spec.name)
+                z = ((v - spec.offset) / spec.scale).astype(np.float32)
+                X[:, spec.start] = np.where(col_obs, z, self.fill)
+            O[:, spec.start:spec.stop] = col_obs[:, None]
+        return X, O
+
+    def fit_encode(self, data, observed=None) -> tuple[np.ndarray, np.ndarray]:
+        return self.fit(data, observed).encode(data, observed)
+
+    # ---- decoding ------------------------------------------------------------------------------
+    def decode(self, X: np.ndarray, index: pd.Index | None = None) -> pd.DataFrame | np.ndarray:
+        """The table for an encoded matrix: arg-max per one-hot group, threshold for flags, unscaling.
+
+        Returns a DataFrame with the fitted column order and dtypes (``index`` if given), or a NumPy
+        array when the encoder was fitted on one. Integer columns get rounded values.
+        """
+        schema = self.schema
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != schema.width:
+            raise ValueError(f"decode expects an (n, {schema.width}) matrix, got shape {X.shape}")
+        out = {}
+        for spec in schema.columns:
+            block = X[:, spec.start:spec.stop]
+            if spec.kind == "categorical":
+                cats = np.asarray(spec.categories, dtype=object)
+                vals = cats[np.argmax(block, axis=1)]
+                out[spec.name] = pd.Series(vals, index=index)
+                if spec.dtype == "category":
+                    out[spec.name] = out[spec.name].astype(pd.CategoricalDtype(list(spec.categories)))
+            elif spec.kind == "boolean":
+                out[spec.name] = pd.Series(block[:, 0] >= 0.5, index=index)
+            else:
+                v = block[:, 0].astype(np.float64) * spec.scale + spec.offset
+                out[spec.name] = pd.Series(_restore_numeric(v, spec.dtype), index=index)
+        frame = pd.DataFrame(out, index=index)
+        if schema.input_kind == "array":
+            return frame.to_numpy(dtype=np.dtype(schema.array_dtype) if schema.array_dtype != "object" else object)
+        return frame
+
+
+def _numeric_like(s: pd.Series) -> bool:
+    """An object column whose every observed value parses as a number (a CSV read as text)."""
+    if s.dtype != object:
+        return False
+    conv = pd.to_numeric(s, errors="coerce")
+    return bool(conv.notna().all()) and len(s) > 0
+
+
+def _restore_numeric(v: np.ndarray, dtype: str) -> np.ndarray:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is not None and dt.kind in "iu":
+        info = np.iinfo(dt)
+        return np.clip(np.rint(v), info.min, info.max).astype(dt)
+    if dtype in ("Int64", "Int32", "Int16", "Int8", "UInt8", "UInt16", "UInt32", "UInt64"):
+        return pd.array(np.rint(v).astype(np.int64), dtype=dtype)
+    if dt is not None and dt.kind == "f":
+        return v.astype(dt)
+    return v
+
+
+def _as_frame(data: pd.DataFrame | np.ndarray) -> tuple[pd.DataFrame, str, str]:
+    if isinstance(data, pd.DataFrame):
+        if data.shape[0] == 0 or data.shape[1] == 0:
+            raise ValueError(f"the table is empty (shape {data.shape}); give at least one row and one column")
+        if not data.columns.is_unique:
+            dup = data.columns[data.columns.duplicated()].tolist()
+            raise ValueError(f"column names must be unique; duplicated: {dup}")
+        return data, "frame", "float64"
+    if isinstance(data, np.ndarray):
+        if data.ndim != 2:
+            raise ValueError(f"an array table must be 2-D (n_rows, n_columns), got shape {data.shape}")
+        if data.shape[0] == 0 or data.shape[1] == 0:
+            raise ValueError(f"the table is empty (shape {data.shape}); give at least one row and one column")
+        return pd.DataFrame(data), "array", str(data.dtype if data.dtype.kind != "O" else "object")
+    raise TypeError(f"expected a pandas DataFrame or a 2-D NumPy array, got {type(data).__name__}")
+
+
+def _observed_frame(frame: pd.DataFrame, observed: pd.DataFrame | np.ndarray | None) -> pd.DataFrame:
+    if observed is None:
+        return frame.notna()
+    if isinstance(observed, pd.DataFrame):
+        arr = observed.to_numpy(dtype=bool)
+    else:
+        arr = np.asarray(observed, dtype=bool)
+    if arr.shape != frame.shape:
+        raise ValueError(f"observed mask has shape {arr.shape}, the table has shape {frame.shape}; they must match")
+    return pd.DataFrame(arr & frame.notna().to_numpy(), index=frame.index, columns=frame.columns)
+
+
+def _check_columns(frame: pd.DataFrame, schema: Schema) -> None:
+    got, want = list(frame.columns), schema.names
+    if got != want:
+        missing = [c for c in want if c not in got]
+        extra = [c for c in got if c not in want]
+        raise ValueError(
+            f"the table's columns differ from those seen at fit: missing {missing}, unexpected {extra}"
+            + ("" if missing or extra else " (same names, different order)")
+            + "; pass a table with the fitted columns in the fitted order"
+        )
+
+
+__all__ = ["ColumnSpec", "Schema", "TableEncoder", "SCALINGS"]

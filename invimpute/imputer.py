@@ -1,0 +1,309 @@
+"""The public estimator: a thin scikit-learn style shell that wires detection, encoding and a method.
+
+``Imputer(method=...).fit(X)`` finds the missing cells (:mod:`invimpute.missingness`), encodes the table
+(:mod:`invimpute.encoding`), and fits the chosen method on the encoded matrix
+(:mod:`invimpute.methods`); ``transform`` fills the missing cells and decodes them back. Observed cells
+are copied from the caller's object at the end, so they come back bit-identical by construction, and the
+caller's object is never modified. Images, given as (n, height, width) arrays in [0, 1], are flattened
+to rows and repaired with the same machinery.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
+
+import jax
+import numpy as np
+import pandas as pd
+
+from invimpute.encoding import TableEncoder
+from invimpute.inversion import InversionConfig
+from invimpute.methods import METHODS, NEURAL, Autoencoding, ModelConfig, registry
+from invimpute.missingness import DEFAULT_TOKENS, detect
+from invimpute.training import TrainConfig
+
+
+class Imputer:
+    """Fill missing cells of a table or an image set.
+
+    Args:
+      method: ``"reverse"`` (reverse training, the default), ``"ae"`` (one masked pass),
+        ``"recurrent"`` (study 1), or a peer: ``"mean"``, ``"knn"``, ``"iterative"``,
+        ``"missforest"``, ``"softimpute"``, ``"gain"``, ``"miwae"``.
+      model: ``"mlp"`` (symmetric autoencoder), ``"reference"`` (study 1's masked MLP) or ``"conv"``.
+      hidden, latent, dropout, mask_input, activation, dtype: the autoencoder's shape (see
+        :class:`~invimpute.methods.ModelConfig`).
+      loss: ``"typed"`` (CE per categorical group, BCE for flags, MSE for numbers) or ``"mse"``.
+      head: ``"typed"`` (softmax per categorical group) or ``"sigmoid"`` (study 1's sigmoid output).
+      epochs, batch_size, learning_rate, weight_decay, l1, l2, recurrent_weight, corruption,
+        validation_fraction, patience: training (see :class:`~invimpute.training.TrainConfig`).
+      inversion: reverse-training settings, an :class:`~invimpute.inversion.InversionConfig` or a dict.
+      ensemble: number of autoencoders trained from split keys whose fills are averaged.
+      method_options: keyword options passed to a peer method.
+      scaling, categorical: encoding (see :class:`~invimpute.encoding.TableEncoder`).
+      tokens, sentinels: what counts as missing (see :func:`~invimpute.missingness.detect`).
+      seed: the one seed every random draw derives from.
+      progress: show progress bars.
+    """
+
+    def __init__(
+        self,
+        method: str = "reverse",
+        *,
+        model: str = "mlp",
+        hidden: Sequence[int] | None = None,
+        latent: int | None = None,
+        dropout: float = 0.5,
+        mask_input: bool = True,
+        activation: str = "relu",
+        dtype: str = "float32",
+        loss: str = "typed",
+        head: str = "typed",
+        epochs: int = 100,
+        batch_size: int = 256,
+        learning_rate: float = 1e-3,
+        weight_decay: float = 0.0,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        recurrent_weight: float | None = None,
+        corruption: float = 0.0,
+        validation_fraction: float = 0.0,
+        patience: int = 20,
+        inversion: InversionConfig | Mapping | None = None,
+        ensemble: int = 1,
+        method_options: Mapping | None = None,
+        scaling: str = "minmax",
+        categorical: Sequence = (),
+        tokens: Sequence[str] | None = DEFAULT_TOKENS,
+        sentinels: Mapping | Sequence | None = None,
+        seed: int = 0,
+        progress: bool = False,
+    ) -> None:
+        self.method = method
+        self.model = model
+        self.hidden = hidden
+        self.latent = latent
+        self.dropout = dropout
+        self.mask_input = mask_input
+        self.activation = activation
+        self.dtype = dtype
+        self.loss = loss
+        self.head = head
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.l1 = l1
+        self.l2 = l2
+        self.recurrent_weight = recurrent_weight
+        self.corruption = corruption
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.inversion = inversion
+        self.ensemble = ensemble
+        self.method_options = method_options
+        self.scaling = scaling
+        self.categorical = categorical
+        self.tokens = tokens
+        self.sentinels = sentinels
+        self.seed = seed
+        self.progress = progress
+
+    # ---- scikit-learn parameter protocol ----------------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p for p in sig.parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor arguments, as scikit-learn's ``get_params``."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params) -> "Imputer":
+        """Set constructor arguments; an unknown name raises and lists the valid ones."""
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"unknown parameter {name!r} for Imputer; valid parameters: {valid}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        changed = {k: v for k, v in self.get_params().items() if k in defaults and not _same(v, defaults[k])}
+        return f"Imputer({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+    # ---- configuration ---------------------------------------------------------------------------
+    def inversion_config(self) -> InversionConfig:
+        """The reverse-training settings as an :class:`InversionConfig`."""
+        if self.inversion is None:
+            return InversionConfig()
+        if isinstance(self.inversion, InversionConfig):
+            return self.inversion
+        if isinstance(self.inversion, Mapping):
+            valid = [f.name for f in fields(InversionConfig)]
+            unknown = [k for k in self.inversion if k not in valid]
+            if unknown:
+                raise ValueError(f"unknown inversion settings {unknown}; valid: {valid}")
+            return InversionConfig(**self.inversion)
+        raise TypeError(f"inversion must be an InversionConfig or a dict, got {type(self.inversion).__name__}")
+
+    def _build_method(self, image_shape: tuple[int, int] | None):
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; choose one of {list(METHODS)}")
+        if self.method in NEURAL:
+            model = ModelConfig(
+                kind=self.model,
+                hidden=tuple(self.hidden) if self.hidden is not None else None,
+                latent=self.latent,
+                dropout=self.dropout,
+                mask_input=self.mask_input,
+                activation=self.activation,
+                image_shape=image_shape,
+                dtype=self.dtype,
+            )
+            train = TrainConfig(
+                epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
+                weight_decay=self.weight_decay, loss=self.loss, l1=self.l1, l2=self.l2,
+                recurrent_weight=self.recurrent_weight, corruption=self.corruption,
+                validation_fraction=self.validation_fraction, patience=self.patience, progress=self.progress,
+            )
+            train.validate()
+            inversion = self.inversion_config()
+            if self.method == "reverse":
+                inversion.validate()
+            if self.head not in ("typed", "sigmoid"):
+                raise ValueError(f"head must be 'typed' or 'sigmoid', got {self.head!r}")
+            return Autoencoding(
+                self.method, model=model, train=train, inversion=inversion,
+                ensemble=self.ensemble, head=self.head,
+            )
+        return registry()[self.method](**dict(self.method_options or {}))
+
+    # ---- data plumbing ---------------------------------------------------------------------------
+    def _as_table(self, data) -> tuple[pd.DataFrame, tuple[int, int] | None]:
+        if isinstance(data, pd.DataFrame):
+            return data, None
+        if isinstance(data, np.ndarray):
+            if data.ndim == 3:
+                if data.dtype.kind not in "f":
+                    raise TypeError(
+                        f"image arrays must be floats in [0, 1], got dtype {data.dtype}; divide uint8 images by 255"
+                    )
+                finite = data[np.isfinite(data)]
+                if finite.size and (finite.min() < 0 or finite.max() > 1):
+                    raise ValueError("image arrays must hold values in [0, 1] (NaN where missing); rescale them first")
+                return pd.DataFrame(data.reshape(data.shape[0], -1)), data.shape[1:]
+            if data.ndim == 2:
+                return pd.DataFrame(data), None
+            raise ValueError(f"arrays must be 2-D tables or 3-D image stacks (n, height, width), got shape {data.shape}")
+        raise TypeError(f"expected a pandas DataFrame or a NumPy array, got {type(data).__name__}")
+
+    def _detect(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if frame.shape[0] == 0 or frame.shape[1] == 0:
+            raise ValueError(f"the table is empty (shape {frame.shape}); give at least one row and one column")
+        if np.issubdtype(frame.dtypes.iloc[0], np.floating) and (frame.dtypes == frame.dtypes.iloc[0]).all() and self.sentinels is None:
+            observed = pd.DataFrame(~np.isnan(frame.to_numpy()), index=frame.index, columns=frame.columns)
+            self.report_ = None
+            return observed
+        found = detect(frame, tokens=self.tokens, sentinels=self.sentinels)
+        self.report_ = found.report
+        return found.observed
+
+    def _encode(self, frame: pd.DataFrame, observed: pd.DataFrame):
+        return self.encoder_.encode(frame.where(observed.to_numpy(), np.nan), observed)
+
+    # ---- estimator API ---------------------------------------------------------------------------
+    def fit(self, X, y=None) -> "Imputer":
+        """Learn the encoding and the method from the incomplete data ``X``; ``X`` is not modified."""
+        self._fit(X)
+        return self
+
+    def _fit(self, X):
+        frame, image_shape = self._as_table(X)
+        observed = self._detect(frame)
+        scaling = "none" if image_shape is not None else self.scaling
+        self.encoder_ = TableEncoder(scaling=scaling, categorical=tuple(self.categorical))
+        self.encoder_.fit(frame.where(observed.to_numpy(), np.nan), observed)
+        Xe, Oe = self._encode(frame, observed)
+        self.image_shape_ = image_shape
+        self.layout_ = self.encoder_.schema.layout
+        self.method_ = self._build_method(image_shape)
+        k_fit, self.key_impute_ = jax.random.split(jax.random.key(self.seed))
+        self.method_.fit(Xe, Oe, self.layout_, k_fit)
+        self.n_features_in_ = frame.shape[1]
+        return frame, observed, Xe, Oe
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "method_"):
+            raise RuntimeError("this Imputer is not fitted yet: call fit(X) before transform(X)")
+
+    def transform(self, X):
+        """A copy of ``X`` with every missing cell filled; observed cells are returned unchanged."""
+        self._check_fitted()
+        frame, image_shape = self._as_table(X)
+        if image_shape != self.image_shape_:
+            raise ValueError(f"fitted on {'images ' + str(self.image_shape_) if self.image_shape_ else 'a table'}, got "
+                             f"{'images ' + str(image_shape) if image_shape else 'a table'}")
+        observed = self._detect(frame)
+        Xe, Oe = self._encode(frame, observed)
+        return self._finish(X, frame, observed, Xe, Oe)
+
+    def fit_transform(self, X, y=None):
+        """``fit(X)`` then fill ``X`` (for ``recurrent``, the fills refined during training)."""
+        frame, observed, Xe, Oe = self._fit(X)
+        return self._finish(X, frame, observed, Xe, Oe)
+
+    def _finish(self, X, frame: pd.DataFrame, observed: pd.DataFrame, Xe: np.ndarray, Oe: np.ndarray):
+        missing = ~observed.to_numpy()
+        if not missing.any():
+            return X.copy()
+        filled = self.method_.impute(Xe, Oe, self.key_impute_)
+        if not np.all(np.isfinite(filled)):
+            raise FloatingPointError(
+                f"method {self.method!r} produced non-finite values; try a smaller learning_rate or more epochs"
+            )
+        decoded = self.encoder_.decode(filled, index=frame.index)
+        return _merge(X, decoded, missing)
+
+
+def _merge(original, decoded, missing: np.ndarray):
+    """``original`` with the cells where ``missing`` is True taken from ``decoded`` (a new object)."""
+    if isinstance(original, pd.DataFrame):
+        out = original.copy()
+        for j, col in enumerate(original.columns):
+            m = missing[:, j]
+            if not m.any():
+                continue
+            s = out[col]
+            new = decoded[col]
+            if s.dtype.kind in "iu" and new.dtype.kind in "iu":
+                vals = s.to_numpy().copy()
+                vals[m] = new.to_numpy()[m]
+                out[col] = vals
+            else:
+                if s.dtype.kind in "iub" or isinstance(s.dtype, pd.StringDtype):
+                    s = s.astype(object)
+                s = s.copy()
+                s[m] = new.to_numpy()[m]
+                if s.dtype == object and not isinstance(original[col].dtype, pd.CategoricalDtype):
+                    s = s.infer_objects()
+                out[col] = s
+        return out
+    arr = np.asarray(original)
+    dec = np.asarray(decoded).reshape(arr.shape)
+    out = arr.astype(np.result_type(arr.dtype, dec.dtype) if arr.dtype != object else object, copy=True)
+    out[missing.reshape(arr.shape)] = dec[missing.reshape(arr.shape)]
+    return out
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return a is b
+
+
+__all__ = ["Imputer"]
