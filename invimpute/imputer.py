@@ -37,7 +37,7 @@ class Imputer:
         :class:`~invimpute.methods.ModelConfig`).
       loss: ``"typed"`` (CE per categorical group, BCE for flags, MSE for numbers) or ``"mse"``.
       head: ``"typed"`` (softmax per categorical group) or ``"sigmoid"`` (study 1's sigmoid output).
-      epochs, batch_size, learning_rate, weight_decay, l1, l2, recurrent_weight, corruption,
+      epochs, batch_size, learning_rate, weight_decay, l1, l2, recurrent_weight, corruption, target,
         validation_fraction, patience: training (see :class:`~invimpute.training.TrainConfig`).
       inversion: reverse-training settings, an :class:`~invimpute.inversion.InversionConfig` or a dict.
       ensemble: number of autoencoders trained from split keys whose fills are averaged.
@@ -69,6 +69,7 @@ class Imputer:
         l2: float = 0.0,
         recurrent_weight: float | None = None,
         corruption: float = 0.0,
+        target: str = "observed",
         validation_fraction: float = 0.0,
         patience: int = 20,
         inversion: InversionConfig | Mapping | None = None,
@@ -99,6 +100,7 @@ class Imputer:
         self.l2 = l2
         self.recurrent_weight = recurrent_weight
         self.corruption = corruption
+        self.target = target
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.inversion = inversion
@@ -167,7 +169,7 @@ class Imputer:
             train = TrainConfig(
                 epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
                 weight_decay=self.weight_decay, loss=self.loss, l1=self.l1, l2=self.l2,
-                recurrent_weight=self.recurrent_weight, corruption=self.corruption,
+                recurrent_weight=self.recurrent_weight, corruption=self.corruption, target=self.target,
                 validation_fraction=self.validation_fraction, patience=self.patience, progress=self.progress,
             )
             train.validate()
@@ -204,7 +206,8 @@ class Imputer:
     def _detect(self, frame: pd.DataFrame) -> pd.DataFrame:
         if frame.shape[0] == 0 or frame.shape[1] == 0:
             raise ValueError(f"the table is empty (shape {frame.shape}); give at least one row and one column")
-        if np.issubdtype(frame.dtypes.iloc[0], np.floating) and (frame.dtypes == frame.dtypes.iloc[0]).all() and self.sentinels is None:
+        all_float = all(isinstance(t, np.dtype) and t.kind == "f" for t in frame.dtypes)
+        if all_float and self.sentinels is None:
             observed = pd.DataFrame(~np.isnan(frame.to_numpy()), index=frame.index, columns=frame.columns)
             self.report_ = None
             return observed
@@ -226,7 +229,9 @@ class Imputer:
         observed = self._detect(frame)
         scaling = "none" if image_shape is not None else self.scaling
         self.encoder_ = TableEncoder(scaling=scaling, categorical=tuple(self.categorical))
-        self.encoder_.fit(frame.where(observed.to_numpy(), np.nan), observed)
+        # fit on the caller's frame (the mask picks the observed cells) so each column's dtype is the
+        # caller's: masking first would turn an int column with sentinel cells into float64.
+        self.encoder_.fit(frame, observed)
         Xe, Oe = self._encode(frame, observed)
         self.image_shape_ = image_shape
         self.layout_ = self.encoder_.schema.layout
@@ -235,6 +240,21 @@ class Imputer:
         self.method_.fit(Xe, Oe, self.layout_, k_fit)
         self.n_features_in_ = frame.shape[1]
         return frame, observed, Xe, Oe
+
+    def _restore_fitted(self, encoder: TableEncoder, image_shape: tuple[int, int] | None, key_impute: jax.Array):
+        """Install a saved encoder and imputation key, and return a fresh, unfitted method for them.
+
+        This is how :func:`invimpute.checkpoint.load` rebuilds a fitted Imputer without training: the
+        caller fills the returned method with its saved state.
+        """
+        self.encoder_ = encoder
+        self.image_shape_ = None if image_shape is None else tuple(image_shape)
+        self.layout_ = encoder.schema.layout
+        self.method_ = self._build_method(self.image_shape_)
+        self.key_impute_ = key_impute
+        self.n_features_in_ = len(encoder.schema.columns)
+        self.report_ = None
+        return self.method_
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "method_"):
@@ -280,7 +300,7 @@ def _merge(original, decoded, missing: np.ndarray):
             s = out[col]
             new = decoded[col]
             if s.dtype.kind in "iu" and new.dtype.kind in "iu":
-                vals = s.to_numpy().copy()
+                vals = s.array.copy()  # keeps the caller's dtype, nullable Int64 included
                 vals[m] = new.to_numpy()[m]
                 out[col] = vals
             else:

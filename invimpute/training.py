@@ -41,6 +41,8 @@ class TrainConfig:
       l1, l2: weight penalties on kernels.
       recurrent_weight: ``w`` of study 1's refill after every epoch; None turns it off.
       corruption: fraction of observed cells hidden from the input at each step (denoising); 0 is off.
+      target: which observed cells the loss counts: ``"observed"`` (all of them) or ``"hidden"`` (only
+        those hidden by ``corruption``, the masked-prediction objective that matches imputation).
       validation_fraction: fraction of observed cells held out for early stopping; 0 is off.
       patience: epochs without a better validation loss before stopping.
       progress: show a progress bar over epochs.
@@ -55,6 +57,7 @@ class TrainConfig:
     l2: float = 0.0
     recurrent_weight: float | None = None
     corruption: float = 0.0
+    target: str = "observed"
     validation_fraction: float = 0.0
     patience: int = 20
     progress: bool = False
@@ -70,6 +73,10 @@ class TrainConfig:
             raise ValueError(f"recurrent_weight must be in (0, 1], got {self.recurrent_weight}")
         if not 0.0 <= self.corruption < 1.0:
             raise ValueError(f"corruption must be in [0, 1), got {self.corruption}")
+        if self.target not in ("observed", "hidden"):
+            raise ValueError(f"target must be 'observed' or 'hidden', got {self.target!r}")
+        if self.target == "hidden" and self.corruption == 0.0:
+            raise ValueError("target='hidden' needs corruption > 0: no cell would be hidden")
         if not 0.0 <= self.validation_fraction < 1.0:
             raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
         reconstruction_loss(self.loss)
@@ -169,7 +176,8 @@ def fit(
         missing_in = ~vis
         x_in = jnp.where(hidden, fill, xb)
         scores = m(x_in, missing_in.astype(jnp.float32), key=k_drop)
-        w = (ob & vb[:, None]).astype(jnp.float32)
+        counted = hidden if config.target == "hidden" else ob
+        w = (counted & vb[:, None]).astype(jnp.float32)
         return jax.vmap(loss_fn, in_axes=(0, 0, 0, None))(scores, xb, w, layout).sum() / jnp.maximum(vb.sum(), 1.0) + weight_penalty(m, config.l1, config.l2)
 
     @jax.jit
