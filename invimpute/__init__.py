@@ -5,17 +5,19 @@ each damaged sample by gradient descent over only its missing entries through th
 ``vmap``ped and ``jit``-compiled over many samples at once.
 """
 
-from invimpute import datasets, metrics, missingness
+from invimpute import datasets, metrics, missingness, uncertainty
+from invimpute.belief import Belief, Calibration
 from invimpute.encoding import Schema, TableEncoder
 from invimpute.heads import apply_head, inverse_head
 from invimpute.imputer import Imputer
-from invimpute.inversion import InversionConfig, InversionResult, code_radius, invert
+from invimpute.inversion import InversionConfig, InversionResult, code_radius, invert, invert_draws
 from invimpute.layout import BINARY, CATEGORICAL, NUMERIC, UNIT, Layout
 from invimpute.losses import masked_mse, typed_loss
 from invimpute.methods import METHODS, ModelConfig
 from invimpute.missingness import apply_mask, detect, mar_mask, mcar_mask, mnar_mask, patch_mask, row_mask
 from invimpute.models import ConvAutoencoder, MLPAutoencoder, reference_mlp, symmetric_mlp
 from invimpute.training import FitResult, History, TrainConfig, fit, predict
+from invimpute.uncertainty import PooledEstimate, rubin_pool
 
 __version__ = "0.1.0"
 
@@ -26,6 +28,7 @@ __all__ = [
     "MLPAutoencoder", "ConvAutoencoder", "reference_mlp", "symmetric_mlp", "ModelConfig",
     "masked_mse", "typed_loss", "apply_head", "inverse_head",
     "TrainConfig", "History", "FitResult", "fit", "predict",
-    "InversionConfig", "InversionResult", "invert", "code_radius",
+    "InversionConfig", "InversionResult", "invert", "invert_draws", "code_radius",
+    "Belief", "Calibration", "PooledEstimate", "rubin_pool", "uncertainty",
     "METHODS", "datasets", "metrics", "missingness",
 ]

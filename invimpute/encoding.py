@@ -273,11 +273,19 @@ class TableEncoder:
 
 
 def _numeric_like(s: pd.Series) -> bool:
-    """An object column whose every observed value parses as a number (a CSV read as text)."""
-    if s.dtype != object:
+    """A text column (object or pandas string dtype) whose observed values are mostly numbers.
+
+    A CSV read as text gives such a column. When most values parse but some do not, the column is
+    still numeric: encoding it raises and names the junk (instead of silently making a categorical
+    column with one category per number); pass it in ``categorical=`` to keep it as labels.
+    """
+    if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
         return False
-    conv = pd.to_numeric(s, errors="coerce")
-    return bool(conv.notna().all()) and len(s) > 0
+    vals = s.dropna()
+    if len(vals) == 0:
+        return False
+    conv = pd.to_numeric(vals, errors="coerce")
+    return bool(conv.notna().mean() > 0.5)
 
 
 def _restore_numeric(v: np.ndarray, dtype: str) -> np.ndarray:

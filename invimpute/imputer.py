@@ -18,6 +18,7 @@ import jax
 import numpy as np
 import pandas as pd
 
+from invimpute.belief import Belief, belief_frames, draw_imputations, fit_calibrated
 from invimpute.encoding import TableEncoder
 from invimpute.inversion import InversionConfig
 from invimpute.methods import METHODS, NEURAL, Autoencoding, ModelConfig, registry
@@ -41,6 +42,13 @@ class Imputer:
         validation_fraction, patience: training (see :class:`~invimpute.training.TrainConfig`).
       inversion: reverse-training settings, an :class:`~invimpute.inversion.InversionConfig` or a dict.
       ensemble: number of autoencoders trained from split keys whose fills are averaged.
+      calibrate: for the neural methods, hold ``calibration_fraction`` of the observed cells out of
+        training and fit on them the temperature of categorical beliefs and the numeric interval scale
+        (see :mod:`invimpute.belief`); needed for calibrated :meth:`belief` and numeric sampling.
+      mi_restarts, mi_dropout, mi_sample_categorical, mi_sample_numeric: the sources of spread between
+        the tables of ``transform(X, n_imputations=M)``: restarts of reverse training from perturbed
+        starts (``reverse`` only), Monte-Carlo dropout in the model, sampling categorical / boolean cells
+        from their calibrated distributions, and sampling numeric cells from ``N(mean, calibrated sd)``.
       method_options: keyword options passed to a peer method.
       scaling, categorical: encoding (see :class:`~invimpute.encoding.TableEncoder`).
       tokens, sentinels: what counts as missing (see :func:`~invimpute.missingness.detect`).
@@ -74,6 +82,12 @@ class Imputer:
         patience: int = 20,
         inversion: InversionConfig | Mapping | None = None,
         ensemble: int = 1,
+        calibrate: bool = True,
+        calibration_fraction: float = 0.1,
+        mi_restarts: bool = True,
+        mi_dropout: bool = True,
+        mi_sample_categorical: bool = True,
+        mi_sample_numeric: bool = False,
         method_options: Mapping | None = None,
         scaling: str = "minmax",
         categorical: Sequence = (),
@@ -105,6 +119,12 @@ class Imputer:
         self.patience = patience
         self.inversion = inversion
         self.ensemble = ensemble
+        self.calibrate = calibrate
+        self.calibration_fraction = calibration_fraction
+        self.mi_restarts = mi_restarts
+        self.mi_dropout = mi_dropout
+        self.mi_sample_categorical = mi_sample_categorical
+        self.mi_sample_numeric = mi_sample_numeric
         self.method_options = method_options
         self.scaling = scaling
         self.categorical = categorical
@@ -237,7 +257,11 @@ class Imputer:
         self.layout_ = self.encoder_.schema.layout
         self.method_ = self._build_method(image_shape)
         k_fit, self.key_impute_ = jax.random.split(jax.random.key(self.seed))
-        self.method_.fit(Xe, Oe, self.layout_, k_fit)
+        if self.calibrate and self.method in NEURAL:
+            self.calibration_ = fit_calibrated(self.method_, Xe, Oe, self.layout_, k_fit, self.calibration_fraction)
+        else:
+            self.method_.fit(Xe, Oe, self.layout_, k_fit)
+            self.calibration_ = None
         self.n_features_in_ = frame.shape[1]
         return frame, observed, Xe, Oe
 
@@ -254,14 +278,71 @@ class Imputer:
         self.key_impute_ = key_impute
         self.n_features_in_ = len(encoder.schema.columns)
         self.report_ = None
+        self.calibration_ = None
         return self.method_
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "method_"):
             raise RuntimeError("this Imputer is not fitted yet: call fit(X) before transform(X)")
 
-    def transform(self, X):
-        """A copy of ``X`` with every missing cell filled; observed cells are returned unchanged."""
+    def transform(self, X, *, n_imputations: int | None = None):
+        """A copy of ``X`` with every missing cell filled; observed cells are returned unchanged.
+
+        With ``n_imputations=M`` (neural methods), a list of M completed copies (multiple imputation) that
+        differ where the data does not pin a value down (sources of spread: the ``mi_*`` parameters);
+        observed cells are identical in all of them and the same seed gives the same M tables.
+        """
+        if n_imputations is None:
+            return self._transform_observed(X)[0]
+        return self._multiple(X, n_imputations)
+
+    def _uncertainty_method(self, what: str) -> None:
+        if self.method not in NEURAL:
+            raise ValueError(f"method {self.method!r} gives no {what}; use 'ae', 'recurrent' or 'reverse'")
+        self._check_fitted()
+
+    def _encoded(self, X):
+        frame, image_shape = self._as_table(X)
+        if image_shape != self.image_shape_:
+            raise ValueError(f"fitted on {'images ' + str(self.image_shape_) if self.image_shape_ else 'a table'}, got "
+                             f"{'images ' + str(image_shape) if image_shape else 'a table'}")
+        observed = self._detect(frame)
+        Xe, Oe = self._encode(frame, observed)
+        return frame, observed, Xe, Oe
+
+    def _multiple(self, X, n_imputations: int) -> list:
+        if isinstance(n_imputations, bool) or not isinstance(n_imputations, (int, np.integer)) or n_imputations < 1:
+            raise ValueError(f"n_imputations must be an integer >= 1 (or None for one table), got {n_imputations!r}")
+        self._uncertainty_method("multiple imputations")
+        frame, observed, Xe, Oe = self._encoded(X)
+        missing = ~observed.to_numpy()
+        if not missing.any():
+            return [X.copy() for _ in range(n_imputations)]
+        draws = draw_imputations(
+            self.method_, Xe, Oe, self.layout_, jax.random.fold_in(self.key_impute_, 1), int(n_imputations),
+            point_key=self.key_impute_, calibration=self.calibration_, restarts=self.mi_restarts,
+            dropout=self.mi_dropout, sample_categorical=self.mi_sample_categorical,
+            sample_numeric=self.mi_sample_numeric,
+        )
+        if not np.all(np.isfinite(draws)):
+            raise FloatingPointError(f"method {self.method!r} produced non-finite values in multiple imputation")
+        return [_merge(X, self.encoder_.decode(d, index=frame.index), missing) for d in draws]
+
+    def belief(self, X, *, level: float = 0.9) -> Belief:
+        """A degree of belief for every missing cell of ``X`` (see :class:`~invimpute.belief.Belief`).
+
+        Categorical and boolean cells get the (calibrated) probability of each category and of the one
+        ``transform`` picks; numeric cells a mean, standard deviation and central ``level`` interval in
+        the data's units. Neural methods only; calibrated when fitted with ``calibrate=True``.
+        """
+        self._uncertainty_method("per-cell belief")
+        frame, observed, Xe, Oe = self._encoded(X)
+        filled = self.method_.impute(Xe, Oe, self.key_impute_)
+        return belief_frames(filled, ~observed.to_numpy(), self.encoder_.schema, frame.index, frame.columns,
+                             self.calibration_, level)
+
+    def _transform_observed(self, X):
+        """``transform(X)`` and the (rows, columns) observed mask it found, which :mod:`invimpute.job` checks."""
         self._check_fitted()
         frame, image_shape = self._as_table(X)
         if image_shape != self.image_shape_:
@@ -269,7 +350,7 @@ class Imputer:
                              f"{'images ' + str(image_shape) if image_shape else 'a table'}")
         observed = self._detect(frame)
         Xe, Oe = self._encode(frame, observed)
-        return self._finish(X, frame, observed, Xe, Oe)
+        return self._finish(X, frame, observed, Xe, Oe), observed.to_numpy()
 
     def fit_transform(self, X, y=None):
         """``fit(X)`` then fill ``X`` (for ``recurrent``, the fills refined during training)."""

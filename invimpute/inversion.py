@@ -170,6 +170,8 @@ def _solve_one(model, layout, config, x, obs, x0, key, radius):
 
         def objective(z, k):
             x_hat = fill(z)
+            if config.code_penalty == "none":  # no code needed: any model(x, missing) will do
+                return loss_fn(model(network_input(x_hat, k), missing_in), x_hat, weight, layout)
             code = model.encode(network_input(x_hat, k), missing_in)
             scores = model.decode(code)
             return loss_fn(scores, x_hat, weight, layout) + _code_penalty(code, config, radius)
@@ -260,8 +262,11 @@ def check_inputs(model: nnx.Module, X: np.ndarray, observed: np.ndarray, layout:
             f"X has NaN/inf in {int(bad.sum())} observed entries (first at row {r}, column {c}); "
             f"mark them as missing in `observed` or fix the data"
         )
-    if config.mode == "latent" and not (hasattr(model, "encode") and hasattr(model, "decode")):
-        raise TypeError(f"latent mode needs a model with encode/decode methods; {type(model).__name__} has none")
+    if (config.mode == "latent" or config.code_penalty != "none") and not (
+        hasattr(model, "encode") and hasattr(model, "decode")
+    ):
+        need = "latent mode" if config.mode == "latent" else f"code_penalty={config.code_penalty!r}"
+        raise TypeError(f"{need} needs a model with encode/decode methods; {type(model).__name__} has none")
     if config.code_penalty == "sphere" and config.radius is None:
         raise ValueError("code_penalty='sphere' needs a radius: set InversionConfig.radius (Imputer sets it from training codes)")
 
@@ -319,6 +324,98 @@ def invert(
     )
 
 
+class _DropoutModel:
+    """``model`` with dropout switched on under fixed keys: one network drawn by Monte-Carlo dropout.
+
+    Calling, encoding and decoding all use keys derived from ``key`` (split as the MLP's own call splits
+    it), so every step of one sample's reverse training sees the same thinned network.
+    """
+
+    def __init__(self, model: nnx.Module, key: jax.Array) -> None:
+        self.model = model
+        self.key = key
+
+    def __call__(self, x: jax.Array, missing: jax.Array | None = None) -> jax.Array:
+        return self.model(x, missing, key=self.key)
+
+    def encode(self, x: jax.Array, missing: jax.Array | None = None) -> jax.Array:
+        return self.model.encode(x, missing, key=jax.random.split(self.key)[0])
+
+    def decode(self, code: jax.Array) -> jax.Array:
+        return self.model.decode(code, key=jax.random.split(self.key)[1])
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _invert_draws_chunk(graphdef, layout, config, model_dropout, params, x, obs, x0, keys, noise, radius):
+    """Reverse training of a chunk, ``keys.shape[0]`` times: ``vmap`` over draws of a ``vmap`` over samples."""
+    model = nnx.merge(graphdef, params)
+
+    def one(xi, oi, x0i, ki):
+        k_start, k_net, k_solve = jax.random.split(ki, 3)
+        z0 = _unparam(x0i, layout, config) + noise * jax.random.normal(k_start, xi.shape)
+        start = jnp.where(oi, xi, _param(z0, layout, config))
+        net = _DropoutModel(model, k_net) if model_dropout else model
+        return _solve_one(net, layout, config, xi, oi, start, k_solve, radius)[0]
+
+    return jax.vmap(jax.vmap(one), in_axes=(None, None, None, 0))(x, obs, x0, keys)
+
+
+def invert_draws(
+    model: nnx.Module,
+    X: np.ndarray,
+    observed: np.ndarray,
+    layout: Layout,
+    config: InversionConfig = InversionConfig(),
+    key: jax.Array | int = 0,
+    n_draws: int = 2,
+    *,
+    mean: np.ndarray | None = None,
+    start_noise: float = 1.0,
+    model_dropout: bool = False,
+) -> np.ndarray:
+    """``n_draws`` independent reverse trainings of every row of ``X``: an (n_draws, n, d) array.
+
+    The multiple-imputation form of :func:`invert`. Draw ``m`` of sample ``i`` starts from the usual
+    starting point (``config.init``) perturbed by Gaussian noise of scale ``start_noise`` in the solver's
+    own coordinates (logits for bounded and categorical entries, values for unbounded numbers), runs with
+    its own input-dropout key and, with ``model_dropout``, through its own Monte-Carlo dropout network
+    (the model's dropout on, under a key fixed for the whole optimisation). The draw axis is a second
+    ``vmap`` around the sample ``vmap``, so M draws are one compiled program; chunks hold about
+    ``config.batch_size / n_draws`` samples each and run on the default device. Observed entries are
+    bit-identical to ``X`` in every draw; the same key gives the same draws.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    observed = np.asarray(observed, dtype=bool)
+    check_inputs(model, X, observed, layout, config)
+    if not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
+        raise ValueError(f"n_draws must be an integer >= 1, got {n_draws!r}")
+    if not start_noise >= 0.0:
+        raise ValueError(f"start_noise must be >= 0, got {start_noise}")
+    key = jax.random.key(key) if isinstance(key, (int, np.integer)) else key
+    n, d = X.shape
+    if mean is None:
+        counts = observed.sum(0)
+        mean = np.where(counts > 0, np.where(observed, X, 0.0).sum(0) / np.maximum(counts, 1), 0.0)
+    mean = jnp.asarray(mean, jnp.float32)
+    radius = jnp.asarray(config.radius if config.radius is not None else 0.0, jnp.float32)
+    noise = jnp.asarray(start_noise, jnp.float32)
+
+    graphdef, params = nnx.split(model)
+    size = chunk_size(n, max(1, config.batch_size // int(n_draws)))
+    n_pad = math.ceil(n / size) * size
+    Xp = np.pad(np.where(observed, X, 0.0).astype(np.float32), ((0, n_pad - n), (0, 0)))
+    Op = np.pad(observed, ((0, n_pad - n), (0, 0)))
+    keys = jax.random.split(key, (int(n_draws), n_pad))
+    outs = []
+    for s in range(0, n_pad, size):
+        xc, oc = Xp[s:s + size], Op[s:s + size]
+        x0 = _start_chunk(graphdef, layout, config.init, params, xc, oc, mean)
+        outs.append(np.asarray(_invert_draws_chunk(
+            graphdef, layout, config, bool(model_dropout), params, xc, oc, x0, keys[:, s:s + size], noise, radius)))
+    x_hat = np.concatenate(outs, axis=1)[:, :n]
+    return np.where(observed, X, x_hat).astype(np.float32)
+
+
 def code_radius(model: nnx.Module, X: np.ndarray, observed: np.ndarray, batch_size: int = 4096) -> float:
     """Mean norm of the bottleneck codes of the (mean-filled) training rows: the sphere's radius."""
     graphdef, params = nnx.split(model)
@@ -335,4 +432,4 @@ def _code_norms(graphdef, params, x, obs):
     return jnp.linalg.norm(model.encode(x, (~obs).astype(jnp.float32)), axis=-1)
 
 
-__all__ = ["InversionConfig", "InversionResult", "invert", "code_radius", "chunk_size", "check_inputs"]
+__all__ = ["InversionConfig", "InversionResult", "invert", "invert_draws", "code_radius", "chunk_size", "check_inputs"]

@@ -85,7 +85,7 @@ def detect(
         marks = per_column.get(col, [])
         if marks:
             sen = s.isin(marks).to_numpy() & ~na
-            if s.dtype == object:
+            if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
                 sen |= s.astype(str).str.strip().isin([str(m) for m in marks]).to_numpy() & ~na
         missing = na | tok | sen
         observed[col] = ~missing

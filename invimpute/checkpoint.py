@@ -1,0 +1,390 @@
+"""Save a fitted :class:`~invimpute.Imputer` to a versioned directory and load it back.
+
+A checkpoint is a directory holding two files:
+
+* ``manifest.json``: the format name and version, the library version, the Imputer's constructor
+  parameters, the encoder's :class:`~invimpute.encoding.Schema`, the layout, the image shape, the key
+  implementation, the method's small state (training histories) and the calibration's scalars, and
+  the name, shape and dtype of every array with a checksum of the array file;
+* ``arrays.npz``: every array, as a plain NumPy ``.npz`` (no pickles): each trained model's parameters
+  as flattened leaves named by their path, the column means, the per-model code radii, the calibration's
+  per-column arrays and the raw data of the imputation key.
+
+Model parameters are restored by building a fresh model of the saved configuration
+(:meth:`~invimpute.methods.ModelConfig.build`) and writing the saved leaves into it with
+``nnx.update``, so the file needs no pickled tree structure and a shape mismatch is caught leaf by leaf.
+The imputation key is saved too, so a loaded Imputer returns bit-identical fills on the same machine.
+The training table is not saved: a loaded ``"recurrent"`` Imputer fills every table, its training table
+included, with the refill rule, where the original returns the fills refined during training.
+Saving is atomic: the files are written into a temporary directory next to the target, which is then
+renamed into place. Only the neural methods and ``"mean"`` can be saved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import pathlib
+import shutil
+import tempfile
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import numpy as np
+from flax import nnx
+
+from invimpute.encoding import Schema, TableEncoder
+from invimpute.imputer import Imputer
+from invimpute.inversion import InversionConfig
+from invimpute.layout import Layout
+from invimpute.methods import NEURAL, Autoencoding
+from invimpute.training import History
+
+FORMAT = "invimpute-checkpoint"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+ARRAYS = "arrays.npz"
+SUPPORTED = NEURAL + ("mean",)
+
+PathLike = str | os.PathLike
+
+
+class CheckpointError(ValueError):
+    """A checkpoint directory that cannot be read: wrong format version, missing or corrupted files."""
+
+
+def check_supported(method: str) -> None:
+    """Raise a ValueError naming ``method`` when checkpoints cannot hold it."""
+    if method not in SUPPORTED:
+        raise ValueError(f"saving method {method!r} is not supported; supported: {', '.join(SUPPORTED)}")
+
+
+# ---- parameters as JSON ------------------------------------------------------------------------------
+def _to_json(value: Any, where: str) -> Any:
+    """``value`` as JSON data, with tuples, non-string-keyed mappings and configs tagged to round-trip."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, InversionConfig):
+        return {"__inversion__": _to_json(dataclasses.asdict(value), where)}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_to_json(v, where) for v in value]}
+    if isinstance(value, list):
+        return [_to_json(v, where) for v in value]
+    if isinstance(value, Mapping):
+        if all(isinstance(k, str) and not k.startswith("__") for k in value):
+            return {k: _to_json(v, where) for k, v in value.items()}
+        return {"__items__": [[_to_json(k, where), _to_json(v, where)] for k, v in value.items()]}
+    raise ValueError(f"cannot save {where}: a {type(value).__name__} is not JSON-serialisable")
+
+
+def _from_json(value: Any) -> Any:
+    """Inverse of :func:`_to_json`."""
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {"__tuple__"}:
+            return tuple(_from_json(v) for v in value["__tuple__"])
+        if set(value) == {"__items__"}:
+            return {_hashable(_from_json(k)): _from_json(v) for k, v in value["__items__"]}
+        if set(value) == {"__inversion__"}:
+            return InversionConfig(**_from_json(value["__inversion__"]))
+        return {k: _from_json(v) for k, v in value.items()}
+    return value
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars inside a schema dict as Python scalars (``json.dumps`` default hook)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+# ---- collecting state --------------------------------------------------------------------------------
+def _leaf_name(path: tuple) -> str:
+    parts = []
+    for entry in path:
+        for attr in ("key", "idx", "name"):
+            if hasattr(entry, attr):
+                parts.append(str(getattr(entry, attr)))
+                break
+        else:
+            parts.append(str(entry))
+    return "/".join(parts)
+
+
+def _model_leaves(model: nnx.Module) -> dict[str, np.ndarray]:
+    _, state = nnx.split(model)
+    return {_leaf_name(p): np.asarray(leaf) for p, leaf in jax.tree_util.tree_leaves_with_path(state)}
+
+
+def _history_dict(h: History) -> dict:
+    return {"loss": h.loss, "mae": h.mae, "val_loss": h.val_loss, "best_epoch": h.best_epoch, "stopped_early": h.stopped_early}
+
+
+def collect(imputer: Imputer) -> tuple[dict, dict[str, np.ndarray]]:
+    """The manifest (without file checksums) and the arrays a checkpoint of ``imputer`` holds."""
+    if not isinstance(imputer, Imputer):
+        raise TypeError(f"expected a fitted invimpute.Imputer, got {type(imputer).__name__}")
+    check_supported(imputer.method)
+    if not hasattr(imputer, "method_"):
+        raise ValueError("this Imputer is not fitted yet: call fit(X) before saving it")
+    import invimpute
+
+    params = {name: _to_json(value, f"Imputer parameter {name!r}") for name, value in imputer.get_params().items()}
+    schema = imputer.encoder_.schema
+    key = imputer.key_impute_
+    arrays: dict[str, np.ndarray] = {"key_impute": np.asarray(jax.random.key_data(key))}
+    method = imputer.method_
+    if isinstance(method, Autoencoding):
+        for i, model in enumerate(method.models_):
+            for name, leaf in _model_leaves(model).items():
+                arrays[f"model_{i}/{name}"] = leaf
+        arrays["mean"] = np.asarray(method.mean_)
+        arrays["radii"] = np.asarray([np.nan if r is None else r for r in method.radii_], dtype=np.float64)
+        state = {"kind": method.kind, "n_models": len(method.models_),
+                 "histories": [_history_dict(h) for h in method.histories_]}
+    else:
+        arrays["mean"] = np.asarray(method.mean_)
+        arrays["empty"] = np.asarray(method.empty_)
+        state = {"kind": "mean"}
+    calibration = getattr(imputer, "calibration_", None)
+    calibration_info = None
+    if calibration is not None:
+        calibration_info = {}
+        for field in dataclasses.fields(calibration):
+            value = getattr(calibration, field.name)
+            if isinstance(value, np.ndarray):
+                arrays[f"calibration/{field.name}"] = value
+            else:
+                calibration_info[field.name] = _to_json(value, f"calibration field {field.name!r}")
+    layout = imputer.layout_
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "library_version": invimpute.__version__,
+        "params": params,
+        "encoder": {"scaling": imputer.encoder_.scaling, "categorical": _to_json(imputer.encoder_.categorical, "categorical"),
+                    "fill": imputer.encoder_.fill},
+        "schema": schema.to_dict(),
+        "layout": {"kind": list(layout.kind), "group": list(layout.group)},
+        "image_shape": None if imputer.image_shape_ is None else list(imputer.image_shape_),
+        "key_impl": str(jax.random.key_impl(key)),
+        "method_state": state,
+        "calibration": calibration_info,
+        "arrays": {name: {"shape": list(a.shape), "dtype": a.dtype.str} for name, a in sorted(arrays.items())},
+    }
+    json.dumps(manifest, default=_plain)
+    return manifest, arrays
+
+
+def fingerprint(imputer: Imputer) -> str:
+    """A SHA-256 over everything a checkpoint of ``imputer`` holds: equal fingerprints, equal fills."""
+    manifest, arrays = collect(imputer)
+    h = hashlib.sha256(json.dumps(manifest, sort_keys=True, default=_plain).encode())
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(name.encode())
+        h.update(a.dtype.str.encode())
+        h.update(str(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+# ---- saving ------------------------------------------------------------------------------------------
+def _is_checkpoint(path: pathlib.Path) -> bool:
+    try:
+        return json.loads((path / MANIFEST).read_text()).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _write(path: pathlib.Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def save(imputer: Imputer, path: PathLike, *, overwrite: bool = False) -> pathlib.Path:
+    """Write the fitted ``imputer`` to the checkpoint directory ``path`` (atomically) and return it.
+
+    An existing ``path`` is replaced only with ``overwrite=True`` and only when it is itself a
+    checkpoint, so a mistyped path never deletes unrelated files.
+    """
+    path = pathlib.Path(path)
+    manifest, arrays = collect(imputer)
+    if path.exists() or path.is_symlink():
+        if not overwrite:
+            raise FileExistsError(f"{path} already exists; pass overwrite=True (--overwrite) to replace it")
+        if not (path.is_dir() and _is_checkpoint(path)):
+            raise FileExistsError(f"{path} exists and is not an invimpute checkpoint; refusing to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        data = buf.getvalue()
+        _write(tmp / ARRAYS, data)
+        manifest["arrays_sha256"] = hashlib.sha256(data).hexdigest()
+        _write(tmp / MANIFEST, json.dumps(manifest, indent=1, default=_plain).encode())
+        if path.exists():
+            old = path.parent / f".{path.name}.old-{uuid.uuid4().hex}"
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+# ---- loading -----------------------------------------------------------------------------------------
+def read_manifest(path: PathLike) -> dict:
+    """The parsed, format-checked manifest of the checkpoint at ``path``."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    if not path.is_dir():
+        raise CheckpointError(f"{path} is not a checkpoint directory (expected a folder holding {MANIFEST})")
+    mpath = path / MANIFEST
+    if not mpath.is_file():
+        raise CheckpointError(f"{path}: {MANIFEST} is missing; this is not an invimpute checkpoint or it is incomplete")
+    try:
+        manifest = json.loads(mpath.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{mpath} is not valid JSON ({exc}); the checkpoint is corrupted") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise CheckpointError(f"{mpath} is not an invimpute checkpoint manifest")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint format version {version!r} (written by invimpute "
+            f"{manifest.get('library_version', '?')}) cannot be read by invimpute with format version "
+            f"{FORMAT_VERSION}; refit the model or load it with the version that wrote it"
+        )
+    return manifest
+
+
+def _read_arrays(path: pathlib.Path, manifest: dict) -> dict[str, np.ndarray]:
+    apath = path / ARRAYS
+    if not apath.is_file():
+        raise CheckpointError(f"{path}: {ARRAYS} is missing; the checkpoint is incomplete")
+    data = apath.read_bytes()
+    if hashlib.sha256(data).hexdigest() != manifest["arrays_sha256"]:
+        raise CheckpointError(f"{apath} is corrupted: its checksum does not match the manifest")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except (ValueError, OSError, EOFError) as exc:
+        raise CheckpointError(f"{apath} cannot be read ({exc}); the checkpoint is corrupted") from exc
+    for name, spec in manifest["arrays"].items():
+        if name not in arrays:
+            raise CheckpointError(f"{apath}: array {name!r} listed in the manifest is missing")
+        a = arrays[name]
+        if list(a.shape) != spec["shape"] or a.dtype.str != spec["dtype"]:
+            raise CheckpointError(
+                f"{apath}: array {name!r} has shape {a.shape} and dtype {a.dtype.str}, "
+                f"the manifest says {tuple(spec['shape'])} and {spec['dtype']}"
+            )
+    return arrays
+
+
+def _restore_model(path: pathlib.Path, model: nnx.Module, arrays: dict[str, np.ndarray], index: int) -> None:
+    _, state = nnx.split(model)
+    leaves_with_path, treedef = jax.tree_util.tree_flatten_with_path(state)
+    new = []
+    for p, leaf in leaves_with_path:
+        name = f"model_{index}/{_leaf_name(p)}"
+        if name not in arrays:
+            raise CheckpointError(f"{path}: parameter {name!r} of the rebuilt model is not in {ARRAYS}")
+        saved = arrays[name]
+        if saved.shape != leaf.shape or saved.dtype != leaf.dtype:
+            raise CheckpointError(
+                f"{path}: parameter {name!r} is saved with shape {saved.shape} ({saved.dtype}), the model "
+                f"built from the manifest's parameters expects {tuple(leaf.shape)} ({leaf.dtype})"
+            )
+        new.append(jax.numpy.asarray(saved))
+    expected = {f"model_{index}/{_leaf_name(p)}" for p, _ in leaves_with_path}
+    extra = sorted(n for n in arrays if n.startswith(f"model_{index}/") and n not in expected)
+    if extra:
+        raise CheckpointError(f"{path}: {ARRAYS} holds parameters the rebuilt model lacks: {extra[:3]}")
+    nnx.update(model, jax.tree_util.tree_unflatten(treedef, new))
+
+
+def load(path: PathLike) -> Imputer:
+    """The fitted Imputer saved at ``path``; raises :class:`CheckpointError` naming the path if unreadable."""
+    path = pathlib.Path(path)
+    manifest = read_manifest(path)
+    try:
+        return _load(path, manifest)
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise CheckpointError(f"{path}: the checkpoint is corrupted or inconsistent ({type(exc).__name__}: {exc})") from exc
+
+
+def _load(path: pathlib.Path, manifest: dict) -> Imputer:
+    params = {name: _from_json(value) for name, value in manifest["params"].items()}
+    check_supported(params["method"])
+    arrays = _read_arrays(path, manifest)
+    schema = Schema.from_dict(manifest["schema"])
+    enc_info = manifest["encoder"]
+    encoder = TableEncoder(scaling=enc_info["scaling"], categorical=_from_json(enc_info["categorical"]), fill=enc_info["fill"])
+    encoder.schema_ = schema
+    layout = Layout(kind=tuple(manifest["layout"]["kind"]), group=tuple(manifest["layout"]["group"]))
+    if layout != schema.layout:
+        raise CheckpointError(f"{path}: the saved layout does not match the saved schema")
+    image_shape = None if manifest["image_shape"] is None else tuple(manifest["image_shape"])
+    key = jax.random.wrap_key_data(arrays["key_impute"], impl=manifest["key_impl"])
+    imputer = Imputer(**params)
+    method = imputer._restore_fitted(encoder, image_shape, key)
+    state = manifest["method_state"]
+    width = schema.width
+    if isinstance(method, Autoencoding):
+        n_models = int(state["n_models"])
+        method.layout_ = method._layout(layout)
+        method.models_ = []
+        for i in range(n_models):
+            model = method.model_config.build(width, 0)
+            _restore_model(path, model, arrays, i)
+            method.models_.append(model)
+        method.histories_ = [History(**h) for h in state["histories"]]
+        method.fills_ = []
+        method.fit_data_ = (np.zeros((0, width), np.float32), np.zeros((0, width), bool))
+        method.mean_ = arrays["mean"]
+        radii = arrays["radii"]
+        if radii.shape != (n_models,):
+            raise CheckpointError(f"{path}: {ARRAYS} holds {radii.shape[0]} radii for {n_models} models")
+        method.radii_ = [None if np.isnan(r) else float(r) for r in radii]
+    else:
+        method.layout_ = layout
+        method.mean_ = arrays["mean"]
+        method.empty_ = arrays["empty"]
+    if manifest["calibration"] is not None:
+        from invimpute.belief import Calibration
+
+        values = {k: _from_json(v) for k, v in manifest["calibration"].items()}
+        values.update({name.split("/", 1)[1]: a for name, a in arrays.items() if name.startswith("calibration/")})
+        imputer.calibration_ = Calibration(**values)
+    if arrays["mean"].shape != (width,):
+        raise CheckpointError(f"{path}: the saved column means have shape {arrays['mean'].shape}, the schema has {width} columns")
+    return imputer
+
+
+__all__ = ["save", "load", "fingerprint", "collect", "read_manifest", "check_supported", "CheckpointError",
+           "FORMAT_VERSION", "SUPPORTED"]

@@ -1,0 +1,83 @@
+"""Shared fixtures: the shared data folder, a small mixed-type table, a small correlated numeric table.
+
+Everything here is tiny on purpose: the suite runs on a shared 2-core CPU.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The project's shared data folder (``<workspace>/shared/data``); skips when it is absent."""
+    path = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    if not path.is_dir():
+        pytest.skip(f"shared data folder not found at {path}")
+    return path
+
+
+def make_mixed(n: int = 60, seed: int = 0) -> pd.DataFrame:
+    """A complete table with a string categorical, a boolean, an int and a float column.
+
+    The columns share one latent factor so a model has something to learn; the index is not 0..n-1.
+    """
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=n)
+    color = np.where(z > 0.4, "red", np.where(z < -0.4, "blue", "green"))
+    return pd.DataFrame(
+        {
+            "color": pd.Series(color, dtype=object).to_numpy(),
+            "flag": z + 0.3 * rng.normal(size=n) > 0,
+            "count": np.rint(3 * z + 10).astype(np.int64),
+            "size": (2.0 * z + 0.1 * rng.normal(size=n)).astype(np.float64),
+        },
+        index=pd.Index(1000 + 7 * np.arange(n), name="row_id"),
+    )
+
+
+@pytest.fixture
+def mixed_df() -> pd.DataFrame:
+    """A complete mixed-type table (str categorical, bool, int64, float64) with a non-default index."""
+    return make_mixed()
+
+
+def make_mixed_missing(n: int = 60, seed: int = 0) -> pd.DataFrame:
+    """:func:`make_mixed` with NaN/None in every column, at known places.
+
+    ``color`` and ``flag`` become object columns holding None, ``count`` float64 (pandas has no int64
+    with NaN), ``size`` float64 with NaN. Every row keeps at least one observed cell.
+    """
+    df = make_mixed(n, seed)
+    idx = df.index
+    out = df.astype({"color": object, "flag": object, "count": np.float64})
+    out.loc[idx[::7], "color"] = None
+    out.loc[idx[1::9], "flag"] = None
+    out.loc[idx[3::10], "count"] = np.nan
+    out.loc[idx[2::8], "size"] = np.nan
+    return out
+
+
+@pytest.fixture
+def mixed_df_missing() -> pd.DataFrame:
+    """A fresh :func:`make_mixed_missing` table."""
+    return make_mixed_missing()
+
+
+def make_correlated(n: int = 120, d: int = 6, seed: int = 0) -> np.ndarray:
+    """An (n, d) float32 matrix in [0, 1] driven by two latent factors (strong correlations)."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 2))
+    w = rng.normal(size=(2, d))
+    x = z @ w + 0.05 * rng.normal(size=(n, d))
+    x = (x - x.min(0)) / (x.max(0) - x.min(0))
+    return x.astype(np.float32)
+
+
+@pytest.fixture
+def correlated() -> np.ndarray:
+    return make_correlated()

@@ -1,0 +1,285 @@
+"""Tests for invimpute.Imputer, the public estimator: its guarantees on observed cells, inputs, seeds,
+parameters and errors, for the library's own methods and the mean/mode baseline.
+
+Each method is fitted twice (same seed) once per module on a tiny mixed table; the tests share those
+runs. Tiny models: hidden=(16,), latent=4, 3 epochs, 10 inversion steps.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import chex
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import make_mixed, make_mixed_missing
+from invimpute import METHODS, Imputer, row_mask
+
+TINY = dict(hidden=(16,), latent=4, epochs=3, batch_size=32, learning_rate=1e-2, inversion={"steps": 10})
+OWN = ["ae", "recurrent", "reverse", "mean"]
+COLORS = {"blue", "green", "red"}
+
+
+def _imputer(method: str, **kw) -> Imputer:
+    return Imputer(method, **({} if method == "mean" else TINY), **kw)
+
+
+@pytest.fixture(scope="module", params=OWN)
+def run(request):
+    """One method fitted twice with the same seed on the same damaged table."""
+    method = request.param
+    df = make_mixed_missing()
+    before = copy.deepcopy(df)
+    imp = _imputer(method, seed=3)
+    out = imp.fit_transform(df)
+    out_again = _imputer(method, seed=3).fit_transform(df)
+    return {"method": method, "df": df, "before": before, "imp": imp, "out": out, "again": out_again}
+
+
+def _assert_observed_identical(out: pd.DataFrame, df: pd.DataFrame) -> None:
+    obs = df.notna()
+    assert list(out.columns) == list(df.columns)
+    assert out.index.equals(df.index)
+    for col in df.columns:
+        m = obs[col].to_numpy()
+        got, want = out[col].to_numpy()[m], df[col].to_numpy()[m]
+        if df[col].dtype.kind == "f":
+            assert np.array_equal(got.astype(np.float64), want), col  # bit for bit
+            assert out[col].dtype == df[col].dtype, col
+        else:
+            assert list(got) == list(want), col
+    pd.testing.assert_frame_equal(out.where(obs), df.where(obs), check_dtype=False)
+
+
+# ---- guarantees, for every method ------------------------------------------------------------------
+def test_observed_cells_come_back_identical(run):
+    _assert_observed_identical(run["out"], run["df"])
+
+
+def test_input_object_is_not_modified(run):
+    pd.testing.assert_frame_equal(run["df"], run["before"])
+    assert run["out"] is not run["df"]
+
+
+def test_output_is_complete_and_valid(run):
+    out, df = run["out"], run["df"]
+    assert not out.isna().any().any()
+    assert set(out["color"]) <= COLORS
+    assert out["flag"].map(lambda v: isinstance(v, (bool, np.bool_))).all()
+    # numeric fills stay inside the observed range (min-max scaled, sigmoid head or means)
+    for col in ("count", "size"):
+        lo, hi = df[col].min(), df[col].max()
+        filled = out[col][df[col].isna()]
+        assert ((filled >= lo - 1e-6) & (filled <= hi + 1e-6)).all(), col
+    # the missing cells really were filled, not left at a constant fill
+    assert out["size"][df["size"].isna()].nunique() >= (1 if run["method"] == "mean" else 2)
+
+
+def test_same_seed_same_result(run):
+    pd.testing.assert_frame_equal(run["out"], run["again"])
+
+
+def test_transform_after_fit(run):
+    imp, df = run["imp"], run["df"]
+    out = imp.transform(df)
+    _assert_observed_identical(out, df)
+    assert not out.isna().any().any()
+    # rows the model has not seen: a different damage pattern on the same columns
+    other = make_mixed_missing(n=60, seed=5)  # same row count: no new compiled chunk shape
+    out2 = imp.transform(other)
+    _assert_observed_identical(out2, other)
+    assert not out2.isna().any().any()
+
+
+def test_complete_table_comes_back_unchanged(run):
+    complete = make_mixed().astype({"color": object, "flag": object, "count": np.float64})
+    before = complete.copy(deep=True)
+    out = run["imp"].transform(complete)
+    pd.testing.assert_frame_equal(out, complete)
+    assert out is not complete
+    pd.testing.assert_frame_equal(complete, before)
+
+
+def test_method_specific_state(run):
+    imp = run["imp"]
+    assert imp.layout_.width == 6 and imp.n_features_in_ == 4
+    if run["method"] in ("ae", "recurrent", "reverse"):
+        hist = imp.method_.histories_[0]
+        assert len(hist.loss) == 3
+        assert imp.method_.models_[0].encoder_layers[0].kernel.shape == (12, 16)
+
+
+def test_fit_on_complete_table_then_transform():
+    complete = make_mixed()
+    before = complete.copy(deep=True)
+    out = Imputer("mean").fit_transform(complete)
+    pd.testing.assert_frame_equal(out, complete)
+    pd.testing.assert_frame_equal(complete, before)
+
+
+# ---- parameters --------------------------------------------------------------------------------
+def test_get_params_set_params_round_trip():
+    imp = Imputer("ae", epochs=7, hidden=(8,), inversion={"steps": 3}, seed=11)
+    params = imp.get_params()
+    assert params["method"] == "ae" and params["epochs"] == 7 and params["seed"] == 11
+    assert params["hidden"] == (8,) and params["inversion"] == {"steps": 3}
+    twin = Imputer(**params)
+    assert twin.get_params() == params
+    assert imp.set_params(epochs=2, method="mean") is imp
+    assert imp.get_params()["epochs"] == 2 and imp.method == "mean"
+    assert imp.get_params() != params
+    assert "epochs=2" in repr(imp) and "dropout" not in repr(imp)
+
+
+def test_sklearn_clone():
+    from sklearn.base import clone
+
+    imp = Imputer("reverse", latent=3, sentinels={"a": [-1]})
+    twin = clone(imp)
+    assert twin is not imp and twin.get_params() == imp.get_params()
+
+
+def test_unknown_param_lists_valid_ones():
+    with pytest.raises(ValueError, match=r"'nonsense'.*epochs"):
+        Imputer().set_params(nonsense=1)
+
+
+def test_unknown_inversion_setting():
+    with pytest.raises(ValueError, match="stepz"):
+        Imputer("reverse", inversion={"stepz": 3}).inversion_config()
+
+
+# ---- errors ------------------------------------------------------------------------------------
+def test_transform_before_fit():
+    with pytest.raises(RuntimeError, match="fit"):
+        Imputer("mean").transform(make_mixed_missing())
+
+
+def test_different_columns_at_transform():
+    df = make_mixed_missing()
+    imp = Imputer("mean").fit(df)
+    with pytest.raises(ValueError, match="size"):
+        imp.transform(df.drop(columns=["size"]))
+    with pytest.raises(ValueError, match="surprise"):
+        imp.transform(df.assign(surprise=1.0))
+
+
+def test_unknown_method_lists_valid_ones():
+    with pytest.raises(ValueError, match=r"'magic'.*reverse.*mean") as err:
+        Imputer("magic").fit(make_mixed_missing())
+    for name in METHODS:
+        assert name in str(err.value)
+
+
+def test_empty_table():
+    with pytest.raises(ValueError, match="empty"):
+        Imputer("mean").fit(pd.DataFrame())
+
+
+def test_bad_training_settings_fail_at_fit():
+    with pytest.raises(ValueError, match="epochs"):
+        Imputer("ae", epochs=0).fit(make_mixed_missing())
+    with pytest.raises(ValueError, match="steps"):
+        Imputer("reverse", inversion={"steps": 0}, epochs=1).fit(make_mixed_missing())
+
+
+# ---- arrays and images -------------------------------------------------------------------------
+def test_numpy_array_in_array_out():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 5))
+    x[rng.random(x.shape) < 0.15] = np.nan
+    before = x.copy()
+    out = Imputer("mean").fit_transform(x)
+    assert isinstance(out, np.ndarray)
+    chex.assert_shape(out, x.shape)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(x, before)  # not modified (NaN where they were)
+    obs = ~np.isnan(x)
+    assert np.array_equal(out[obs], x[obs])
+    assert not np.isnan(out).any()
+    np.testing.assert_allclose(out[~obs], np.broadcast_to(np.nanmean(x, axis=0), x.shape)[~obs], rtol=1e-5)
+
+
+def test_tiny_image_stack_with_conv_reverse():
+    rng = np.random.default_rng(0)
+    n = 24
+    truth = np.zeros((n, 8, 8), np.float32)
+    for i in range(n):  # bars of random height: a structure a model can learn
+        truth[i, :, 1 + i % 5: 3 + i % 5] = 0.9
+    truth += 0.05 * rng.random(truth.shape).astype(np.float32)
+    missing = row_mask(0, n, 8, 8, 2)
+    imgs = truth.copy()
+    imgs[missing] = np.nan
+    before = imgs.copy()
+    imp = Imputer("reverse", model="conv", latent=4, epochs=2, batch_size=16, inversion={"steps": 5}, seed=0)
+    out = imp.fit_transform(imgs)
+    assert isinstance(out, np.ndarray)
+    chex.assert_shape(out, (n, 8, 8))
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(imgs, before)
+    assert np.array_equal(out[~missing], imgs[~missing])
+    assert np.isfinite(out).all()
+    assert ((out >= 0) & (out <= 1)).all()
+    assert imp.image_shape_ == (8, 8)
+    with pytest.raises(ValueError, match="images"):
+        imp.transform(imgs.reshape(n, -1))
+
+
+def test_uint8_images_are_rejected():
+    imgs = np.zeros((3, 8, 8), np.uint8)
+    with pytest.raises(TypeError, match="255"):
+        Imputer("reverse").fit(imgs)
+
+
+def test_images_outside_unit_interval_are_rejected():
+    imgs = np.full((3, 8, 8), 2.0, np.float32)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        Imputer("mean").fit(imgs)
+
+
+def test_bad_array_rank():
+    with pytest.raises(ValueError, match="2-D"):
+        Imputer("mean").fit(np.zeros((2, 2, 2, 2)))
+    with pytest.raises(TypeError, match="list"):
+        Imputer("mean").fit([[1.0, 2.0]])
+
+
+# ---- what counts as missing --------------------------------------------------------------------
+def test_sentinels_are_missing_and_replaced():
+    df = make_mixed()
+    df.loc[df.index[::6], "count"] = -999
+    before = df.copy(deep=True)
+    sentinel = (df["count"] == -999).to_numpy()
+    imp = Imputer("mean", sentinels={"count": [-999]})
+    out = imp.fit_transform(df)
+    pd.testing.assert_frame_equal(df, before)
+    assert not (out["count"] == -999).any()
+    assert out["count"].dtype == np.int64  # still an int column, filled with rounded values
+    assert np.array_equal(out["count"].to_numpy()[~sentinel], df["count"].to_numpy()[~sentinel])
+    mean_observed = df["count"][~sentinel].mean()
+    assert (out["count"][sentinel] == round(mean_observed)).all()
+    assert imp.report_.loc["count", "sentinel"] == sentinel.sum()
+    for col in ("color", "flag", "size"):
+        pd.testing.assert_series_equal(out[col], df[col])
+
+
+def test_tokens_in_a_string_column_are_missing():
+    df = make_mixed()
+    df["color"] = df["color"].astype(object)
+    df.loc[df.index[::5], "color"] = "?"
+    df.loc[df.index[1::11], "color"] = " NA "
+    token = df["color"].isin(["?", " NA "]).to_numpy()
+    out = Imputer("mean").fit_transform(df)
+    assert set(out["color"]) <= COLORS
+    assert (out["color"].to_numpy()[~token] == df["color"].to_numpy()[~token]).all()
+    mode = df["color"][~token].mode()[0]
+    assert (out["color"][token] == mode).all()
+
+
+def test_nullable_int_column_keeps_its_dtype():
+    df = pd.DataFrame({"a": pd.array([1, None, 3, 4], dtype="Int64"), "b": [0.5, 0.1, np.nan, 0.3]})
+    out = Imputer("mean").fit_transform(df)
+    assert out["a"].dtype == "Int64"
+    assert out["a"].tolist() == [1, 3, 3, 4]  # mean 2.67 rounds to 3

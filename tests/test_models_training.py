@@ -1,0 +1,303 @@
+"""Tests for invimpute.models (NNX autoencoders) and invimpute.training (masked fit, recurrent refill)."""
+
+from __future__ import annotations
+
+import math
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from invimpute import ConvAutoencoder, Layout, MLPAutoencoder, TrainConfig, fit, predict, reference_mlp, symmetric_mlp
+from invimpute.models import dropout, weight_penalty
+
+
+def _kernel_shapes(layers) -> list[tuple[int, int]]:
+    return [tuple(layer.kernel.shape) for layer in layers]
+
+
+def _params(model) -> dict:
+    return jax.tree.map(np.asarray, nnx.to_pure_dict(nnx.state(model, nnx.Param)))
+
+
+# ---- models ----------------------------------------------------------------------------------
+# Building a model compiles one initialiser per distinct kernel shape, which is slow on a busy CPU: the
+# width checks build abstract models with nnx.eval_shape, and the numeric checks share a few small ones
+# (the (6 -> 16 -> 4) MLP matches the one used by the inversion and Imputer tests).
+@pytest.fixture(scope="module")
+def mlp():
+    return symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.5)
+
+
+@pytest.fixture(scope="module")
+def conv():
+    # default channels (32, 64) and a mask channel: the shapes the Imputer's tiny image test builds
+    return ConvAutoencoder(8, 8, latent=4, mask_input=True, rngs=nnx.Rngs(0))
+
+
+@pytest.mark.parametrize("d", [5, 13, 300])
+def test_reference_mlp_widths(d):
+    m = nnx.eval_shape(lambda: reference_mlp(d, seed=0))
+    h1, h2, z = min(2000, 8 * d), min(500, 2 * d), math.ceil(d / 2)
+    assert _kernel_shapes(m.encoder_layers) == [(2 * d, h1), (h1, h2), (h2, z)]
+    assert _kernel_shapes(m.decoder_layers) == [(z, d)]
+    assert m.mask_input and m.dropout_rate == 0.5
+
+
+def test_reference_mlp_output_shapes():
+    d, n = 6, 9
+    m = reference_mlp(d, seed=1)  # widths 48, 12, 3
+    x = jnp.ones((n, d))
+    miss = jnp.zeros((n, d))
+    out = m(x, miss)
+    chex.assert_shape(out, (n, d))
+    chex.assert_type(out, jnp.float32)
+    chex.assert_shape(m.encode(x, miss), (n, 3))
+    chex.assert_shape(m(x[0], miss[0]), (d,))  # one sample without a batch axis
+    chex.assert_trees_all_close(m(x[0], miss[0]), out[0], atol=1e-6)
+    assert bool(jnp.isfinite(out).all())
+
+
+def test_symmetric_mlp_is_mirrored(mlp):
+    m = nnx.eval_shape(lambda: symmetric_mlp(6, hidden=(16, 8), latent=3, seed=0, mask_input=False))
+    assert _kernel_shapes(m.encoder_layers) == [(6, 16), (16, 8), (8, 3)]
+    assert _kernel_shapes(m.decoder_layers) == [(3, 8), (8, 16), (16, 6)]
+    default = nnx.eval_shape(lambda: symmetric_mlp(10, seed=0))
+    assert _kernel_shapes(default.encoder_layers) == [(20, 80), (80, 20), (20, 5)]
+    assert _kernel_shapes(default.decoder_layers) == [(5, 20), (20, 80), (80, 10)]
+    assert _kernel_shapes(mlp.encoder_layers) == [(12, 16), (16, 4)]  # mask input: width 2d
+    x = jnp.full((4, 6), 0.3)
+    miss = jnp.zeros((4, 6))
+    z = mlp.encode(x, miss)
+    chex.assert_shape(z, (4, 4))
+    out = mlp.decode(z)
+    chex.assert_shape(out, (4, 6))
+    chex.assert_trees_all_close(mlp(x, miss), out)
+
+
+def test_mask_input_changes_the_output(mlp):
+    x = jnp.full((1, 6), 0.5)
+    a = mlp(x, jnp.zeros((1, 6)))
+    b = mlp(x, jnp.ones((1, 6)))
+    assert not np.allclose(np.asarray(a), np.asarray(b))
+
+
+def test_seed_determines_initialisation(mlp):
+    same = symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.5)
+    other = symmetric_mlp(6, hidden=(16,), latent=4, seed=1, dropout=0.5)
+    chex.assert_trees_all_equal(_params(mlp), _params(same))
+    assert not np.array_equal(
+        _params(mlp)["encoder_layers"][0]["kernel"], _params(other)["encoder_layers"][0]["kernel"]
+    )
+
+
+def test_conv_autoencoder_shapes(conv):
+    m = conv
+    x = jnp.linspace(0, 1, 3 * 64).reshape(3, 64)
+    miss = jnp.zeros_like(x)
+    z = m.encode(x, miss)
+    chex.assert_shape(z, (3, 4))
+    out = m.decode(z)
+    chex.assert_shape(out, (3, 64))
+    chex.assert_type(out, jnp.float32)
+    chex.assert_trees_all_close(m(x, miss), out)
+    chex.assert_shape(m(x[0], miss[0]), (64,))
+    chex.assert_trees_all_close(m(x[0], miss[0]), out[0], atol=1e-5)
+    # the missing indicator is a second input channel and changes the output
+    assert not np.allclose(np.asarray(m(x, jnp.ones_like(x))), np.asarray(out))
+    assert m.conv1.kernel.shape == (3, 3, 2, 32)
+    assert m.to_latent.kernel.shape == (2 * 2 * 64, 4)
+    plain = nnx.eval_shape(lambda: ConvAutoencoder(8, 8, channels=(4, 8), latent=5, rngs=nnx.Rngs(0)))
+    assert plain.conv1.kernel.shape == (3, 3, 1, 4) and plain.to_latent.kernel.shape == (2 * 2 * 8, 5)
+
+
+def test_conv_autoencoder_needs_divisible_size():
+    with pytest.raises(ValueError, match="divisible by 4"):
+        ConvAutoencoder(10, 8, rngs=nnx.Rngs(0))
+
+
+def test_model_argument_errors():
+    with pytest.raises(ValueError, match="positive"):
+        MLPAutoencoder(0, (4,), 2, rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="dropout"):
+        MLPAutoencoder(3, (4,), 2, dropout=1.0, rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="activation"):
+        MLPAutoencoder(3, (4,), 2, activation="nope", rngs=nnx.Rngs(0))
+
+
+def test_dropout_only_with_a_key(mlp):
+    m = mlp  # dropout 0.5
+    x = jnp.linspace(0.1, 0.9, 12).reshape(2, 6)
+    miss = jnp.zeros_like(x)
+    det1, det2 = m(x, miss), m(x, miss)
+    chex.assert_trees_all_equal(det1, det2)  # no key: deterministic
+    k1, k2 = jax.random.split(jax.random.key(0))
+    r1, r1b, r2 = m(x, miss, key=k1), m(x, miss, key=k1), m(x, miss, key=k2)
+    chex.assert_trees_all_equal(r1, r1b)  # same key: same mask
+    assert not np.allclose(np.asarray(r1), np.asarray(r2))
+    assert not np.allclose(np.asarray(r1), np.asarray(det1))
+    no_drop = symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.0)
+    chex.assert_trees_all_equal(no_drop(x, miss, key=k1), no_drop(x, miss))
+    chex.assert_trees_all_equal(no_drop(x, miss), det1)  # same weights: dropout off == no key
+
+
+def test_dropout_function():
+    x = jnp.ones((1000,))
+    chex.assert_trees_all_equal(dropout(x, 0.5, None), x)
+    chex.assert_trees_all_equal(dropout(x, 0.0, jax.random.key(0)), x)
+    y = dropout(x, 0.25, jax.random.key(0))
+    vals = np.unique(np.asarray(y))
+    assert len(vals) == 2 and vals[0] == 0.0 and vals[1] == pytest.approx(1 / 0.75)
+    assert 0.18 < float((y == 0).mean()) < 0.32
+
+
+def test_weight_penalty_counts_kernels_only(mlp):
+    m = mlp
+    kernels = [layer.kernel[...] for layer in [*m.encoder_layers, *m.decoder_layers]]
+    l2 = sum(float(jnp.square(k).sum()) for k in kernels)
+    l1 = sum(float(jnp.abs(k).sum()) for k in kernels)
+    assert float(weight_penalty(m, l2=0.1)) == pytest.approx(0.1 * l2, rel=1e-5)
+    assert float(weight_penalty(m, l1=0.2)) == pytest.approx(0.2 * l1, rel=1e-5)
+    assert float(weight_penalty(m)) == 0.0
+
+
+# ---- training ----------------------------------------------------------------------------------
+def _mcar(shape, rate, seed):
+    rng = np.random.default_rng(seed)
+    obs = rng.random(shape) > rate
+    obs[:, 0] |= ~obs.any(axis=1)
+    return obs
+
+
+@pytest.fixture(scope="module")
+def table():
+    from conftest import make_correlated
+
+    X = make_correlated(n=128, d=6, seed=3)
+    obs = _mcar(X.shape, 0.2, 3)
+    return X, obs, Layout.uniform(6)
+
+
+TRAIN = TrainConfig(epochs=6, batch_size=32, learning_rate=3e-2)
+
+
+def _train(table, key: int, model=None):
+    X, obs, lay = table
+    model = model if model is not None else symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.0)
+    return fit(model, X, obs, lay, TRAIN, jax.random.key(key))
+
+
+@pytest.fixture(scope="module")
+def trained_key0(table):
+    """One training run (key 0), with the model's predictions before and after."""
+    X, obs, lay = table
+    model = symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.0)
+    before = np.asarray(predict(model, np.where(obs, X, 0.0), ~obs, lay))
+    res = _train(table, 0, model)
+    after = np.asarray(predict(model, np.where(obs, X, 0.0), ~obs, lay))
+    return model, res, before, after
+
+
+def test_training_reduces_loss(table, trained_key0):
+    X, obs, lay = table
+    model, res, before, after = trained_key0
+    h = res.history
+    assert len(h.loss) == len(h.mae) == 6
+    assert h.val_loss == [] and h.best_epoch == 5 and not h.stopped_early
+    assert h.loss[-1] < 0.75 * h.loss[0]
+    assert h.mae[-1] < h.mae[0]
+    err = lambda p: np.abs(p - X)[obs].mean()  # noqa: E731
+    assert err(after) < err(before)  # the model in hand was trained in place
+    assert res.model is model
+    chex.assert_shape(res.filled, X.shape)
+    np.testing.assert_array_equal(res.filled[obs], X[obs])
+    # without the recurrent rule the filled table holds the final prediction at missing entries
+    np.testing.assert_allclose(res.filled[~obs], after[~obs], rtol=1e-5, atol=1e-6)
+
+
+def test_same_key_same_params_different_key_differs(table, trained_key0):
+    model, res, _, _ = trained_key0
+    same = _train(table, 0)
+    other = _train(table, 1)
+    chex.assert_trees_all_equal(_params(same.model), _params(model))
+    assert same.history.loss == res.history.loss
+    np.testing.assert_array_equal(same.filled, res.filled)
+    pa, pc = _params(model), _params(other.model)
+    assert not np.array_equal(pa["encoder_layers"][0]["kernel"], pc["encoder_layers"][0]["kernel"])
+    assert other.history.loss != res.history.loss
+
+
+def test_recurrent_refill_moves_missing_entries_only(table):
+    X, obs, lay = table
+    w = 0.5
+    model = symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.0)
+    cfg = TrainConfig(epochs=1, batch_size=32, learning_rate=1e-2, recurrent_weight=w)
+    res = fit(model, X, obs, lay, cfg, jax.random.key(0))
+    np.testing.assert_array_equal(res.filled[obs], X[obs])  # observed: bit-identical
+    assert not np.allclose(res.filled[~obs], 0.0)  # missing entries moved away from the fill
+    # one epoch of the rule from fill 0: x_miss = (1 - w) * 0 + w * prediction
+    pred = np.asarray(predict(model, np.where(obs, X, 0.0), ~obs, lay))
+    np.testing.assert_allclose(res.filled[~obs], w * pred[~obs], rtol=1e-5, atol=1e-6)
+
+
+def test_validation_early_stopping(table):
+    X, obs, lay = table
+    model = symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.0)
+    cfg = TrainConfig(
+        epochs=40, batch_size=16, learning_rate=0.5, validation_fraction=0.2, patience=1,
+    )
+    res = fit(model, X, obs, lay, cfg, jax.random.key(0))
+    h = res.history
+    assert h.stopped_early
+    assert len(h.loss) < 40
+    assert len(h.val_loss) == len(h.loss)
+    assert h.best_epoch == int(np.argmin(h.val_loss))
+    assert len(h.loss) == h.best_epoch + cfg.patience + 1
+    np.testing.assert_array_equal(res.filled[obs], X[obs])  # held-out cells are restored too
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"recurrent_weight": 0.0}, "recurrent_weight"),
+        ({"recurrent_weight": 1.5}, "recurrent_weight"),
+        ({"corruption": 1.0}, "corruption"),
+        ({"validation_fraction": 1.0}, "validation_fraction"),
+        ({"validation_fraction": -0.1}, "validation_fraction"),
+        ({"loss": "huber"}, "loss"),
+        ({"target": "everything"}, "target"),
+        ({"target": "hidden"}, "corruption"),
+    ],
+)
+def test_bad_train_config_raises(kwargs, match):
+    cfg = TrainConfig(**kwargs)
+    with pytest.raises(ValueError, match=match):
+        cfg.validate()
+    m = symmetric_mlp(6, hidden=(16,), latent=4, seed=0)
+    with pytest.raises(ValueError, match=match):
+        fit(m, np.zeros((4, 6)), np.ones((4, 6), bool), Layout.uniform(6), cfg, jax.random.key(0))
+
+
+def test_fit_shape_errors():
+    m = symmetric_mlp(6, hidden=(16,), latent=4, seed=0)
+    cfg = TrainConfig(epochs=1)
+    with pytest.raises(ValueError, match="shape"):
+        fit(m, np.zeros((4, 6)), np.ones((4, 5), bool), Layout.uniform(6), cfg, jax.random.key(0))
+    with pytest.raises(ValueError, match="layout"):
+        fit(m, np.zeros((4, 6)), np.ones((4, 6), bool), Layout.uniform(5), cfg, jax.random.key(0))
+
+
+def test_predict_chunks_match_one_pass(table):
+    X, obs, lay = table
+    model = symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.0)
+    x0 = np.where(obs, X, 0.0)
+    a = np.asarray(predict(model, x0, ~obs, lay, batch_size=50))  # 128 rows, last chunk padded
+    b = np.asarray(jax.nn.sigmoid(model(jnp.asarray(x0), jnp.asarray(~obs, jnp.float32))))
+    chex.assert_shape(a, X.shape)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
