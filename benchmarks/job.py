@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", help="folder for the CSV, model and outputs (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--out", help="also write the markdown report to this file")
     args = parser.parse_args(argv)
 
     import jax
@@ -178,24 +179,30 @@ def main(argv: list[str] | None = None) -> None:
     e2e = [res for name, _, res in runs if name.startswith("impute_file")]
     share = inv["seconds"] / min(r["seconds"] for r in e2e)
     print("\n" + table)
-    print(f"\n## Streaming imputation job (`benchmarks/job.py --rows {args.rows}`)\n")
-    print(f"Synthetic numeric CSV: {args.rows:,} rows x {args.cols} columns ({size_mib:,.1f} MiB), "
+    report = [f"Synthetic numeric CSV: {args.rows:,} rows x {args.cols} columns ({size_mib:,.1f} MiB), "
           f"{args.missing:.0%} of cells missing (MCAR). Model: reverse training, MLP hidden [32], latent 4, "
           f"fitted for {args.epochs} epochs on the first {args.fit_rows:,} rows ({fit_s:.1f} s); "
           f"{args.steps} inversion steps per row, inversion batch 1024. "
           f"invimpute {invimpute.__version__}, JAX {jax.__version__} on {jax.devices()[0].platform} "
           f"({os.cpu_count()} CPU cores, {platform.machine()}). Each run is a fresh process; "
           f"`impute_file` timings include loading the model and JIT compilation, `invert alone` "
-          f"excludes reading/encoding ({inv['prepare']:.1f} s) and compilation.\n")
-    print(table)
+          f"excludes reading/encoding ({inv['prepare']:.1f} s) and compilation.\n", table]
     base = runs[0][2]
     steady = ", ".join(f"{r['rows'] / max(r['seconds'] - base['seconds'], 1e-9):,.0f}" for r in e2e)
-    print(f"\nInversion is {share:.0%} of the fastest end-to-end run; the rest is the fixed start-up "
+    report.append(f"\nInversion is {share:.0%} of the fastest end-to-end run; the rest is the fixed start-up "
           f"(model load and first compilation, about the baseline's {base['seconds']:.1f} s) and reading, "
           f"detection, encoding, decoding, checks and writing. Less the baseline's start-up, the job runs "
           f"at about {steady} rows/s. Peak memory of the job grows with the chunk size above the "
           f"baseline's {base['peak_mib']:,.0f} MiB (JAX runtime and compiled programs); `invert alone` holds "
           f"the whole table in memory.")
+    text = "\n".join(report) + "\n"
+    print(text)
+    if args.out:
+        out = pathlib.Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(out.suffix + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(out)
 
 
 if __name__ == "__main__":

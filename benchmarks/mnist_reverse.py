@@ -7,7 +7,8 @@ digits and over the missing pixels, with wall time per 1,000 digits, for:
 - mean fill and KNN (the baselines),
 - the study's regime: a plain MLP autoencoder fed the zero-filled digit (one pass), then reverse training
   (spherical code penalty + input dropout) and reverse training + the cleaning pass,
-- the library's configuration: a denoising autoencoder, one masked pass and reverse training + cleaning.
+- the library's configuration: an autoencoder trained on complete digits with whole pixel rows hidden at
+  random (denoising, masked input), one masked pass and reverse training (warm start) + cleaning.
 
 ../shared/data holds only the 10,000 MNIST test digits, so by default they are split 8,000 to train and
 2,000 to test (seeded); with ``--full`` the loader's standard 60,000/10,000 split is used (needs network
@@ -63,16 +64,18 @@ def score(name: str, truth: np.ndarray, raw: np.ndarray, missing: np.ndarray, se
     }
 
 
-def train(kind: str, xtr: np.ndarray, args, *, corruption: float, mask_input: bool, dropout: float, key) -> Autoencoding:
+ROWS = tuple(i // 28 for i in range(784))
+"""The pixel-row index of each of the 784 pixels: training corruption hides whole rows together."""
+
+
+def train(xtr: np.ndarray, epochs: int, *, hidden, latent, corruption: float, mask_input: bool, key) -> Autoencoding:
     layout = ii.Layout.uniform(xtr.shape[1])
-    model = ModelConfig(
-        kind=kind, hidden=(512, 256), latent=args.latent, dropout=dropout, mask_input=mask_input,
-        image_shape=(28, 28),
+    model = ModelConfig(kind="mlp", hidden=hidden, latent=latent, dropout=0.0, mask_input=mask_input)
+    train_config = TrainConfig(
+        epochs=epochs, batch_size=128, learning_rate=1e-3, loss="mse", corruption=corruption,
+        corruption_groups=ROWS if corruption > 0 else None,
     )
-    method = Autoencoding(
-        "reverse", model=model,
-        train=TrainConfig(epochs=args.epochs, batch_size=128, learning_rate=1e-3, loss="mse", corruption=corruption),
-    )
+    method = Autoencoding("reverse", model=model, train=train_config)
     return method.fit(xtr, np.ones_like(xtr, dtype=bool), layout, key)
 
 
@@ -107,6 +110,9 @@ def main(argv=None) -> str:
     p.add_argument("--full", action="store_true", help="use the standard 60k/10k split (download)")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--latent", type=int, default=32)
+    p.add_argument("--lib-epochs", type=int, default=40, help="epochs of the library's denoising autoencoder")
+    p.add_argument("--lib-hidden", default="1024,512", help="hidden widths of the library's autoencoder")
+    p.add_argument("--lib-latent", type=int, default=128)
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--n-test", type=int, default=0, help="use only this many test digits (0: all)")
     p.add_argument("--n-train", type=int, default=0, help="use only this many training digits (0: all)")
@@ -121,10 +127,13 @@ def main(argv=None) -> str:
     xtr, xte, split = load(args)
     layout = ii.Layout.uniform(784)
     t = time.perf_counter()
-    plain = train("mlp", xtr, args, corruption=0.0, mask_input=False, dropout=0.0, key=k_plain)
+    plain = train(xtr, args.epochs, hidden=(512, 256), latent=args.latent, corruption=0.0, mask_input=False, key=k_plain)
     t_plain = time.perf_counter() - t
     t = time.perf_counter()
-    dae = train("mlp", xtr, args, corruption=0.5, mask_input=True, dropout=0.0, key=k_dae)
+    dae = train(
+        xtr, args.lib_epochs, hidden=tuple(int(v) for v in args.lib_hidden.split(",")), latent=args.lib_latent,
+        corruption=0.36, mask_input=True, key=k_dae,
+    )
     t_dae = time.perf_counter() - t
 
     study = ii.InversionConfig(
@@ -132,7 +141,10 @@ def main(argv=None) -> str:
         code_weight=1e-3, input_dropout=0.1, init="fill", clean=False, batch_size=1024,
     )
     configs_plain = [("reverse training", study)]
-    configs_dae = [("reverse training (warm start)", replace(study, init="model", code_penalty="none", input_dropout=0.0))]
+    configs_dae = [
+        ("reverse training (warm start)",
+         replace(study, init="model", code_penalty="none", input_dropout=0.0, learning_rate=0.02)),
+    ]
     sections = []
     for i, pattern in enumerate(args.patterns.split(",")):
         missing = ii.row_mask(jax.random.fold_in(k_mask, i), len(xte), 28, 28, 10, contiguous=(pattern == "band")).reshape(len(xte), -1)
@@ -165,7 +177,8 @@ def main(argv=None) -> str:
         sections.append("\n".join(lines))
         print(sections[-1], flush=True)
     header = (
-        f"Data: {split}. Training: plain AE {t_plain:.0f} s, denoising AE {t_dae:.0f} s ({args.epochs} epochs each). "
+        f"Data: {split}. Training: plain AE (512-256-{args.latent}) {t_plain:.0f} s for {args.epochs} epochs, "
+        f"denoising AE ({args.lib_hidden}-{args.lib_latent}, rows hidden) {t_dae:.0f} s for {args.lib_epochs} epochs. "
         f"Inversion: {args.steps} steps. Machine: {platform.machine()} CPU x{jax.local_device_count()} "
         f"({jax.devices()[0].platform}), jax {jax.__version__}.\n"
     )

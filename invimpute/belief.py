@@ -39,7 +39,7 @@ from invimpute.encoding import Schema
 from invimpute.heads import apply_head
 from invimpute.inversion import chunk_size, invert_draws
 from invimpute.layout import BINARY, CATEGORICAL, NUMERIC, UNIT, Layout
-from invimpute.training import _hide
+from invimpute.training import hide_cells
 from invimpute.uncertainty import fit_interval_scale, fit_temperature, gumbel_max_groups, normal_quantile
 
 _EPS = 1e-6
@@ -223,7 +223,7 @@ def fit_calibrated(
         raise ValueError(f"calibration_fraction must be in (0, 1), got {fraction}")
     k_hold, k_fit, k_imp = jax.random.split(key, 3)
     observed = np.asarray(observed, dtype=bool)
-    held = np.asarray(_hide(k_hold, jnp.asarray(observed), layout, fraction))
+    held = np.asarray(hide_cells(k_hold, jnp.asarray(observed), layout, fraction))
     train = observed & ~held
     method.fit(X, train, layout, k_fit)
     filled = method.impute(X, train, k_imp)

@@ -92,8 +92,8 @@ _INVIMPUTE_NET: dict[str, Any] = {
 }
 """The library's denoising autoencoder: masked-prediction target on 25% hidden cells, ~3000 Adam steps.
 
-Standard scaling, because with min-max scaling the bounded sigmoid head collapses to 0 on heavy-tailed
-columns (spam: every fill ~0, RMSE worse than the mean's). ``calibrate=False``: the bench scores point
+Standard scaling (identity head, squared error): on heavy-tailed columns such as spam's it trains more
+easily than min-max scaling with a sigmoid head. ``calibrate=False``: the bench scores point
 imputations, so no observed cell is held out of training for calibration.
 """
 

@@ -39,6 +39,7 @@ class Imputer:
       loss: ``"typed"`` (CE per categorical group, BCE for flags, MSE for numbers) or ``"mse"``.
       head: ``"typed"`` (softmax per categorical group) or ``"sigmoid"`` (study 1's sigmoid output).
       epochs, batch_size, learning_rate, weight_decay, l1, l2, recurrent_weight, corruption, target,
+        corruption_by (``"cell"``, or ``"row"`` to hide whole pixel rows of images during training),
         validation_fraction, patience: training (see :class:`~invimpute.training.TrainConfig`).
       inversion: reverse-training settings, an :class:`~invimpute.inversion.InversionConfig` or a dict.
       ensemble: number of autoencoders trained from split keys whose fills are averaged.
@@ -78,6 +79,7 @@ class Imputer:
         recurrent_weight: float | None = None,
         corruption: float = 0.0,
         target: str = "observed",
+        corruption_by: str = "cell",
         validation_fraction: float = 0.0,
         patience: int = 20,
         inversion: InversionConfig | Mapping | None = None,
@@ -115,6 +117,7 @@ class Imputer:
         self.recurrent_weight = recurrent_weight
         self.corruption = corruption
         self.target = target
+        self.corruption_by = corruption_by
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.inversion = inversion
@@ -190,6 +193,7 @@ class Imputer:
                 epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
                 weight_decay=self.weight_decay, loss=self.loss, l1=self.l1, l2=self.l2,
                 recurrent_weight=self.recurrent_weight, corruption=self.corruption, target=self.target,
+                corruption_groups=self._corruption_groups(image_shape),
                 validation_fraction=self.validation_fraction, patience=self.patience, progress=self.progress,
             )
             train.validate()
@@ -203,6 +207,17 @@ class Imputer:
                 ensemble=self.ensemble, head=self.head,
             )
         return registry()[self.method](**dict(self.method_options or {}))
+
+    def _corruption_groups(self, image_shape: tuple[int, int] | None) -> tuple[int, ...] | None:
+        """Columns hidden together by training corruption: ``"cell"`` one by one, ``"row"`` whole pixel rows."""
+        if self.corruption_by == "cell":
+            return None
+        if self.corruption_by == "row":
+            if image_shape is None:
+                raise ValueError("corruption_by='row' needs image input (an (n, height, width) array)")
+            h, w = image_shape
+            return tuple(int(i) // w for i in range(h * w))
+        raise ValueError(f"corruption_by must be 'cell' or 'row', got {self.corruption_by!r}")
 
     # ---- data plumbing ---------------------------------------------------------------------------
     def _as_table(self, data) -> tuple[pd.DataFrame, tuple[int, int] | None]:

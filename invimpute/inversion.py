@@ -29,7 +29,7 @@ import optax
 from flax import nnx
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from invimpute.heads import apply_head, inverse_head
+from invimpute.heads import apply_head, inverse_head, is_bounded
 from invimpute.layout import Layout
 from invimpute.losses import reconstruction_loss
 
@@ -39,6 +39,8 @@ PARAMETERISATIONS = ("auto", "identity")
 CODE_PENALTIES = ("none", "sphere", "l2")
 INITS = ("model", "mean", "fill")
 OPTIMIZERS = ("adam", "sgd", "momentum")
+START_MARGIN = 0.02
+"""Bounded starting values are clipped into [START_MARGIN, 1 - START_MARGIN] before the inverse head."""
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,12 @@ def _param(z: jax.Array, layout: Layout, config: InversionConfig) -> jax.Array:
 
 
 def _unparam(x: jax.Array, layout: Layout, config: InversionConfig) -> jax.Array:
-    return inverse_head(x, layout) if config.parameterisation == "auto" else x
+    """Free variables whose ``_param`` is ``x``, with bounded values first pulled ``START_MARGIN`` inside
+    (0, 1): a start at exactly 0 or 1 would sit where the sigmoid's gradient vanishes and never move."""
+    if config.parameterisation != "auto":
+        return x
+    x = jnp.where(is_bounded(layout), jnp.clip(x, START_MARGIN, 1.0 - START_MARGIN), x)
+    return inverse_head(x, layout)
 
 
 def _code_penalty(code: jax.Array, config: InversionConfig, radius: jax.Array) -> jax.Array:
@@ -300,7 +307,7 @@ def invert(
     radius = jnp.asarray(config.radius if config.radius is not None else 0.0, jnp.float32)
 
     graphdef, params = nnx.split(model)
-    devices = jax.devices()
+    devices = jax.local_devices()
     size = chunk_size(n, config.batch_size, len(devices))
     n_pad = math.ceil(n / size) * size
     Xz = np.where(observed, X, 0.0).astype(np.float32)

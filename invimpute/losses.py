@@ -5,7 +5,13 @@ counts observed entries only. Two families:
 
 - :func:`masked_mse`: the reference of study 1, squared error of the head's values on weighted entries.
 - :func:`typed_loss`: the loss that fits each column type: softmax cross-entropy over each categorical
-  one-hot group, binary cross-entropy for flags, squared error for numbers.
+  one-hot group, binary cross-entropy for flags and for numbers scaled into [0, 1] (soft targets), squared
+  error for unbounded numbers.
+
+Binary cross-entropy with a soft target ``t`` is minimised, like squared error, by the conditional mean,
+but its gradient in the logit is ``sigmoid(z) - t``, which never vanishes; squared error through a
+sigmoid does vanish once the logit saturates, and on heavy-tailed columns scaled into [0, 1] (most values
+near 0) training then collapses to predicting 0.
 
 Both return the mean over counted cells (a categorical group counts as one cell), so their scale does
 not depend on the batch size or the missing rate.
@@ -13,11 +19,13 @@ not depend on the batch size or the missing rate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 
 from invimpute.heads import apply_head, group_log_softmax
-from invimpute.layout import BINARY, CATEGORICAL, Layout
+from invimpute.layout import BINARY, CATEGORICAL, UNIT, Layout
 
 LOSSES = ("typed", "mse")
 
@@ -29,7 +37,7 @@ def masked_mse(scores: jax.Array, target: jax.Array, weight: jax.Array, layout: 
 
 
 def per_entry_typed(scores: jax.Array, target: jax.Array, layout: Layout) -> jax.Array:
-    """Per-entry terms of :func:`typed_loss`: CE, BCE or squared error by column kind.
+    """Per-entry terms of :func:`typed_loss`: CE, BCE (flags and [0, 1] numbers) or squared error by kind.
 
     For a categorical group only the target's entries carry the group's cross-entropy (soft targets
     spread it), so summing a group's entries gives its cross-entropy once.
@@ -38,7 +46,7 @@ def per_entry_typed(scores: jax.Array, target: jax.Array, layout: Layout) -> jax
     values = apply_head(scores, layout)
     sq = jnp.square(values - target)
     bce = jnp.maximum(scores, 0.0) - scores * target + jnp.log1p(jnp.exp(-jnp.abs(scores)))
-    out = jnp.where(kind == BINARY, bce, sq)
+    out = jnp.where((kind == BINARY) | (kind == UNIT), bce, sq)
     if layout.has_categorical:
         logp = group_log_softmax(scores, jnp.asarray(layout.group_array), layout.n_groups)
         out = jnp.where(kind == CATEGORICAL, -target * logp, out)
@@ -58,7 +66,7 @@ def typed_loss(scores: jax.Array, target: jax.Array, weight: jax.Array, layout: 
     return total / jnp.maximum(cell_count(target, weight, layout), 1.0)
 
 
-def reconstruction_loss(name: str) -> "jax.typing.ArrayLike":
+def reconstruction_loss(name: str) -> Callable[[jax.Array, jax.Array, jax.Array, Layout], jax.Array]:
     """The loss function called ``name`` (``"typed"`` or ``"mse"``)."""
     if name == "typed":
         return typed_loss

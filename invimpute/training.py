@@ -41,6 +41,8 @@ class TrainConfig:
       l1, l2: weight penalties on kernels.
       recurrent_weight: ``w`` of study 1's refill after every epoch; None turns it off.
       corruption: fraction of observed cells hidden from the input at each step (denoising); 0 is off.
+      corruption_groups: the group of each encoded column, hidden together by ``corruption`` (for
+        images, ``pixel // width`` hides whole pixel rows); None hides each source column on its own.
       target: which observed cells the loss counts: ``"observed"`` (all of them) or ``"hidden"`` (only
         those hidden by ``corruption``, the masked-prediction objective that matches imputation).
       validation_fraction: fraction of observed cells held out for early stopping; 0 is off.
@@ -57,6 +59,7 @@ class TrainConfig:
     l2: float = 0.0
     recurrent_weight: float | None = None
     corruption: float = 0.0
+    corruption_groups: tuple[int, ...] | None = None
     target: str = "observed"
     validation_fraction: float = 0.0
     patience: int = 20
@@ -73,6 +76,8 @@ class TrainConfig:
             raise ValueError(f"recurrent_weight must be in (0, 1], got {self.recurrent_weight}")
         if not 0.0 <= self.corruption < 1.0:
             raise ValueError(f"corruption must be in [0, 1), got {self.corruption}")
+        if self.corruption_groups is not None and min(self.corruption_groups) < 0:
+            raise ValueError("corruption_groups must hold non-negative group indices")
         if self.target not in ("observed", "hidden"):
             raise ValueError(f"target must be 'observed' or 'hidden', got {self.target!r}")
         if self.target == "hidden" and self.corruption == 0.0:
@@ -102,10 +107,17 @@ class FitResult:
     filled: np.ndarray
 
 
-def _hide(key: jax.Array, observed: jax.Array, layout: Layout, rate: float) -> jax.Array:
-    """A mask (like ``observed``) of observed cells to hide, drawn per cell so one-hot groups go together."""
-    u = jax.random.uniform(key, observed.shape[:-1] + (layout.n_groups,))
-    return (u < rate)[..., jnp.asarray(layout.group_array)] & observed
+def hide_cells(
+    key: jax.Array, observed: jax.Array, layout: Layout, rate: float, groups: tuple[int, ...] | None = None
+) -> jax.Array:
+    """A mask (like ``observed``) of observed cells to hide, drawn per group of encoded columns.
+
+    ``groups`` names the group of each encoded column (default: the layout's, so a one-hot group goes
+    together); every group is hidden with probability ``rate``.
+    """
+    group = np.asarray(layout.group if groups is None else groups, dtype=np.int32)
+    u = jax.random.uniform(key, observed.shape[:-1] + (int(group.max()) + 1,))
+    return (u < rate)[..., jnp.asarray(group)] & observed
 
 
 def predict(model: nnx.Module, x: jax.Array, missing: jax.Array, layout: Layout, batch_size: int = 4096) -> jax.Array:
@@ -148,11 +160,13 @@ def fit(
     n, d = X.shape
     if d != layout.width:
         raise ValueError(f"layout describes {layout.width} columns, X has {d}")
+    if config.corruption_groups is not None and len(config.corruption_groups) != d:
+        raise ValueError(f"corruption_groups has {len(config.corruption_groups)} entries, X has {d} columns")
     loss_fn = reconstruction_loss(config.loss)
     k_val, k_train = jax.random.split(key)
 
     if config.validation_fraction > 0:
-        held = _hide(k_val, observed, layout, config.validation_fraction)
+        held = hide_cells(k_val, observed, layout, config.validation_fraction)
     else:
         held = jnp.zeros_like(observed)
     train_obs = observed & ~held
@@ -171,7 +185,7 @@ def fit(
     def step_loss(p, xb, ob, vb, k):
         m = nnx.merge(graphdef, p)
         k_hide, k_drop = jax.random.split(k)
-        hidden = _hide(k_hide, ob, layout, config.corruption) if config.corruption > 0 else jnp.zeros_like(ob)
+        hidden = hide_cells(k_hide, ob, layout, config.corruption, config.corruption_groups) if config.corruption > 0 else jnp.zeros_like(ob)
         vis = ob & ~hidden
         missing_in = ~vis
         x_in = jnp.where(hidden, fill, xb)

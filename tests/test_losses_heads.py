@@ -111,7 +111,8 @@ def _hand_typed(scores, target, weight):
     p = _sigmoid(s[5])  # binary cross-entropy for the flag
     total += w[5] * -(t[5] * np.log(p) + (1 - t[5]) * np.log(1 - p))
     total += w[6] * (s[6] - t[6]) ** 2  # squared error, numeric identity head
-    total += w[7] * (_sigmoid(s[7]) - t[7]) ** 2  # squared error, sigmoid head
+    q = _sigmoid(s[7])  # binary cross-entropy with a soft target for a [0, 1] number
+    total += w[7] * -(t[7] * np.log(q) + (1 - t[7]) * np.log(1 - q))
     cells += w[5] + w[6] + w[7]
     return total / max(cells, 1.0)
 
@@ -124,7 +125,8 @@ def test_typed_loss_equals_hand_computed_ce_mse_bce():
     ce0 = -np.log(np.exp(2.0) / (np.exp(1.0) + np.exp(-0.5) + np.exp(2.0)))
     ce1 = -np.log(np.exp(0.4) / (np.exp(0.4) + np.exp(-0.4)))
     bce = -np.log(_sigmoid(0.3))
-    expect = (ce0 + ce1 + bce + 0.25 + (_sigmoid(-0.2) - 0.7) ** 2) / 5
+    soft_bce = -(0.7 * np.log(_sigmoid(-0.2)) + 0.3 * np.log(1 - _sigmoid(-0.2)))
+    expect = (ce0 + ce1 + bce + 0.25 + soft_bce) / 5
     assert got == pytest.approx(expect, rel=1e-5)
 
 
