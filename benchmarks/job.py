@@ -198,11 +198,9 @@ def main(argv: list[str] | None = None) -> None:
     text = "\n".join(report) + "\n"
     print(text)
     if args.out:
-        out = pathlib.Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(out.suffix + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(out)
+        from invimpute.files import write_atomic
+
+        write_atomic(args.out, text)
 
 
 if __name__ == "__main__":

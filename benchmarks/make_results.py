@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pathlib
 
+from invimpute.files import write_atomic
+
 HERE = pathlib.Path(__file__).resolve().parent
 
 SECTIONS = [
@@ -62,10 +64,7 @@ def main() -> str:
         parts += ["", f"## {title}", "", f"Command: `{command}`", ""]
         parts.append(path.read_text().strip() if path.exists() else "_Not run yet._")
     text = "\n".join(parts) + "\n"
-    out = HERE / "RESULTS.md"
-    tmp = out.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    tmp.replace(out)
+    write_atomic(HERE / "RESULTS.md", text)
     return text
 
 

@@ -31,6 +31,7 @@ import numpy as np
 import invimpute as ii
 from invimpute.methods import Autoencoding, ModelConfig
 from invimpute.training import TrainConfig
+from invimpute.files import write_atomic
 
 
 def load(args) -> tuple[np.ndarray, np.ndarray, str]:
@@ -184,13 +185,7 @@ def main(argv=None) -> str:
     )
     text = header + "\n" + "\n\n".join(sections) + "\n"
     if args.out:
-        import pathlib
-
-        path = pathlib.Path(args.out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+        write_atomic(args.out, text)
     return text
 
 

@@ -14,7 +14,6 @@ configuration. Writes a markdown table (mean ± sd over seeds, fit time) to ``--
 from __future__ import annotations
 
 import argparse
-import pathlib
 import platform
 import time
 
@@ -22,6 +21,7 @@ import jax
 import numpy as np
 
 import invimpute as ii
+from invimpute.files import write_atomic
 
 BEST = dict(
     method="ae", model="reference", dropout=0.2, loss="typed", corruption=0.5, target="hidden", epochs=150,
@@ -93,11 +93,7 @@ def main(argv=None) -> str:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
-        path = pathlib.Path(args.out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+        write_atomic(args.out, text)
     return text
 
 

@@ -14,7 +14,6 @@ the input gradient (no weight gradients are formed).
 from __future__ import annotations
 
 import argparse
-import pathlib
 import platform
 import time
 
@@ -25,6 +24,7 @@ import optax
 from flax import nnx
 
 import invimpute as ii
+from invimpute.files import write_atomic
 
 
 def matmul_flops_per_sample(model: ii.MLPAutoencoder) -> int:
@@ -128,23 +128,13 @@ def time_torch(X: np.ndarray, obs: np.ndarray, model, steps: int, lr: float, com
     return time.perf_counter() - t
 
 
-def main(argv=None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--batches", default="1,16,256,1024,4096")
-    p.add_argument("--steps", type=int, default=100)
-    p.add_argument("--reference-samples", type=int, default=4)
-    p.add_argument("--torch", action="store_true", help="also time PyTorch loops (needs torch)")
-    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
-    p.add_argument("--out", default=None)
-    args = p.parse_args(argv)
-
-    d = 784
+def width_section(d: int, args, peak: float | None) -> list[str]:
+    """The throughput table of the reference MLP of width ``d``."""
     layout = ii.Layout.uniform(d)
     model = ii.reference_mlp(d, dropout=0.0, dtype=jnp.dtype(args.dtype))
     flops_step = 2 * matmul_flops_per_sample(model)
     device = jax.devices()[0]
-    on_gpu = device.platform == "gpu"
-    peak = measured_peak() if on_gpu else None
+    on_gpu = peak is not None
     rng = np.random.default_rng(0)
     cfg = ii.InversionConfig(steps=args.steps, learning_rate=0.05, loss="mse", init="fill", clean=False, tol=0.0)
 
@@ -154,9 +144,11 @@ def main(argv=None) -> str:
     ref_rate = 1.0 / ref_sec
 
     lines = [
+        f"### Reference MLP, d = {d}",
+        "",
         f"Device: {device.device_kind} ({device.platform}), {jax.device_count()} device(s); "
-        f"{platform.machine()}; jax {jax.__version__}; compute dtype {args.dtype}. Model: reference MLP, "
-        f"d = {d}; {args.steps} steps per sample; {flops_step / 1e6:.1f} MFLOP per sample-step.",
+        f"{platform.machine()}; jax {jax.__version__}; compute dtype {args.dtype}. Model: study 1's reference "
+        f"MLP at width {d}; {args.steps} steps per sample; {flops_step / 1e6:.2f} MFLOP per sample-step.",
         f"Reference loop (one sample at a time, Python loop over jitted steps): {ref_rate:.2f} samples/s.",
         "",
         "| batch | samples/s | × reference loop | achieved GFLOP/s"
@@ -171,7 +163,7 @@ def main(argv=None) -> str:
         sec = time_engine(model, X, obs, layout, replace_batch(cfg, b), jax.random.key(0))
         rate = b / sec
         gflops = rate * args.steps * flops_step / 1e9
-        row = f"| {b} | {rate:,.0f} | {rate / ref_rate:,.0f}× | {gflops:,.1f}"
+        row = f"| {b} | {rate:,.0f} | {rate / ref_rate:,.1f}× | {gflops:,.1f}"
         if on_gpu:
             row += f" | {100 * gflops * 1e9 / peak:.0f}%"
         if args.torch:
@@ -180,16 +172,31 @@ def main(argv=None) -> str:
             row += f" | {te / sec:.2f}× | {tc / sec:.2f}×" if te else " | n/a | n/a"
         lines.append(row + " |")
         print(lines[-1], flush=True)
+    return lines
+
+
+def main(argv=None) -> str:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--batches", default="1,16,256,1024,4096")
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--features", default="114,784", help="widths d of the reference MLPs (114: Mushroom's one-hot table)")
+    p.add_argument("--reference-samples", type=int, default=4)
+    p.add_argument("--torch", action="store_true", help="also time PyTorch loops (needs torch)")
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    p.add_argument("--out", default=None)
+    args = p.parse_args(argv)
+
+    on_gpu = jax.devices()[0].platform == "gpu"
+    peak = measured_peak() if on_gpu else None
+    lines: list[str] = []
+    for d in [int(v) for v in args.features.split(",")]:
+        lines += width_section(d, args, peak) + [""]
     if peak:
         lines.append(f"\nMeasured float32 matmul peak (8192² matmul): {peak / 1e12:.1f} TFLOP/s.")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
-        path = pathlib.Path(args.out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+        write_atomic(args.out, text)
     return text
 
 

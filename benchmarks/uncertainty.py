@@ -31,6 +31,7 @@ import numpy as np
 
 import invimpute as ii
 from invimpute.belief import dropout_passes
+from invimpute.files import write_atomic
 from invimpute.uncertainty import (
     brier_score,
     coverage,
@@ -211,11 +212,7 @@ def main(argv=None) -> str:
     text = "\n".join(lines)
     print(text)
     if args.out:
-        path = pathlib.Path(args.out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+        write_atomic(args.out, text)
     return text
 
 

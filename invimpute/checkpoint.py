@@ -44,6 +44,7 @@ from invimpute.inversion import InversionConfig
 from invimpute.layout import Layout
 from invimpute.methods import NEURAL, Autoencoding
 from invimpute.training import History
+from invimpute.files import write_synced
 
 FORMAT = "invimpute-checkpoint"
 FORMAT_VERSION = 1
@@ -211,13 +212,6 @@ def _is_checkpoint(path: pathlib.Path) -> bool:
         return False
 
 
-def _write(path: pathlib.Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def save(imputer: Imputer, path: PathLike, *, overwrite: bool = False) -> pathlib.Path:
     """Write the fitted ``imputer`` to the checkpoint directory ``path`` (atomically) and return it.
 
@@ -237,9 +231,9 @@ def save(imputer: Imputer, path: PathLike, *, overwrite: bool = False) -> pathli
         buf = io.BytesIO()
         np.savez(buf, **arrays)
         data = buf.getvalue()
-        _write(tmp / ARRAYS, data)
+        write_synced(tmp / ARRAYS, data)
         manifest["arrays_sha256"] = hashlib.sha256(data).hexdigest()
-        _write(tmp / MANIFEST, json.dumps(manifest, indent=1, default=_plain).encode())
+        write_synced(tmp / MANIFEST, json.dumps(manifest, indent=1, default=_plain).encode())
         if path.exists():
             old = path.parent / f".{path.name}.old-{uuid.uuid4().hex}"
             os.replace(path, old)

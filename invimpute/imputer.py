@@ -359,12 +359,7 @@ class Imputer:
     def _transform_observed(self, X):
         """``transform(X)`` and the (rows, columns) observed mask it found, which :mod:`invimpute.job` checks."""
         self._check_fitted()
-        frame, image_shape = self._as_table(X)
-        if image_shape != self.image_shape_:
-            raise ValueError(f"fitted on {'images ' + str(self.image_shape_) if self.image_shape_ else 'a table'}, got "
-                             f"{'images ' + str(image_shape) if image_shape else 'a table'}")
-        observed = self._detect(frame)
-        Xe, Oe = self._encode(frame, observed)
+        frame, observed, Xe, Oe = self._encoded(X)
         return self._finish(X, frame, observed, Xe, Oe), observed.to_numpy()
 
     def fit_transform(self, X, y=None):

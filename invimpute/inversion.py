@@ -244,6 +244,12 @@ def _start_chunk(graphdef, layout, init, params, x, obs, mean):
     return jnp.where(obs, x, guess)
 
 
+def column_means(X: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """Mean of the observed entries of each column (0 for a column with none)."""
+    counts = observed.sum(0)
+    return np.where(counts > 0, np.where(observed, X, 0.0).sum(0) / np.maximum(counts, 1), 0.0)
+
+
 def chunk_size(n: int, batch_size: int, n_devices: int = 1) -> int:
     """Samples per compiled chunk: the next power of two up to ``batch_size``, a multiple of the devices.
 
@@ -300,10 +306,7 @@ def invert(
     check_inputs(model, X, observed, layout, config)
     key = jax.random.key(key) if isinstance(key, (int, np.integer)) else key
     n, d = X.shape
-    if mean is None:
-        counts = observed.sum(0)
-        mean = np.where(counts > 0, np.where(observed, X, 0.0).sum(0) / np.maximum(counts, 1), 0.0)
-    mean = jnp.asarray(mean, jnp.float32)
+    mean = jnp.asarray(column_means(X, observed) if mean is None else mean, jnp.float32)
     radius = jnp.asarray(config.radius if config.radius is not None else 0.0, jnp.float32)
 
     graphdef, params = nnx.split(model)
@@ -400,10 +403,7 @@ def invert_draws(
         raise ValueError(f"start_noise must be >= 0, got {start_noise}")
     key = jax.random.key(key) if isinstance(key, (int, np.integer)) else key
     n, d = X.shape
-    if mean is None:
-        counts = observed.sum(0)
-        mean = np.where(counts > 0, np.where(observed, X, 0.0).sum(0) / np.maximum(counts, 1), 0.0)
-    mean = jnp.asarray(mean, jnp.float32)
+    mean = jnp.asarray(column_means(X, observed) if mean is None else mean, jnp.float32)
     radius = jnp.asarray(config.radius if config.radius is not None else 0.0, jnp.float32)
     noise = jnp.asarray(start_noise, jnp.float32)
 
@@ -439,4 +439,6 @@ def _code_norms(graphdef, params, x, obs):
     return jnp.linalg.norm(model.encode(x, (~obs).astype(jnp.float32)), axis=-1)
 
 
-__all__ = ["InversionConfig", "InversionResult", "invert", "invert_draws", "code_radius", "chunk_size", "check_inputs"]
+__all__ = [
+    "InversionConfig", "InversionResult", "invert", "invert_draws", "code_radius", "column_means", "chunk_size", "check_inputs",
+]

@@ -33,6 +33,7 @@ import pandas as pd
 from invimpute import checkpoint
 from invimpute.encoding import ColumnSpec, Schema
 from invimpute.imputer import Imputer
+from invimpute.files import write_synced
 
 LOG = logging.getLogger("invimpute.job")
 
@@ -339,13 +340,6 @@ def _finish_array(chunk: np.ndarray, out: np.ndarray, observed: np.ndarray, dtyp
 
 
 # ---- parts and progress ------------------------------------------------------------------------------
-def _fsync_write(path: pathlib.Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def _part_name(index: int, fmt: str) -> str:
     return f"part-{index:06d}.{fmt}"
 
@@ -357,18 +351,18 @@ def _write_part(work: pathlib.Path, index: int, fmt: str, data) -> int:
     if fmt == "csv":
         buf = io.StringIO()
         data.to_csv(buf, index=False, header=False, lineterminator="\n")
-        _fsync_write(tmp, buf.getvalue().encode("utf-8"))
+        write_synced(tmp, buf.getvalue().encode("utf-8"))
     elif fmt == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         sink = pa.BufferOutputStream()
         pq.write_table(pa.Table.from_pandas(data, preserve_index=False), sink)
-        _fsync_write(tmp, sink.getvalue().to_pybytes())
+        write_synced(tmp, sink.getvalue().to_pybytes())
     else:
         buf = io.BytesIO()
         np.save(buf, data, allow_pickle=False)
-        _fsync_write(tmp, buf.getvalue())
+        write_synced(tmp, buf.getvalue())
     os.replace(tmp, final)
     return final.stat().st_size
 
@@ -377,7 +371,7 @@ def _save_progress(work: pathlib.Path, identity: dict, parts: dict[int, dict]) -
     record = {"format": JOB_FORMAT, "version": JOB_VERSION, "identity": identity,
               "parts": {str(i): parts[i] for i in sorted(parts)}}
     tmp = work / (PROGRESS + ".tmp")
-    _fsync_write(tmp, json.dumps(record, indent=1).encode())
+    write_synced(tmp, json.dumps(record, indent=1).encode())
     os.replace(tmp, work / PROGRESS)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from flax import nnx
 
 from invimpute.heads import apply_head
-from invimpute.inversion import InversionConfig, code_radius, invert
+from invimpute.inversion import InversionConfig, code_radius, column_means, invert
 from invimpute.layout import UNIT, Layout
 from invimpute.models import ConvAutoencoder, MLPAutoencoder, reference_mlp, symmetric_mlp
 from invimpute.training import TrainConfig, fit, predict
@@ -125,8 +125,7 @@ class Autoencoding:
             self.models_.append(res.model)
             self.histories_.append(res.history)
             self.fills_.append(res.filled)
-        counts = observed.sum(0)
-        self.mean_ = np.where(counts > 0, np.where(observed, X, 0.0).sum(0) / np.maximum(counts, 1), 0.0)
+        self.mean_ = column_means(X, observed)
         inv = self.inversion_config
         if self.kind == "reverse" and inv.code_penalty == "sphere" and inv.radius is None:
             self.radii_ = [code_radius(m, X, observed) for m in self.models_]
