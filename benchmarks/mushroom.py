@@ -66,12 +66,18 @@ def main(argv=None) -> str:
 
     df = ii.datasets.load_mushroom(args.data_home, drop_stalk_root=True)
     rows: dict[str, list[tuple[float, float]]] = {}
+    failures: dict[str, list[str]] = {}
     for seed in range(args.seeds):
         missing = ii.mcar_mask(seed, df.shape, args.rate)
         damaged = ii.apply_mask(df, missing)
         for name, params in methods(args).items():
             t = time.perf_counter()
-            filled = ii.Imputer(**params, seed=seed).fit_transform(damaged)
+            try:
+                filled = ii.Imputer(**params, seed=seed).fit_transform(damaged)
+            except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:
+                failures.setdefault(name, []).append(f"seed {seed}: {type(err).__name__}: {err}")
+                print(f"seed {seed}  {name:55s} FAILED: {err}", flush=True)
+                continue
             seconds = time.perf_counter() - t
             acc = ii.metrics.categorical_accuracy(df, filled, missing)
             rows.setdefault(name, []).append((acc, seconds))
@@ -83,13 +89,17 @@ def main(argv=None) -> str:
         f"(masks seeded 0..{args.seeds - 1}, the same for every method); accuracy over removed cells. "
         f"Machine: {platform.machine()} CPU ({jax.devices()[0].platform}), jax {jax.__version__}.",
         "",
-        "| method | accuracy (mean ± sd) | fit + impute time (s, mean) |",
-        "|---|---|---|",
+        "| method | accuracy (mean ± sd) | seeds scored | fit + impute time (s, mean) |",
+        "|---|---|---|---|",
     ]
     for name, v in rows.items():
         accs = np.array([a for a, _ in v])
         mark = " **(best)**" if accs.mean() == best else ""
-        lines.append(f"| {name}{mark} | {accs.mean():.2%} ± {accs.std():.2%} | {np.mean([s for _, s in v]):.1f} |")
+        lines.append(
+            f"| {name}{mark} | {accs.mean():.2%} ± {accs.std():.2%} | {len(accs)} | {np.mean([s for _, s in v]):.1f} |"
+        )
+    for name, errors in failures.items():
+        lines.append(f"\n{name} failed on {len(errors)} seed(s): " + "; ".join(errors))
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

@@ -30,6 +30,14 @@ How a cell is run, and why:
 - **Metrics.** Numeric tables: RMSE and MAE over the removed cells after min-max scaling by the true
   complete table's per-column range (the GAIN paper's normalisation). Categorical tables: accuracy over
   the removed cells.
+- **Calibration** (opt-in, ``--uncertainty``). Each neural preset (Imputer method ``ae``, ``recurrent``
+  or ``reverse``) is fitted a second time with ``calibrate=True`` on the same damaged table, and its
+  :meth:`~invimpute.Imputer.belief` is scored on the same removed cells: categorical tables get ``ece``
+  (expected calibration error, 15 bins), ``brier`` (multi-class Brier score) and ``selective_acc_50``
+  (accuracy of the 50% most confident imputed cells) of the calibrated imputation; numeric tables get
+  ``coverage90`` (fraction of removed cells whose true value lies in the 90% interval). These are
+  records of their own metric names (so they resume separately), carrying the calibrated fit's times;
+  methods without belief get none.
 - **Resume.** Records are keyed by (dataset, rows, mechanism, rate, seed, method, config, metric), where
   ``config`` hashes the method's preset after overrides, so retuning a preset never reuses old numbers.
   A cell whose records are all present is skipped; each cell's records are written with one
@@ -68,9 +76,11 @@ import pandas as pd
 
 import invimpute
 from invimpute import datasets, metrics
+from invimpute.belief import Belief
 from invimpute.imputer import Imputer
 from invimpute.methods import NEURAL
 from invimpute.missingness import apply_mask, mar_mask, mcar_mask, mnar_mask
+from invimpute.uncertainty import brier_score, coverage, expected_calibration_error, selective_accuracy_curve
 
 DATASETS: tuple[str, ...] = ("wine", "breast", "breast_diagnostic", "spam", "letter", "credit", "mushroom")
 """Every data set the suite knows: the numeric UCI tables of the GAIN benchmarks and the Mushroom table."""
@@ -85,6 +95,12 @@ DEFAULT_SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
 NUMERIC_METRICS: tuple[str, ...] = ("rmse", "mae")
 CATEGORICAL_METRICS: tuple[str, ...] = ("accuracy",)
 HIGHER_IS_BETTER: frozenset[str] = frozenset({"accuracy"})
+UNCERTAINTY_CATEGORICAL_METRICS: tuple[str, ...] = ("ece", "brier", "selective_acc_50")
+UNCERTAINTY_NUMERIC_METRICS: tuple[str, ...] = ("coverage90",)
+UNCERTAINTY_METRICS: tuple[str, ...] = UNCERTAINTY_CATEGORICAL_METRICS + UNCERTAINTY_NUMERIC_METRICS
+"""``--uncertainty``'s metrics of calibrated beliefs (see the module docstring)."""
+UNCERTAINTY_LEVEL = 0.9
+"""Nominal coverage of the numeric intervals scored by ``coverage90``."""
 
 _INVIMPUTE_NET: dict[str, Any] = {
     "hidden": [256, 128], "latent": 64, "dropout": 0.0, "corruption": 0.25, "target": "hidden",
@@ -178,6 +194,7 @@ class BenchConfig:
     data_home: str | None = None
     retry: bool = False
     command: str | None = None
+    uncertainty: bool = False
 
 
 def _valid_imputer_params() -> list[str]:
@@ -348,6 +365,42 @@ def score(truth: pd.DataFrame, filled: pd.DataFrame, missing: np.ndarray, catego
     }
 
 
+def score_uncertainty(
+    truth: pd.DataFrame, filled: pd.DataFrame | None, belief: Belief, missing: np.ndarray, categorical: bool
+) -> dict[str, float]:
+    """The calibration metrics of one calibrated imputation's ``belief`` over the removed cells.
+
+    Categorical tables: ``ece``, ``brier`` and ``selective_acc_50`` of the per-cell confidence against
+    whether ``filled`` (the same imputer's ``transform``) got the cell right. Numeric tables:
+    ``coverage90``, the fraction of removed cells whose true value lies in ``[lower, upper]``.
+    """
+    missing = np.asarray(missing, dtype=bool)
+    if not categorical:
+        t = truth.to_numpy(dtype=np.float64)
+        return {"coverage90": coverage(t, belief.lower.to_numpy(dtype=np.float64),
+                                       belief.upper.to_numpy(dtype=np.float64), mask=missing)}
+    correct = (np.asarray(truth, dtype=object) == np.asarray(filled, dtype=object))[missing]
+    confidence = belief.confidence.to_numpy(dtype=np.float64)[missing]
+    probs, onehot = [], []
+    for j, col in enumerate(truth.columns):
+        m = missing[:, j]
+        if not m.any():
+            continue
+        p = belief.probabilities[col][m]
+        cats = list(p.columns)
+        y = np.zeros(p.shape)
+        for r, v in enumerate(truth[col].to_numpy()[m]):
+            if v in cats:
+                y[r, cats.index(v)] = 1.0
+        probs.append(p.to_numpy(dtype=np.float64))
+        onehot.append(y)
+    return {
+        "ece": expected_calibration_error(confidence, correct),
+        "brier": brier_score(probs, onehot),
+        "selective_acc_50": float(selective_accuracy_curve(confidence, correct, [0.5])[1][0]),
+    }
+
+
 # ---- methods -------------------------------------------------------------------------------------
 
 
@@ -396,6 +449,30 @@ def run_method(
     fitted = time.perf_counter()
     filled = imputer.transform(damaged)
     return filled, fitted - start, time.perf_counter() - fitted
+
+
+def has_belief(spec: Mapping[str, Any]) -> bool:
+    """Whether a preset's imputer gives per-cell belief (the neural methods), so ``--uncertainty`` scores it."""
+    return spec["method"] in NEURAL
+
+
+def run_calibrated(
+    spec: Mapping[str, Any], truth: pd.DataFrame, damaged: pd.DataFrame, missing: np.ndarray, seed: int,
+    categorical: bool,
+) -> tuple[dict[str, float], float, float]:
+    """Fit a ``calibrate=True`` copy of the neural preset ``spec`` on ``damaged`` and score its belief.
+
+    Returns ``(calibration metrics, fit_seconds, impute_seconds)``; impute time covers ``belief`` (and
+    ``transform`` on categorical tables, whose imputed labels decide which cells are correct).
+    """
+    imputer = Imputer(**{**imputer_params(spec, len(damaged)), "calibrate": True}, seed=seed)
+    start = time.perf_counter()
+    imputer.fit(damaged)
+    fitted = time.perf_counter()
+    belief = imputer.belief(damaged, level=UNCERTAINTY_LEVEL)
+    filled = imputer.transform(damaged) if categorical else None
+    values = score_uncertainty(truth, filled, belief, missing, categorical)
+    return values, fitted - start, time.perf_counter() - fitted
 
 
 # ---- results file --------------------------------------------------------------------------------
@@ -548,7 +625,10 @@ def run(config: BenchConfig, log: TextIO | None = None) -> RunSummary:
                 "seed": int(seed), "method": method, "config": configs[method]}
         todo = [m for m in (CATEGORICAL_METRICS if categorical else NUMERIC_METRICS)
                 if record_key({**base, "metric": m}) not in done]
-        if not todo:
+        extra = (UNCERTAINTY_CATEGORICAL_METRICS if categorical else UNCERTAINTY_NUMERIC_METRICS) \
+            if config.uncertainty and has_belief(spec) else ()
+        todo_calibrated = [m for m in extra if record_key({**base, "metric": m}) not in done]
+        if not todo and not todo_calibrated:
             summary.existing += 1
             continue
         if summary.ran == 0:
@@ -557,22 +637,31 @@ def run(config: BenchConfig, log: TextIO | None = None) -> RunSummary:
             missing = draw_mask(truth, dataset, mechanism, rate, seed)
             damage = ((dataset, mechanism, rate, seed), missing, apply_mask(truth, missing), mask_checksum(missing))
         _, missing, damaged, checksum = damage
-        outcome = _run_cell(spec, truth, damaged, missing, seed, categorical)
-        values, status, fit_s, imp_s = outcome.values, outcome.status, outcome.fit_seconds, outcome.impute_seconds
-        summary.count(status)
-        shared = {
-            "fit_seconds": fit_s, "impute_seconds": imp_s, "status": status, "warnings": outcome.warnings,
-            "cols": int(truth.shape[1]),
-            "subsampled": subsampled, "missing_fraction": float(np.mean(missing)), "mask_sha256": checksum,
-            "params": spec, "epochs": _epochs_of(spec, len(truth)), "machine": machine, "command": config.command,
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        records = [{**base, "metric": m, "value": _finite(values.get(m)), **shared} for m in todo]
+        records, texts, counted = [], [], False
+        for metrics_todo, calibrated in ((todo, False), (todo_calibrated, True)):
+            if not metrics_todo:
+                continue
+            outcome = _run_cell(spec, truth, damaged, missing, seed, categorical, calibrated=calibrated)
+            values, status, fit_s, imp_s = outcome.values, outcome.status, outcome.fit_seconds, outcome.impute_seconds
+            if not counted:  # a cell counts once, by its point imputation when that ran
+                summary.count(status)
+                counted = True
+            shared = {
+                "fit_seconds": fit_s, "impute_seconds": imp_s, "status": status, "warnings": outcome.warnings,
+                "cols": int(truth.shape[1]),
+                "subsampled": subsampled, "missing_fraction": float(np.mean(missing)), "mask_sha256": checksum,
+                "params": spec, "epochs": _epochs_of(spec, len(truth)), "machine": machine, "command": config.command,
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+            if calibrated:
+                shared.update(calibrate=True, level=UNCERTAINTY_LEVEL)
+            records += [{**base, "metric": m, "value": _finite(values.get(m)), **shared} for m in metrics_todo]
+            shown = ", ".join(f"{m} {v:.4f}" for m, v in values.items()) or status
+            timing = f" (fit {fit_s:.1f} s, impute {imp_s:.1f} s)" if fit_s is not None else ""
+            texts.append(("calibrated: " if calibrated else "") + shown + timing)
         append_records(config.out, records)
         done.update(record_key(r) for r in records)
-        shown = ", ".join(f"{m} {v:.4f}" for m, v in values.items()) or status
-        timing = f" (fit {fit_s:.1f} s, impute {imp_s:.1f} s)" if fit_s is not None else ""
-        print(f"[{index}/{len(cells)}] {dataset} {mechanism} {rate:g} seed {seed} {method}: {shown}{timing}",
+        print(f"[{index}/{len(cells)}] {dataset} {mechanism} {rate:g} seed {seed} {method}: {'; '.join(texts)}",
               file=stream, flush=True)
     print(f"{summary.ran} cells run ({summary.ok} ok, {summary.skipped} skipped, {summary.errors} errors), "
           f"{summary.existing} already in {config.out}", file=stream, flush=True)
@@ -611,14 +700,20 @@ class _Outcome:
 
 def _run_cell(
     spec: Mapping[str, Any], truth: pd.DataFrame, damaged: pd.DataFrame, missing: np.ndarray, seed: int,
-    categorical: bool,
+    categorical: bool, calibrated: bool = False,
 ) -> _Outcome:
-    """Run one method on one damaged table; its warnings are kept for the record instead of printed."""
+    """Run one method on one damaged table; its warnings are kept for the record instead of printed.
+
+    ``calibrated``: fit the preset's calibrated copy and score its belief (:func:`run_calibrated`).
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            filled, fit_s, imp_s = run_method(spec, damaged, seed, categorical)
-            values = score(truth, filled, missing, categorical)
+            if calibrated:
+                values, fit_s, imp_s = run_calibrated(spec, truth, damaged, missing, seed, categorical)
+            else:
+                filled, fit_s, imp_s = run_method(spec, damaged, seed, categorical)
+                values = score(truth, filled, missing, categorical)
         except _Skip as why:
             return _Outcome({}, f"skipped: {why}")
         except Exception as exc:  # noqa: BLE001 - a failing method is a result, recorded, and the grid goes on
@@ -703,7 +798,8 @@ def write_report(
 
     One table per (mechanism, rate): data sets as rows, methods as columns, the primary metric (scaled
     RMSE, or accuracy for categorical tables) as mean ± sd over seeds, the best mean per data set in
-    bold; then a timing table, the figures, each method's configuration, and the commands and machines
+    bold; then, when ``--uncertainty`` records exist, a Calibration section (one table per metric);
+    then a timing table, the figures, each method's configuration, and the commands and machines
     that produced the records. Returns the markdown text. ``figures_dir=None`` writes no figures.
     """
     results_path = pathlib.Path(results_path)
@@ -754,6 +850,7 @@ def write_report(
             lines.append(f"| {lab} | {metric} {arrow} | " + " | ".join(texts) + " |")
         lines.append("")
 
+    lines += _calibration_tables(records, labels, methods)
     lines += _timing_table(records, labels, methods)
     if figures_dir is not None:
         figures = write_figures(records, pathlib.Path(figures_dir), out_md.stem, labels, methods, primary)
@@ -771,11 +868,50 @@ def write_report(
     return text
 
 
+_CALIBRATION_TITLES = {
+    "ece": "expected calibration error of categorical beliefs (15 bins, lower is better)",
+    "brier": "Brier score of categorical beliefs (lower is better)",
+    "selective_acc_50": "accuracy of the 50% most confident imputed cells (higher is better)",
+    "coverage90": "coverage of the numeric 90% intervals (target 0.90)",
+}
+
+
+def _calibration_tables(
+    records: Sequence[Mapping[str, Any]], labels: Sequence[str], methods: Sequence[str]
+) -> list[str]:
+    """``--uncertainty``'s section: one table per calibration metric, (data set, mechanism, rate) x methods."""
+    index: dict[tuple, list[Mapping[str, Any]]] = {}
+    for r in records:
+        if r["metric"] in UNCERTAINTY_METRICS:
+            index.setdefault((r["metric"], _label(r), r["mechanism"], float(r["rate"]), r["method"]), []).append(r)
+    if not index:
+        return []
+    lines = ["## Calibration", "",
+             "Beliefs of each neural preset refitted with `calibrate=True` (`Imputer.belief`), scored on the same "
+             "removed cells as the tables above. Mean ± sd (ddof=1) over seeds.", ""]
+    for metric in UNCERTAINTY_METRICS:
+        keys = [k for k in index if k[0] == metric]
+        if not keys:
+            continue
+        cols = [m for m in methods if any(k[4] == m for k in keys)]
+        rows = sorted({k[1:4] for k in keys}, key=lambda g: (
+            labels.index(g[0]) if g[0] in labels else len(labels),
+            MECHANISMS.index(g[1]) if g[1] in MECHANISMS else 99, g[2]))
+        lines += [f"### {metric}: {_CALIBRATION_TITLES[metric]}", "",
+                  "| dataset | mechanism | rate | " + " | ".join(cols) + " |", "|---|---|---|" + "---|" * len(cols)]
+        for lab, mech, rate in rows:
+            texts = [_summary_cell(index[(metric, lab, mech, rate, m)])[0] if (metric, lab, mech, rate, m) in index
+                     else "—" for m in cols]
+            lines.append(f"| {lab} | {mech} | {rate:.0%} | " + " | ".join(texts) + " |")
+        lines.append("")
+    return lines
+
+
 def _timing_table(records: Sequence[Mapping[str, Any]], labels: Sequence[str], methods: Sequence[str]) -> list[str]:
     """Median fit + impute seconds per (data set, method) over the successful cells."""
     seconds: dict[tuple[str, str], dict[tuple, float]] = {}
     for r in records:
-        if r.get("status") == "ok" and r.get("fit_seconds") is not None:
+        if r.get("status") == "ok" and r.get("fit_seconds") is not None and r["metric"] not in UNCERTAINTY_METRICS:
             cell = (r["mechanism"], float(r["rate"]), r["seed"])
             seconds.setdefault((_label(r), r["method"]), {})[cell] = r["fit_seconds"] + (r.get("impute_seconds") or 0.0)
     if not seconds:
@@ -943,6 +1079,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune = parser.add_argument_group("presets")
     tune.add_argument("--epochs-override", type=int, metavar="N",
                       help="train every neural preset for N epochs (replaces its step budget)")
+    tune.add_argument("--uncertainty", action="store_true",
+                      help="also fit each neural preset with calibrate=True and record the calibration of its "
+                           "beliefs: ece, brier, selective_acc_50 (categorical tables), coverage90 (numeric)")
     tune.add_argument("--preset-overrides", metavar="JSON",
                       help='a JSON object (or a path to a JSON file) {"method": {"argument": value}}; '
                            "method_options and inversion merge with the preset's")
@@ -990,7 +1129,7 @@ def config_from_args(args: argparse.Namespace, command: str | None = None) -> Be
         datasets=tuple(dict.fromkeys(datasets)), mechanisms=tuple(dict.fromkeys(mechanisms)),
         rates=tuple(dict.fromkeys(rates)), seeds=tuple(dict.fromkeys(seeds)), methods=tuple(dict.fromkeys(methods)),
         out=pathlib.Path(args.out or (QUICK_OUT if quick else DEFAULT_OUT)), specs=specs, max_rows=args.max_rows,
-        data_home=args.data_home, retry=args.retry, command=command,
+        data_home=args.data_home, retry=args.retry, command=command, uncertainty=args.uncertainty,
     )
     _validate(config)
     return config
@@ -1033,7 +1172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 __all__ = [
     "DATASETS", "CATEGORICAL_DATASETS", "MECHANISMS", "PRESETS", "DEFAULT_METHODS", "QUICK_OVERRIDES",
     "BenchConfig", "BenchError", "RunSummary", "resolve_specs", "config_hash", "imputer_params", "load_table",
-    "rank_codes", "mask_key", "draw_mask", "mask_checksum", "score", "run_method", "machine_info",
+    "rank_codes", "mask_key", "draw_mask", "mask_checksum", "score", "score_uncertainty", "run_method",
+    "run_calibrated", "has_belief", "UNCERTAINTY_METRICS", "machine_info",
     "read_results", "append_records", "select_records", "run", "write_report", "write_figures",
     "build_parser", "config_from_args", "main",
 ]

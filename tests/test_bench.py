@@ -207,3 +207,28 @@ def test_help_and_the_cli_entry(capsys):
 
     assert cli.main(["bench", "--list"]) == 0
     assert "invimpute-reverse" in capsys.readouterr().out
+
+
+def test_uncertainty_records_calibration_of_neural_beliefs(tmp_path, shared_data):
+    out = tmp_path / "r.jsonl"
+    md = tmp_path / "R.md"
+    datasets = ["wine"] + (["mushroom"] if (shared_data / "mushrooms.csv").is_file() else [])
+    argv = ["--quick", "--datasets", *datasets, "--max-rows", "300", "--methods", "mean", "invimpute-dae",
+            "--epochs-override", "2", "--uncertainty", "--data-home", str(shared_data), "--out", str(out),
+            "--report", str(md), "--figures", str(tmp_path / "figures")]
+    assert bench.main(argv) == 0
+    recs = _records(out)
+    calib = {(r["dataset"], r["metric"]): r for r in recs if r["metric"] in bench.UNCERTAINTY_METRICS}
+    expected = {("wine", "coverage90")} | {("mushroom", m) for m in ("ece", "brier", "selective_acc_50")
+                                           if "mushroom" in datasets}
+    assert set(calib) == expected
+    for (_, metric), r in calib.items():
+        assert r["method"] == "invimpute-dae" and r["status"] == "ok" and r["calibrate"] is True
+        assert 0.0 <= r["value"] <= (2.0 if metric == "brier" else 1.0)  # multi-class Brier lies in [0, 2]
+    assert not any(r["method"] == "mean" and r["metric"] in bench.UNCERTAINTY_METRICS for r in recs)
+    assert calib[("wine", "coverage90")]["mask_sha256"] == next(
+        r["mask_sha256"] for r in recs if r["dataset"] == "wine" and r["metric"] == "rmse")
+    text = md.read_text()
+    assert "## Calibration" in text and "### coverage90" in text
+    assert ("### ece" in text) == ("mushroom" in datasets)
+    assert bench.main(argv[:-4]) == 0 and len(_records(out)) == len(recs)  # resumed: nothing rerun
