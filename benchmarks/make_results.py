@@ -50,6 +50,16 @@ SECTIONS = [
 ]
 
 
+def embed(text: str) -> str:
+    """A results file as a subsection: headings two levels down, figure links relative to this folder."""
+    lines = []
+    for line in text.strip().splitlines():
+        if line.startswith("#"):
+            line = "##" + line
+        lines.append(line.replace("](../figures/", "](figures/"))
+    return "\n".join(lines)
+
+
 def main() -> str:
     parts = [
         "# Benchmark results",
@@ -62,7 +72,7 @@ def main() -> str:
     for title, name, command in SECTIONS:
         path = HERE / "results" / name
         parts += ["", f"## {title}", "", f"Command: `{command}`", ""]
-        parts.append(path.read_text().strip() if path.exists() else "_Not run yet._")
+        parts.append(embed(path.read_text()) if path.exists() else "_Not run yet._")
     text = "\n".join(parts) + "\n"
     write_atomic(HERE / "RESULTS.md", text)
     return text
