@@ -30,7 +30,7 @@ import jax
 import numpy as np
 
 import invimpute as ii
-from invimpute.belief import dropout_passes
+from invimpute.belief import dropout_passes, masked_probabilities
 from invimpute.files import write_atomic
 from invimpute.uncertainty import (
     brier_score,
@@ -56,20 +56,7 @@ def _with(imp: ii.Imputer, **changes) -> ii.Imputer:
 
 
 def _brier(df, missing, belief) -> float:
-    probs, truth = [], []
-    for j, col in enumerate(df.columns):
-        m = missing[:, j]
-        if not m.any():
-            continue
-        p = belief.probabilities[col][m]
-        cats = list(p.columns)
-        y = np.zeros(p.shape)
-        for r, v in enumerate(df[col].to_numpy()[m]):
-            if v in cats:
-                y[r, cats.index(v)] = 1.0
-        probs.append(p.to_numpy())
-        truth.append(y)
-    return brier_score(probs, truth)
+    return brier_score(*masked_probabilities(df, belief, missing))
 
 
 def mushroom(args) -> tuple[list[str], dict]:

@@ -407,5 +407,28 @@ def belief_frames(
                   lower=frame(lower), upper=frame(upper), level=float(level), calibrated=calibration is not None)
 
 
-__all__ = ["Belief", "Calibration", "calibrate", "fit_calibrated", "draw_imputations", "dropout_passes",
+__all__ = [
+    "masked_probabilities","Belief", "Calibration", "calibrate", "fit_calibrated", "draw_imputations", "dropout_passes",
            "belief_frames", "MIN_COLUMN_CELLS", "MIN_HALF_WIDTH", "START_NOISE"]
+
+
+def masked_probabilities(truth: pd.DataFrame, belief: "Belief", missing: np.ndarray) -> tuple[list, list]:
+    """Per categorical column, the belief's probabilities on the ``missing`` cells and the one-hot truth.
+
+    The pair of lists is what :func:`invimpute.uncertainty.brier_score` scores; a true label the belief
+    has no column for gets an all-zero row.
+    """
+    probs, onehot = [], []
+    for j, col in enumerate(truth.columns):
+        m = missing[:, j]
+        if not m.any() or col not in belief.probabilities:
+            continue
+        p = belief.probabilities[col][m]
+        index = {c: i for i, c in enumerate(p.columns)}
+        y = np.zeros(p.shape)
+        for r, v in enumerate(truth[col].to_numpy()[m]):
+            if v in index:
+                y[r, index[v]] = 1.0
+        probs.append(p.to_numpy(dtype=np.float64))
+        onehot.append(y)
+    return probs, onehot

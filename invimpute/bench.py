@@ -81,6 +81,7 @@ from invimpute.imputer import Imputer
 from invimpute.methods import NEURAL
 from invimpute.missingness import apply_mask, mar_mask, mcar_mask, mnar_mask
 from invimpute.uncertainty import brier_score, coverage, expected_calibration_error, selective_accuracy_curve
+from invimpute.belief import masked_probabilities
 
 DATASETS: tuple[str, ...] = ("wine", "breast", "breast_diagnostic", "spam", "letter", "credit", "mushroom")
 """Every data set the suite knows: the numeric UCI tables of the GAIN benchmarks and the Mushroom table."""
@@ -381,19 +382,7 @@ def score_uncertainty(
                                        belief.upper.to_numpy(dtype=np.float64), mask=missing)}
     correct = (np.asarray(truth, dtype=object) == np.asarray(filled, dtype=object))[missing]
     confidence = belief.confidence.to_numpy(dtype=np.float64)[missing]
-    probs, onehot = [], []
-    for j, col in enumerate(truth.columns):
-        m = missing[:, j]
-        if not m.any():
-            continue
-        p = belief.probabilities[col][m]
-        cats = list(p.columns)
-        y = np.zeros(p.shape)
-        for r, v in enumerate(truth[col].to_numpy()[m]):
-            if v in cats:
-                y[r, cats.index(v)] = 1.0
-        probs.append(p.to_numpy(dtype=np.float64))
-        onehot.append(y)
+    probs, onehot = masked_probabilities(truth, belief, missing)
     return {
         "ece": expected_calibration_error(confidence, correct),
         "brier": brier_score(probs, onehot),

@@ -44,6 +44,17 @@ def _scale(truth: np.ndarray, lo: np.ndarray | None, hi: np.ndarray | None) -> t
     return lo, rng
 
 
+def _errors(truth, imputed, mask, scaled: bool, lo, hi) -> np.ndarray:
+    """``truth - imputed`` on the masked cells, min-max scaled per column when ``scaled``."""
+    t = np.asarray(truth, dtype=np.float64)
+    p = np.asarray(imputed, dtype=np.float64)
+    m = _mask(mask, t.shape)
+    if scaled:
+        lo_, rng = _scale(t, lo, hi)
+        t, p = (t - lo_) / rng, (p - lo_) / rng
+    return t[m] - p[m]
+
+
 def rmse(truth, imputed, mask, scaled: bool = True, lo=None, hi=None) -> float:
     """Root mean squared error over the masked cells.
 
@@ -51,24 +62,12 @@ def rmse(truth, imputed, mask, scaled: bool = True, lo=None, hi=None) -> float:
     column with the truth's range (or ``lo``/``hi`` when given), so columns weigh alike; with
     ``scaled=False`` the error is in the data's own units.
     """
-    t = np.asarray(truth, dtype=np.float64)
-    p = np.asarray(imputed, dtype=np.float64)
-    m = _mask(mask, t.shape)
-    if scaled:
-        lo_, rng = _scale(t, lo, hi)
-        t, p = (t - lo_) / rng, (p - lo_) / rng
-    return float(np.sqrt(np.mean(np.square(t[m] - p[m]))))
+    return float(np.sqrt(np.mean(np.square(_errors(truth, imputed, mask, scaled, lo, hi)))))
 
 
 def mae(truth, imputed, mask, scaled: bool = True, lo=None, hi=None) -> float:
     """Mean absolute error over the masked cells (scaled as in :func:`rmse`)."""
-    t = np.asarray(truth, dtype=np.float64)
-    p = np.asarray(imputed, dtype=np.float64)
-    m = _mask(mask, t.shape)
-    if scaled:
-        lo_, rng = _scale(t, lo, hi)
-        t, p = (t - lo_) / rng, (p - lo_) / rng
-    return float(np.mean(np.abs(t[m] - p[m])))
+    return float(np.mean(np.abs(_errors(truth, imputed, mask, scaled, lo, hi))))
 
 
 def binarized_accuracy(truth: np.ndarray, imputed: np.ndarray, mask=None, threshold: float = 0.5) -> float:
