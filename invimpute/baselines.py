@@ -149,7 +149,22 @@ class MeanMode(_Fitted):
         return _finish(X, observed, filled, self.layout_, self.empty_)
 
 
-class KNN(_Fitted):
+class _Sklearn(_Fitted):
+    """A peer that wraps a fitted scikit-learn imputer (``imputer_``) and applies it to new rows."""
+
+    imputer_: object
+
+    def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
+        """Fill the missing entries with the fitted scikit-learn imputer's ``transform``."""
+        self._check_fitted()
+        X, observed = _as_inputs(X, observed, self.layout_.width)
+        if observed.all():
+            return X.copy()
+        filled = self.imputer_.transform(_with_nan(X, observed))
+        return _finish(X, observed, filled, self.layout_, self.empty_)
+
+
+class KNN(_Sklearn):
     """k-nearest-neighbour imputation (scikit-learn ``KNNImputer``) on the encoded matrix.
 
     Distances are NaN-aware Euclidean distances over the coordinates both rows observe; each missing
@@ -173,17 +188,8 @@ class KNN(_Fitted):
         ).fit(_with_nan(X, observed))
         return self
 
-    def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
-        """Average the nearest fit rows' values into each missing entry."""
-        self._check_fitted()
-        X, observed = _as_inputs(X, observed, self.layout_.width)
-        if observed.all():
-            return X.copy()
-        filled = self.imputer_.transform(_with_nan(X, observed))
-        return _finish(X, observed, filled, self.layout_, self.empty_)
 
-
-class Iterative(_Fitted):
+class Iterative(_Sklearn):
     """Chained-equation imputation (scikit-learn ``IterativeImputer``).
 
     Each column with missing values is regressed on all the others in turn, for ``max_iter`` rounds,
@@ -243,15 +249,6 @@ class Iterative(_Fitted):
             random_state=_seed_from_key(k_imp),
         ).fit(_with_nan(X, observed))
         return self
-
-    def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
-        """Apply the fitted chain of regressors to the missing entries."""
-        self._check_fitted()
-        X, observed = _as_inputs(X, observed, self.layout_.width)
-        if observed.all():
-            return X.copy()
-        filled = self.imputer_.transform(_with_nan(X, observed))
-        return _finish(X, observed, filled, self.layout_, self.empty_)
 
 
 @jax.jit

@@ -284,6 +284,25 @@ def check_inputs(model: nnx.Module, X: np.ndarray, observed: np.ndarray, layout:
         raise ValueError("code_penalty='sphere' needs a radius: set InversionConfig.radius (Imputer sets it from training codes)")
 
 
+def _prepare(model, X, observed, layout, config, key, mean):
+    """Checked float32/bool inputs, a PRNG key, column means and the sphere radius as device arrays."""
+    X = np.asarray(X, dtype=np.float32)
+    observed = np.asarray(observed, dtype=bool)
+    check_inputs(model, X, observed, layout, config)
+    key = jax.random.key(key) if isinstance(key, (int, np.integer)) else key
+    mean = jnp.asarray(column_means(X, observed) if mean is None else mean, jnp.float32)
+    radius = jnp.asarray(config.radius if config.radius is not None else 0.0, jnp.float32)
+    return X, observed, key, mean, radius
+
+
+def _pad(X: np.ndarray, observed: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """``X`` (missing entries zeroed) and ``observed`` padded with rows up to a multiple of ``size``."""
+    n = X.shape[0]
+    n_pad = math.ceil(n / size) * size
+    Xp = np.pad(np.where(observed, X, 0.0).astype(np.float32), ((0, n_pad - n), (0, 0)))
+    return Xp, np.pad(observed, ((0, n_pad - n), (0, 0))), n_pad
+
+
 def invert(
     model: nnx.Module,
     X: np.ndarray,
@@ -301,21 +320,12 @@ def invert(
     random draw: sample ``i`` uses the ``i``-th key split from it, whatever the chunking. ``mean`` gives
     the column means for ``init="mean"`` (default: means of the observed entries).
     """
-    X = np.asarray(X, dtype=np.float32)
-    observed = np.asarray(observed, dtype=bool)
-    check_inputs(model, X, observed, layout, config)
-    key = jax.random.key(key) if isinstance(key, (int, np.integer)) else key
-    n, d = X.shape
-    mean = jnp.asarray(column_means(X, observed) if mean is None else mean, jnp.float32)
-    radius = jnp.asarray(config.radius if config.radius is not None else 0.0, jnp.float32)
-
+    X, observed, key, mean, radius = _prepare(model, X, observed, layout, config, key, mean)
+    n = X.shape[0]
     graphdef, params = nnx.split(model)
     devices = jax.local_devices()
     size = chunk_size(n, config.batch_size, len(devices))
-    n_pad = math.ceil(n / size) * size
-    Xz = np.where(observed, X, 0.0).astype(np.float32)
-    Xp = np.pad(Xz, ((0, n_pad - n), (0, 0)))
-    Op = np.pad(observed, ((0, n_pad - n), (0, 0)))
+    Xp, Op, n_pad = _pad(X, observed, size)
     keys = jax.random.split(key, n_pad)
     sharding = NamedSharding(Mesh(np.asarray(devices), ("batch",)), PartitionSpec("batch")) if len(devices) > 1 else None
 
@@ -394,32 +404,24 @@ def invert_draws(
     ``config.batch_size / n_draws`` samples each and run on the default device. Observed entries are
     bit-identical to ``X`` in every draw; the same key gives the same draws.
     """
-    X = np.asarray(X, dtype=np.float32)
-    observed = np.asarray(observed, dtype=bool)
-    check_inputs(model, X, observed, layout, config)
     if not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
         raise ValueError(f"n_draws must be an integer >= 1, got {n_draws!r}")
     if not start_noise >= 0.0:
         raise ValueError(f"start_noise must be >= 0, got {start_noise}")
-    key = jax.random.key(key) if isinstance(key, (int, np.integer)) else key
-    n, d = X.shape
-    mean = jnp.asarray(column_means(X, observed) if mean is None else mean, jnp.float32)
-    radius = jnp.asarray(config.radius if config.radius is not None else 0.0, jnp.float32)
+    X, observed, key, mean, radius = _prepare(model, X, observed, layout, config, key, mean)
+    n = X.shape[0]
     noise = jnp.asarray(start_noise, jnp.float32)
-
     graphdef, params = nnx.split(model)
     size = chunk_size(n, max(1, config.batch_size // int(n_draws)))
-    n_pad = math.ceil(n / size) * size
-    Xp = np.pad(np.where(observed, X, 0.0).astype(np.float32), ((0, n_pad - n), (0, 0)))
-    Op = np.pad(observed, ((0, n_pad - n), (0, 0)))
+    Xp, Op, n_pad = _pad(X, observed, size)
     keys = jax.random.split(key, (int(n_draws), n_pad))
     outs = []
     for s in range(0, n_pad, size):
         xc, oc = Xp[s:s + size], Op[s:s + size]
         x0 = _start_chunk(graphdef, layout, config.init, params, xc, oc, mean)
-        outs.append(np.asarray(_invert_draws_chunk(
-            graphdef, layout, config, bool(model_dropout), params, xc, oc, x0, keys[:, s:s + size], noise, radius)))
-    x_hat = np.concatenate(outs, axis=1)[:, :n]
+        outs.append(_invert_draws_chunk(
+            graphdef, layout, config, bool(model_dropout), params, xc, oc, x0, keys[:, s:s + size], noise, radius))
+    x_hat = np.concatenate([np.asarray(o) for o in outs], axis=1)[:, :n]
     return np.where(observed, X, x_hat).astype(np.float32)
 
 

@@ -165,7 +165,8 @@ def fit(
     loss_fn = reconstruction_loss(config.loss)
     k_val, k_train = jax.random.split(key)
 
-    if config.validation_fraction > 0:
+    validating = config.validation_fraction > 0
+    if validating:
         held = hide_cells(k_val, observed, layout, config.validation_fraction)
     else:
         held = jnp.zeros_like(observed)
@@ -213,12 +214,17 @@ def fit(
         return p, s, losses.mean()
 
     @jax.jit
-    def evaluate(p, cur):
+    def evaluate(p, cur, X, train_obs, held):
+        """Whole-table prediction, observed-cell MAE and held-out loss; the table is an argument, not a
+        closed-over constant, so XLA does not fold it into the program."""
         m = nnx.merge(graphdef, p)
-        pred = apply_head(m(cur, (~train_obs).astype(jnp.float32)), layout)
+        missing_in = (~train_obs).astype(jnp.float32)
+        pred = apply_head(m(cur, missing_in), layout)
         trw = train_obs.astype(jnp.float32)
         mae = (jnp.abs(pred - X) * trw).sum() / jnp.maximum(trw.sum(), 1.0)
-        scores = m(jnp.where(train_obs, X, fill), (~train_obs).astype(jnp.float32))
+        if not validating:
+            return pred, mae, jnp.zeros(())
+        scores = m(jnp.where(train_obs, X, fill), missing_in)
         hw = held.astype(jnp.float32)
         val = jax.vmap(loss_fn, in_axes=(0, 0, 0, None))(scores, X, hw, layout).sum() / jnp.maximum(hw.sum(), 1.0)
         return pred, mae, val
@@ -235,12 +241,12 @@ def fit(
     w = config.recurrent_weight
     for e in epochs:
         params, opt_state, loss = epoch(params, opt_state, current, train_obs, epoch_keys[e])
-        pred, mae, val = evaluate(params, current)
+        pred, mae, val = evaluate(params, current, X, train_obs, held)
         if w is not None:
             current = jnp.where(train_obs, X, (1.0 - w) * current + w * pred)
         history.loss.append(float(loss))
         history.mae.append(float(mae))
-        if config.validation_fraction > 0:
+        if validating:
             v = float(val)
             history.val_loss.append(v)
             if v < best[0]:
@@ -252,13 +258,13 @@ def fit(
                     break
         if config.progress:
             epochs.set_postfix(loss=f"{history.loss[-1]:.4f}", mae=f"{history.mae[-1]:.4f}")
-    if config.validation_fraction > 0:
+    if validating:
         params = best[1]
     else:
         history.best_epoch = len(history.loss) - 1
     nnx.update(model, params)
     if w is None:
-        pred, _, _ = evaluate(params, current)
+        pred, _, _ = evaluate(params, current, X, train_obs, held)
         current = jnp.where(train_obs, X, pred)
     filled = np.asarray(jnp.where(observed, X, current))
     return FitResult(model=model, history=history, filled=filled)
