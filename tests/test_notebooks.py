@@ -29,9 +29,15 @@ SMALL = {
     "02_mnist_reverse.ipynb": {
         "NB_N_TRAIN": "512", "NB_N_TEST": "32", "NB_EPOCHS": "1", "NB_STEPS": "5", "NB_N_SHOW": "4",
     },
+    "03_uncertainty.ipynb": {
+        "NB_N_ROWS": "600", "NB_EPOCHS": "2", "NB_NUMERIC_EPOCHS": "5", "NB_M": "5",
+    },
 }
 # figures each notebook draws (image/png outputs)
-FIGURES = {"01_mushroom.ipynb": 3, "02_mnist_reverse.ipynb": 2}
+FIGURES = {"01_mushroom.ipynb": 3, "02_mnist_reverse.ipynb": 2, "03_uncertainty.ipynb": 4}
+# notebooks with a cell tagged 'checks' of assertions that hold at any size, and what it prints when they pass
+# (at the tiny sizes the measured conclusions mean nothing, so only these are relied on)
+CHECKS = {"03_uncertainty.ipynb": "structural checks passed"}
 
 
 def _outputs(cell) -> list[dict]:
@@ -79,6 +85,12 @@ def test_notebook_runs(name, shared_data, tmp_path, monkeypatch):
 
     images = [o for c in code_cells for o in _outputs(c) if "image/png" in o.get("data", {})]
     assert len(images) >= FIGURES[name], f"{name}: {len(images)} figures, expected {FIGURES[name]}"
+
+    if name in CHECKS:
+        checks = _tagged(nb, "checks")
+        assert len(checks) == 1, f"{name}: expected one cell tagged 'checks'"
+        printed = "".join(o.get("text", "") for o in _outputs(checks[0]) if o.get("output_type") == "stream")
+        assert CHECKS[name] in printed, f"{name}: the structural checks did not report success"
 
 
 def test_notebooks_saved_with_outputs():
