@@ -21,13 +21,11 @@ import jax
 import numpy as np
 
 import invimpute as ii
+from invimpute.bench import PRESETS
 from invimpute.files import write_atomic
 
-BEST = dict(
-    method="ae", model="reference", dropout=0.2, loss="typed", corruption=0.5, target="hidden", epochs=150,
-    calibrate=False,
-)
-"""The library's best Mushroom configuration (chosen on seed 0 of the development runs)."""
+BEST = dict(PRESETS["invimpute-reference"])
+"""The library's best Mushroom configuration (the bench's ``invimpute-reference`` preset)."""
 
 FAITHFUL = dict(
     method="recurrent", model="reference", dropout=0.5, loss="mse", head="sigmoid", recurrent_weight=0.5,

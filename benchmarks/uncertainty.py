@@ -64,7 +64,7 @@ def mushroom(args) -> tuple[list[str], dict]:
     missing = ii.mcar_mask(args.seed, df.shape, 0.1)
     damaged = ii.apply_mask(df, missing)
     t = time.perf_counter()
-    imp = ii.Imputer(**{**BEST, "epochs": args.epochs}, seed=args.seed).fit(damaged)
+    imp = ii.Imputer(**{**BEST, "epochs": args.epochs, "calibrate": True}, seed=args.seed).fit(damaged)
     fit_s = time.perf_counter() - t
     filled = imp.transform(damaged)
     correct = (filled.to_numpy() == df.to_numpy())[missing]
@@ -85,7 +85,7 @@ def mushroom(args) -> tuple[list[str], dict]:
     acc_agree = float(np.mean(stack[0][agree] == truth[agree])) if agree.any() else float("nan")
     acc_split = float(np.mean(filled.to_numpy()[missing][~agree] == truth[~agree])) if (~agree).any() else float("nan")
     t = time.perf_counter()
-    plain = ii.Imputer(**{**BEST, "epochs": args.epochs}, calibrate=False, seed=args.seed).fit_transform(damaged)
+    plain = ii.Imputer(**{**BEST, "epochs": args.epochs, "calibrate": False}, seed=args.seed).fit_transform(damaged)
     plain_s = time.perf_counter() - t
     acc_plain = ii.metrics.categorical_accuracy(df, plain, missing)
 

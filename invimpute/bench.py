@@ -33,8 +33,9 @@ How a cell is run, and why:
 - **Calibration** (opt-in, ``--uncertainty``). Each neural preset (Imputer method ``ae``, ``recurrent``
   or ``reverse``) is fitted a second time with ``calibrate=True`` on the same damaged table, and its
   :meth:`~invimpute.Imputer.belief` is scored on the same removed cells: categorical tables get ``ece``
-  (expected calibration error, 15 bins), ``brier`` (multi-class Brier score) and ``selective_acc_50``
-  (accuracy of the 50% most confident imputed cells) of the calibrated imputation; numeric tables get
+  (expected calibration error, 15 bins), ``brier`` (multi-class Brier score) and
+  ``selective_acc_25/50/75/90`` (accuracy of the 25/50/75/90% most confident imputed cells: the
+  accuracy-vs-coverage curve) of the calibrated imputation; numeric tables get
   ``coverage90`` (fraction of removed cells whose true value lies in the 90% interval). These are
   records of their own metric names (so they resume separately), carrying the calibrated fit's times;
   methods without belief get none.
@@ -96,7 +97,11 @@ DEFAULT_SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
 NUMERIC_METRICS: tuple[str, ...] = ("rmse", "mae")
 CATEGORICAL_METRICS: tuple[str, ...] = ("accuracy",)
 HIGHER_IS_BETTER: frozenset[str] = frozenset({"accuracy"})
-UNCERTAINTY_CATEGORICAL_METRICS: tuple[str, ...] = ("ece", "brier", "selective_acc_50")
+SELECTIVE_COVERAGES: tuple[int, ...] = (25, 50, 75, 90)
+"""Percentages of the most confident imputed cells whose accuracy ``--uncertainty`` records (the
+accuracy-vs-coverage curve; 100% is the plain accuracy)."""
+UNCERTAINTY_CATEGORICAL_METRICS: tuple[str, ...] = ("ece", "brier") + tuple(
+    f"selective_acc_{c}" for c in SELECTIVE_COVERAGES)
 UNCERTAINTY_NUMERIC_METRICS: tuple[str, ...] = ("coverage90",)
 UNCERTAINTY_METRICS: tuple[str, ...] = UNCERTAINTY_CATEGORICAL_METRICS + UNCERTAINTY_NUMERIC_METRICS
 """``--uncertainty``'s metrics of calibrated beliefs (see the module docstring)."""
@@ -105,20 +110,32 @@ UNCERTAINTY_LEVEL = 0.9
 
 _INVIMPUTE_NET: dict[str, Any] = {
     "hidden": [256, 128], "latent": 64, "dropout": 0.0, "corruption": 0.25, "target": "hidden",
-    "scaling": "standard", "batch_size": 128, "steps": 3000, "calibrate": False,
+    "scaling": "standard", "batch_size": 128, "steps": 10_000, "schedule": "cosine", "weight_decay": 1e-4,
+    "skip": True, "calibrate": False,
 }
-"""The library's denoising autoencoder: masked-prediction target on 25% hidden cells, ~3000 Adam steps.
+"""The library's denoising autoencoder: masked-prediction target on 25% hidden cells, ~10,000 AdamW steps
+with a cosine-decayed step size, and a linear skip path beside the bottleneck (for the part of each column
+that is linear in the others). Against ~3000 constant-step Adam steps without the skip, it lowered 20% MCAR
+RMSE on every table tried in development (seeds 0-1 or 0-2): breast_diagnostic 0.0619 -> 0.0580, letter
+(5000 rows) 0.0884 -> 0.0810, spam 0.0474 -> 0.0470, credit (5000 rows) 0.1266 -> 0.1255.
 
 Standard scaling (identity head, squared error): on heavy-tailed columns such as spam's it trains more
 easily than min-max scaling with a sigmoid head. ``calibrate=False``: the bench scores point
 imputations, so no observed cell is held out of training for calibration.
 """
 
+_INVIMPUTE_REFERENCE: dict[str, Any] = {
+    "method": "ae", "model": "reference", "dropout": 0.2, "loss": "typed", "corruption": 0.5, "target": "hidden",
+    "epochs": 150, "calibrate": False,
+}
+"""The library's best Mushroom configuration (study 1's masked MLP trained on the masked-prediction target
+with a cross-entropy head per column); chosen on seed 0 of the development runs."""
+
 PRESETS: dict[str, dict[str, Any]] = {
     "mean": {"method": "mean"},
     "knn": {"method": "knn", "method_options": {"n_neighbors": 5}},
     "iterative": {"method": "iterative", "method_options": {"estimator": "bayesian_ridge", "max_iter": 10}},
-    "missforest": {"method": "missforest", "method_options": {"max_iter": 10, "n_estimators": 100}},
+    "missforest": {"method": "missforest", "method_options": {"max_iter": 5, "n_estimators": 30}},
     "softimpute": {"method": "softimpute"},
     "gain": {"method": "gain", "method_options": {"iterations": 10_000, "batch_size": 128, "hint_rate": 0.9,
                                                   "alpha": 100.0}},
@@ -126,7 +143,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "hyperimpute": {"method": "hyperimpute", "options": {}},
     "invimpute-dae": {"method": "ae", **_INVIMPUTE_NET},
     "invimpute-recurrent": {"method": "recurrent", **_INVIMPUTE_NET, "recurrent_weight": 0.5},
-    "invimpute-reverse": {"method": "reverse", **_INVIMPUTE_NET, "inversion": {
+    "invimpute-reference": _INVIMPUTE_REFERENCE,
+    "invimpute-reverse": {"method": "reverse", **_INVIMPUTE_NET, "skip": False, "inversion": {
         "steps": 100, "learning_rate": 0.05, "code_penalty": "sphere", "code_weight": 1e-3, "input_dropout": 0.1}},
     "ae": {"method": "ae", "calibrate": False},
     "recurrent": {"method": "recurrent", "calibrate": False},
@@ -135,8 +153,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 """Every method the bench can run, by name: :class:`~invimpute.Imputer` arguments (plus ``steps``).
 
 The peers use their published or library defaults (KNN k=5; IterativeImputer with BayesianRidge, 10
-rounds; MissForest as IterativeImputer with 100 extra trees; GAIN's reference settings; MIWAE's
-defaults); ``hyperimpute`` runs the optional ``hyperimpute`` package when it is importable. The
+rounds; GAIN's reference settings; MIWAE's defaults), except MissForest, run as IterativeImputer with 30
+extra trees for at most 5 rounds (MissForest's own defaults, 100 trees and 10 rounds, take hours per
+grid on a 2-core CPU); ``hyperimpute`` runs the optional ``hyperimpute`` package when it is importable. The
 ``invimpute-*`` presets are the library's tuned configurations; ``ae``, ``recurrent`` and ``reverse`` are
 the library's methods at Imputer defaults.
 """
@@ -371,7 +390,8 @@ def score_uncertainty(
 ) -> dict[str, float]:
     """The calibration metrics of one calibrated imputation's ``belief`` over the removed cells.
 
-    Categorical tables: ``ece``, ``brier`` and ``selective_acc_50`` of the per-cell confidence against
+    Categorical tables: ``ece``, ``brier`` and ``selective_acc_<c>`` (for each of
+    :data:`SELECTIVE_COVERAGES`) of the per-cell confidence against
     whether ``filled`` (the same imputer's ``transform``) got the cell right. Numeric tables:
     ``coverage90``, the fraction of removed cells whose true value lies in ``[lower, upper]``.
     """
@@ -383,10 +403,11 @@ def score_uncertainty(
     correct = (np.asarray(truth, dtype=object) == np.asarray(filled, dtype=object))[missing]
     confidence = belief.confidence.to_numpy(dtype=np.float64)[missing]
     probs, onehot = masked_probabilities(truth, belief, missing)
+    _, selective = selective_accuracy_curve(confidence, correct, [c / 100 for c in SELECTIVE_COVERAGES])
     return {
         "ece": expected_calibration_error(confidence, correct),
         "brier": brier_score(probs, onehot),
-        "selective_acc_50": float(selective_accuracy_curve(confidence, correct, [0.5])[1][0]),
+        **{f"selective_acc_{c}": float(a) for c, a in zip(SELECTIVE_COVERAGES, selective)},
     }
 
 
@@ -860,7 +881,8 @@ def write_report(
 _CALIBRATION_TITLES = {
     "ece": "expected calibration error of categorical beliefs (15 bins, lower is better)",
     "brier": "Brier score of categorical beliefs (lower is better)",
-    "selective_acc_50": "accuracy of the 50% most confident imputed cells (higher is better)",
+    **{f"selective_acc_{c}": f"accuracy of the {c}% most confident imputed cells (higher is better)"
+       for c in SELECTIVE_COVERAGES},
     "coverage90": "coverage of the numeric 90% intervals (target 0.90)",
 }
 
@@ -1070,7 +1092,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="train every neural preset for N epochs (replaces its step budget)")
     tune.add_argument("--uncertainty", action="store_true",
                       help="also fit each neural preset with calibrate=True and record the calibration of its "
-                           "beliefs: ece, brier, selective_acc_50 (categorical tables), coverage90 (numeric)")
+                           "beliefs: ece, brier, selective_acc_25/50/75/90 (categorical tables), coverage90 (numeric)")
     tune.add_argument("--preset-overrides", metavar="JSON",
                       help='a JSON object (or a path to a JSON file) {"method": {"argument": value}}; '
                            "method_options and inversion merge with the preset's")

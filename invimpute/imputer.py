@@ -34,11 +34,12 @@ class Imputer:
         ``"recurrent"`` (study 1), or a peer: ``"mean"``, ``"knn"``, ``"iterative"``,
         ``"missforest"``, ``"softimpute"``, ``"gain"``, ``"miwae"``.
       model: ``"mlp"`` (symmetric autoencoder), ``"reference"`` (study 1's masked MLP) or ``"conv"``.
-      hidden, latent, dropout, mask_input, activation, dtype: the autoencoder's shape (see
+      hidden, latent, dropout, mask_input, skip, activation, dtype: the autoencoder's shape (see
         :class:`~invimpute.methods.ModelConfig`).
       loss: ``"typed"`` (CE per categorical group, BCE for flags, MSE for numbers) or ``"mse"``.
       head: ``"typed"`` (softmax per categorical group) or ``"sigmoid"`` (study 1's sigmoid output).
-      epochs, batch_size, learning_rate, weight_decay, l1, l2, recurrent_weight, corruption, target,
+      epochs, batch_size, learning_rate, schedule, weight_decay, l1, l2, recurrent_weight, corruption,
+        corruption_spread, target,
         corruption_by (``"cell"``, or ``"row"`` to hide whole pixel rows of images during training),
         validation_fraction, patience: training (see :class:`~invimpute.training.TrainConfig`).
       inversion: reverse-training settings, an :class:`~invimpute.inversion.InversionConfig` or a dict.
@@ -66,6 +67,7 @@ class Imputer:
         latent: int | None = None,
         dropout: float = 0.5,
         mask_input: bool = True,
+        skip: bool = False,
         activation: str = "relu",
         dtype: str = "float32",
         loss: str = "typed",
@@ -73,11 +75,13 @@ class Imputer:
         epochs: int = 100,
         batch_size: int = 256,
         learning_rate: float = 1e-3,
+        schedule: str = "constant",
         weight_decay: float = 0.0,
         l1: float = 0.0,
         l2: float = 0.0,
         recurrent_weight: float | None = None,
         corruption: float = 0.0,
+        corruption_spread: bool = False,
         target: str = "observed",
         corruption_by: str = "cell",
         validation_fraction: float = 0.0,
@@ -104,6 +108,7 @@ class Imputer:
         self.latent = latent
         self.dropout = dropout
         self.mask_input = mask_input
+        self.skip = skip
         self.activation = activation
         self.dtype = dtype
         self.loss = loss
@@ -111,11 +116,13 @@ class Imputer:
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.schedule = schedule
         self.weight_decay = weight_decay
         self.l1 = l1
         self.l2 = l2
         self.recurrent_weight = recurrent_weight
         self.corruption = corruption
+        self.corruption_spread = corruption_spread
         self.target = target
         self.corruption_by = corruption_by
         self.validation_fraction = validation_fraction
@@ -185,14 +192,16 @@ class Imputer:
                 latent=self.latent,
                 dropout=self.dropout,
                 mask_input=self.mask_input,
+                skip=self.skip,
                 activation=self.activation,
                 image_shape=image_shape,
                 dtype=self.dtype,
             )
             train = TrainConfig(
                 epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
-                weight_decay=self.weight_decay, loss=self.loss, l1=self.l1, l2=self.l2,
-                recurrent_weight=self.recurrent_weight, corruption=self.corruption, target=self.target,
+                schedule=self.schedule, weight_decay=self.weight_decay, loss=self.loss, l1=self.l1, l2=self.l2,
+                recurrent_weight=self.recurrent_weight, corruption=self.corruption,
+                corruption_spread=self.corruption_spread, target=self.target,
                 corruption_groups=self._corruption_groups(image_shape),
                 validation_fraction=self.validation_fraction, patience=self.patience, progress=self.progress,
             )
@@ -200,6 +209,11 @@ class Imputer:
             inversion = self.inversion_config()
             if self.method == "reverse":
                 inversion.validate()
+                if self.skip:
+                    raise ValueError(
+                        "skip=True is for method='ae' or 'recurrent': reverse training reads the model through "
+                        "its bottleneck (encode/decode), which the skip path bypasses; set skip=False"
+                    )
             if self.head not in ("typed", "sigmoid"):
                 raise ValueError(f"head must be 'typed' or 'sigmoid', got {self.head!r}")
             return Autoencoding(

@@ -50,6 +50,7 @@ class ModelConfig:
     activation: str = "relu"
     image_shape: tuple[int, int] | None = None
     dtype: str = "float32"
+    skip: bool = False
 
     def build(self, features: int, seed: int) -> nnx.Module:
         dtype = jnp.dtype(self.dtype)
@@ -60,7 +61,7 @@ class ModelConfig:
         if self.kind == "mlp":
             return symmetric_mlp(
                 features, self.hidden, self.latent, seed=seed, dropout=self.dropout,
-                mask_input=self.mask_input, activation=self.activation, dtype=dtype,
+                mask_input=self.mask_input, activation=self.activation, skip=self.skip, dtype=dtype,
             )
         if self.kind == "conv":
             if self.image_shape is None:

@@ -55,6 +55,9 @@ class MLPAutoencoder(nnx.Module):
       mask_input: append the missing indicator to the input (input width 2d), as study 1 does.
       dropout: drop rate after every hidden layer (training only).
       activation: hidden activation; ``latent_activation`` for the bottleneck.
+      skip: add a linear map from the input straight to the output scores, beside the bottleneck: the
+        part of each column that is a linear function of the others need not squeeze through the code.
+        ``encode``/``decode`` stay the bottleneck path alone.
       dtype: compute dtype (``jnp.bfloat16`` on accelerators); parameters stay float32.
     """
 
@@ -69,6 +72,7 @@ class MLPAutoencoder(nnx.Module):
         dropout: float = 0.0,
         activation: str = "relu",
         latent_activation: str = "relu",
+        skip: bool = False,
         dtype: jnp.dtype | None = None,
         rngs: nnx.Rngs,
     ) -> None:
@@ -90,13 +94,17 @@ class MLPAutoencoder(nnx.Module):
         self.decoder_layers = nnx.List(
             [nnx.Linear(a, b, dtype=dtype, rngs=rngs) for a, b in zip(dec_widths[:-1], dec_widths[1:])]
         )
+        self.skip = nnx.Linear(width_in, features, dtype=dtype, rngs=rngs) if skip else None
+
+    def _input(self, x: jax.Array, missing: jax.Array | None) -> jax.Array:
+        if not self.mask_input:
+            return x
+        m = jnp.zeros_like(x) if missing is None else missing.astype(x.dtype)
+        return jnp.concatenate([x, m], axis=-1)
 
     def encode(self, x: jax.Array, missing: jax.Array | None = None, *, key: jax.Array | None = None) -> jax.Array:
         """Bottleneck code of ``x``; ``missing`` (1 where missing) is appended when ``mask_input``."""
-        h = x
-        if self.mask_input:
-            m = jnp.zeros_like(x) if missing is None else missing.astype(x.dtype)
-            h = jnp.concatenate([x, m], axis=-1)
+        h = self._input(x, missing)
         ks = _keys(key, len(self.encoder_layers))
         for i, layer in enumerate(self.encoder_layers):
             h = layer(h)
@@ -117,7 +125,10 @@ class MLPAutoencoder(nnx.Module):
 
     def __call__(self, x: jax.Array, missing: jax.Array | None = None, *, key: jax.Array | None = None) -> jax.Array:
         k1, k2 = _keys(key, 2)
-        return self.decode(self.encode(x, missing, key=k1), key=k2)
+        out = self.decode(self.encode(x, missing, key=k1), key=k2)
+        if self.skip is not None:
+            out = out + self.skip(self._input(x, missing)).astype(jnp.float32)
+        return out
 
 
 def reference_mlp(features: int, *, seed: int = 0, dropout: float = 0.5, **kwargs) -> MLPAutoencoder:

@@ -29,6 +29,17 @@ from invimpute.losses import reconstruction_loss
 from invimpute.models import weight_penalty
 
 
+SCHEDULES = ("constant", "cosine")
+
+
+def learning_rate_schedule(config: "TrainConfig", total_steps: int) -> optax.Schedule | float:
+    """The step size of ``config`` over a fit of ``total_steps`` optimiser steps."""
+    if config.schedule == "constant":
+        return config.learning_rate
+    warmup = max(1, min(total_steps // 20, 1000))
+    return optax.warmup_cosine_decay_schedule(0.0, config.learning_rate, warmup, max(total_steps, warmup + 1))
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Settings of :func:`fit`.
@@ -37,6 +48,8 @@ class TrainConfig:
       epochs: passes over the data.
       batch_size: rows per optax step.
       learning_rate: Adam's step size (``weight_decay`` > 0 switches to AdamW).
+      schedule: ``"constant"`` step size, or ``"cosine"``: a short linear warm-up then cosine decay to
+        zero over all the fit's steps (fine-tunes the end of long fits).
       loss: ``"typed"`` (per-type CE/BCE/MSE) or ``"mse"`` (study 1's masked MSE).
       l1, l2: weight penalties on kernels.
       recurrent_weight: ``w`` of study 1's refill after every epoch; None turns it off.
@@ -45,6 +58,8 @@ class TrainConfig:
         images, ``pixel // width`` hides whole pixel rows); None hides each source column on its own.
       target: which observed cells the loss counts: ``"observed"`` (all of them) or ``"hidden"`` (only
         those hidden by ``corruption``, the masked-prediction objective that matches imputation).
+      corruption_spread: draw each row's corruption rate uniformly from [0, 2 * corruption) instead of
+        using ``corruption`` for every row, so training also sees rows as complete as those it imputes.
       validation_fraction: fraction of observed cells held out for early stopping; 0 is off.
       patience: epochs without a better validation loss before stopping.
       progress: show a progress bar over epochs.
@@ -53,6 +68,7 @@ class TrainConfig:
     epochs: int = 100
     batch_size: int = 256
     learning_rate: float = 1e-3
+    schedule: str = "constant"
     weight_decay: float = 0.0
     loss: str = "typed"
     l1: float = 0.0
@@ -60,6 +76,7 @@ class TrainConfig:
     recurrent_weight: float | None = None
     corruption: float = 0.0
     corruption_groups: tuple[int, ...] | None = None
+    corruption_spread: bool = False
     target: str = "observed"
     validation_fraction: float = 0.0
     patience: int = 20
@@ -72,6 +89,8 @@ class TrainConfig:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.recurrent_weight is not None and not 0.0 < self.recurrent_weight <= 1.0:
             raise ValueError(f"recurrent_weight must be in (0, 1], got {self.recurrent_weight}")
         if not 0.0 <= self.corruption < 1.0:
@@ -173,20 +192,21 @@ def fit(
     train_obs = observed & ~held
     current = jnp.where(train_obs, X, fill)
 
-    tx = (
-        optax.adamw(config.learning_rate, weight_decay=config.weight_decay)
-        if config.weight_decay > 0
-        else optax.adam(config.learning_rate)
-    )
-    graphdef, params = nnx.split(model)
-    opt_state = tx.init(params)
     batch = min(config.batch_size, n)
     n_batches = math.ceil(n / batch)
+    lr = learning_rate_schedule(config, config.epochs * n_batches)
+    tx = optax.adamw(lr, weight_decay=config.weight_decay) if config.weight_decay > 0 else optax.adam(lr)
+    graphdef, params = nnx.split(model)
+    opt_state = tx.init(params)
 
     def step_loss(p, xb, ob, vb, k):
         m = nnx.merge(graphdef, p)
         k_hide, k_drop = jax.random.split(k)
-        hidden = hide_cells(k_hide, ob, layout, config.corruption, config.corruption_groups) if config.corruption > 0 else jnp.zeros_like(ob)
+        rate = config.corruption
+        if config.corruption_spread:
+            k_hide, k_rate = jax.random.split(k_hide)
+            rate = jax.random.uniform(k_rate, (ob.shape[0], 1), maxval=min(2.0 * config.corruption, 0.99))
+        hidden = hide_cells(k_hide, ob, layout, rate, config.corruption_groups) if config.corruption > 0 else jnp.zeros_like(ob)
         vis = ob & ~hidden
         missing_in = ~vis
         x_in = jnp.where(hidden, fill, xb)

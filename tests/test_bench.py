@@ -219,8 +219,9 @@ def test_uncertainty_records_calibration_of_neural_beliefs(tmp_path, shared_data
     assert bench.main(argv) == 0
     recs = _records(out)
     calib = {(r["dataset"], r["metric"]): r for r in recs if r["metric"] in bench.UNCERTAINTY_METRICS}
-    expected = {("wine", "coverage90")} | {("mushroom", m) for m in ("ece", "brier", "selective_acc_50")
+    expected = {("wine", "coverage90")} | {("mushroom", m) for m in bench.UNCERTAINTY_CATEGORICAL_METRICS
                                            if "mushroom" in datasets}
+    assert {"selective_acc_50", "selective_acc_90"} <= set(bench.UNCERTAINTY_CATEGORICAL_METRICS)
     assert set(calib) == expected
     for (_, metric), r in calib.items():
         assert r["method"] == "invimpute-dae" and r["status"] == "ok" and r["calibrate"] is True

@@ -304,3 +304,51 @@ def test_predict_chunks_match_one_pass(table):
     b = np.asarray(jax.nn.sigmoid(model(jnp.asarray(x0), jnp.asarray(~obs, jnp.float32))))
     chex.assert_shape(a, X.shape)
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+# ---- schedule, corruption spread, linear skip ------------------------------------------------------
+def test_cosine_schedule_warms_up_and_decays_to_zero():
+    from invimpute.training import learning_rate_schedule
+
+    assert learning_rate_schedule(TrainConfig(learning_rate=0.01), 500) == 0.01
+    sched = learning_rate_schedule(TrainConfig(learning_rate=0.01, schedule="cosine"), 500)
+    assert float(sched(0)) == 0.0
+    assert float(sched(25)) == pytest.approx(0.01)  # peak after the warm-up (5% of the steps)
+    assert float(sched(400)) < 0.01 * 0.2
+    assert float(sched(500)) == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ValueError, match="schedule"):
+        TrainConfig(schedule="step").validate()
+
+
+def test_cosine_schedule_changes_training(table):
+    X, obs, lay = table
+    runs = [
+        fit(symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.0), X, obs, lay,
+            TrainConfig(epochs=3, batch_size=32, learning_rate=3e-2, schedule=s), jax.random.key(0))
+        for s in ("constant", "cosine")
+    ]
+    assert runs[0].history.loss != runs[1].history.loss
+    np.testing.assert_array_equal(runs[1].filled[obs], X[obs])
+
+
+def test_corruption_spread_is_seeded_and_differs(table):
+    X, obs, lay = table
+    cfg = dict(epochs=2, batch_size=32, learning_rate=3e-2, corruption=0.3, target="hidden")
+    run = lambda **kw: fit(symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.0), X, obs, lay,  # noqa: E731
+                           TrainConfig(**cfg, **kw), jax.random.key(0))
+    a, b, fixed = run(corruption_spread=True), run(corruption_spread=True), run()
+    assert a.history.loss == b.history.loss
+    assert a.history.loss != fixed.history.loss
+    assert np.isfinite(a.history.loss).all()
+
+
+def test_skip_adds_a_linear_path_from_the_input():
+    base = symmetric_mlp(6, hidden=(16,), latent=4, seed=0)
+    skip = symmetric_mlp(6, hidden=(16,), latent=4, seed=0, skip=True)
+    assert base.skip is None and skip.skip.in_features == 12 and skip.skip.out_features == 6
+    x = jax.random.uniform(jax.random.key(1), (5, 6))
+    m = jnp.zeros((5, 6))
+    expected = skip.decode(skip.encode(x, m)) + skip.skip(jnp.concatenate([x, m], axis=-1))
+    np.testing.assert_allclose(np.asarray(skip(x, m)), np.asarray(expected), rtol=1e-6, atol=1e-6)
+    # the skip's kernel is a weight, so it is trained and penalised like the others
+    assert float(weight_penalty(skip, l2=1.0)) > float(weight_penalty(base, l2=1.0))
