@@ -21,11 +21,28 @@ SECTIONS = [
         'python benchmarks/mushroom.py --only "mode,KNN,BayesianRidge,faithful,best" --out benchmarks/results/mushroom.md',
     ),
     (
-        "Numeric tables, 20% MCAR, library vs KNN and IterativeImputer (issue 2)",
+        "Numeric tables (full size), 20% MCAR, library vs KNN and IterativeImputer, with calibration (issues 2 and 5)",
         "numeric.md",
         "invimpute bench --datasets spam letter breast_diagnostic --mechanisms mcar --rates 0.2 --seeds 0 1 2 "
-        "--methods mean knn iterative invimpute-dae --out benchmarks/results/numeric.jsonl "
+        "--methods mean knn iterative invimpute-dae --uncertainty --out benchmarks/results/numeric.jsonl "
         "--report benchmarks/results/numeric.md --figures benchmarks/figures",
+    ),
+    (
+        "Mushroom through the harness, with calibration (issue 5)",
+        "mushroom_bench.md",
+        "invimpute bench --datasets mushroom --mechanisms mcar --rates 0.1 --seeds 0 1 2 --methods mean knn "
+        "invimpute-reference --uncertainty --out benchmarks/results/uncertainty.jsonl "
+        "--report benchmarks/results/mushroom_bench.md --figures benchmarks/figures",
+    ),
+    (
+        "The benchmark grid: every peer on the GAIN tables (issue 4)",
+        "grid.md",
+        "invimpute bench --datasets breast breast_diagnostic spam letter credit --mechanisms mcar --rates 0.2 "
+        "--seeds 0 1 2 --max-rows 5000 --out benchmarks/results/grid.jsonl, then the same with "
+        "`--mechanisms mcar --rates 0.3`, `--mechanisms mar --rates 0.3` and `--mechanisms mnar --rates 0.3` "
+        "on `--seeds 0 1`; methods: mean knn iterative missforest softimpute gain miwae hyperimpute "
+        "invimpute-dae; report: `invimpute bench --report-only --out benchmarks/results/grid.jsonl "
+        "--report benchmarks/results/grid.md --figures benchmarks/figures`",
     ),
     (
         "Study 2: MNIST rows zeroed, reverse training (issue 3)",

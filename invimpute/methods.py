@@ -56,7 +56,7 @@ class ModelConfig:
         dtype = jnp.dtype(self.dtype)
         if self.kind == "reference":
             return reference_mlp(
-                features, seed=seed, dropout=self.dropout, activation=self.activation, dtype=dtype
+                features, seed=seed, dropout=self.dropout, activation=self.activation, skip=self.skip, dtype=dtype
             )
         if self.kind == "mlp":
             return symmetric_mlp(
@@ -112,8 +112,8 @@ class Autoencoding:
     def fit(self, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array) -> "Autoencoding":
         if self.kind not in NEURAL:
             raise ValueError(f"unknown neural method {self.kind!r}; choose one of {NEURAL}")
-        if self.ensemble < 1:
-            raise ValueError(f"ensemble must be >= 1, got {self.ensemble}")
+        if isinstance(self.ensemble, bool) or not isinstance(self.ensemble, (int, np.integer)) or self.ensemble < 1:
+            raise ValueError(f"ensemble must be an integer >= 1, got {self.ensemble!r}")
         self.layout_ = self._layout(layout)
         train = self.train_config
         if self.kind == "recurrent" and train.recurrent_weight is None:

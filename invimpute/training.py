@@ -2,7 +2,9 @@
 
 :func:`fit` runs one ``jax.jit``-compiled program per epoch: the shuffle, the minibatch gathers and every
 optax step happen inside it (a ``lax.scan`` over minibatches), so the host only sees one call and a few
-scalars per epoch. Between epochs it can do study 1's "recurrent" refill of the missing cells
+scalars per epoch. The program is a module-level function keyed on the model's structure, the layout and
+the settings it reads, so further fits of the same shapes (ensemble members, seeds of a benchmark,
+calibration refits) reuse it instead of compiling again. Between epochs it can do study 1's "recurrent" refill of the missing cells
 (``x_miss <- (1 - w) x_miss + w * prediction``), track the observed-cell MAE, and stop early on a
 held-out slice of observed cells, keeping the best parameters.
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import jax
 import jax.numpy as jnp
@@ -157,6 +159,84 @@ def _predict_chunks(graphdef, params, xs, ms, layout):
     return jax.lax.map(lambda xm: apply_head(model(xm[0], xm[1]), layout), (xs, ms))
 
 
+def _program_config(config: TrainConfig) -> TrainConfig:
+    """``config`` with the fields the compiled programs do not read reset, so fits that differ only in
+    them (progress bar, early stopping, hold-out size) share one compiled program."""
+    epochs = config.epochs if config.schedule != "constant" else 1  # only a schedule reads the fit's length
+    return replace(config, epochs=epochs, progress=False, patience=0, validation_fraction=0.0, recurrent_weight=None)
+
+
+def _optimizer(config: TrainConfig, n: int) -> optax.GradientTransformation:
+    """Adam (AdamW when ``weight_decay`` > 0) with ``config``'s step-size schedule over the whole fit."""
+    n_batches = math.ceil(n / min(config.batch_size, n))
+    lr = learning_rate_schedule(config, config.epochs * n_batches)
+    return optax.adamw(lr, weight_decay=config.weight_decay) if config.weight_decay > 0 else optax.adam(lr)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _epoch(graphdef, layout: Layout, config: TrainConfig, p, s, cur, obs, k, fill):
+    """One pass over the shuffled rows: a ``lax.scan`` of optax steps over padded minibatches.
+
+    Module-level and keyed on static (model structure, layout, config), so every fit of the same shapes
+    and settings reuses one compiled program.
+    """
+    n = cur.shape[0]
+    batch = min(config.batch_size, n)
+    n_batches = math.ceil(n / batch)
+    tx = _optimizer(config, n)
+    loss_fn = reconstruction_loss(config.loss)
+
+    def step_loss(p, xb, ob, vb, k):
+        m = nnx.merge(graphdef, p)
+        k_hide, k_drop = jax.random.split(k)
+        rate = config.corruption
+        if config.corruption_spread:
+            k_hide, k_rate = jax.random.split(k_hide)
+            rate = jax.random.uniform(k_rate, (ob.shape[0], 1), maxval=min(2.0 * config.corruption, 0.99))
+        hidden = hide_cells(k_hide, ob, layout, rate, config.corruption_groups) if config.corruption > 0 else jnp.zeros_like(ob)
+        vis = ob & ~hidden
+        missing_in = ~vis
+        x_in = jnp.where(hidden, fill, xb)
+        scores = m(x_in, missing_in.astype(jnp.float32), key=k_drop)
+        counted = hidden if config.target == "hidden" else ob
+        w = (counted & vb[:, None]).astype(jnp.float32)
+        return jax.vmap(loss_fn, in_axes=(0, 0, 0, None))(scores, xb, w, layout).sum() / jnp.maximum(vb.sum(), 1.0) + weight_penalty(m, config.l1, config.l2)
+
+    k_perm, k_steps = jax.random.split(k)
+    perm = jax.random.permutation(k_perm, n)
+    idx = jnp.concatenate([perm, perm[: n_batches * batch - n]]).reshape(n_batches, batch)
+    valid = (jnp.arange(n_batches * batch) < n).reshape(n_batches, batch)
+    keys = jax.random.split(k_steps, n_batches)
+
+    def body(carry, inp):
+        p, s = carry
+        ib, vb, kb = inp
+        loss, g = jax.value_and_grad(step_loss)(p, cur[ib], obs[ib], vb, kb)
+        upd, s = tx.update(g, s, p)
+        return (optax.apply_updates(p, upd), s), loss
+
+    (p, s), losses = jax.lax.scan(body, (p, s), (idx, valid, keys))
+    return p, s, losses.mean()
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _evaluate(graphdef, layout: Layout, loss: str, validating: bool, p, cur, X, train_obs, held, fill):
+    """Whole-table prediction, observed-cell MAE and held-out loss; the table is an argument, not a
+    closed-over constant, so XLA does not fold it into the program."""
+    m = nnx.merge(graphdef, p)
+    missing_in = (~train_obs).astype(jnp.float32)
+    pred = apply_head(m(cur, missing_in), layout)
+    trw = train_obs.astype(jnp.float32)
+    mae = (jnp.abs(pred - X) * trw).sum() / jnp.maximum(trw.sum(), 1.0)
+    if not validating:
+        return pred, mae, jnp.zeros(())
+    scores = m(jnp.where(train_obs, X, fill), missing_in)
+    hw = held.astype(jnp.float32)
+    loss_fn = reconstruction_loss(loss)
+    val = jax.vmap(loss_fn, in_axes=(0, 0, 0, None))(scores, X, hw, layout).sum() / jnp.maximum(hw.sum(), 1.0)
+    return pred, mae, val
+
+
 def fit(
     model: nnx.Module,
     X: np.ndarray,
@@ -181,7 +261,6 @@ def fit(
         raise ValueError(f"layout describes {layout.width} columns, X has {d}")
     if config.corruption_groups is not None and len(config.corruption_groups) != d:
         raise ValueError(f"corruption_groups has {len(config.corruption_groups)} entries, X has {d} columns")
-    loss_fn = reconstruction_loss(config.loss)
     k_val, k_train = jax.random.split(key)
 
     validating = config.validation_fraction > 0
@@ -192,62 +271,16 @@ def fit(
     train_obs = observed & ~held
     current = jnp.where(train_obs, X, fill)
 
-    batch = min(config.batch_size, n)
-    n_batches = math.ceil(n / batch)
-    lr = learning_rate_schedule(config, config.epochs * n_batches)
-    tx = optax.adamw(lr, weight_decay=config.weight_decay) if config.weight_decay > 0 else optax.adam(lr)
+    program = _program_config(config)
     graphdef, params = nnx.split(model)
-    opt_state = tx.init(params)
+    opt_state = _optimizer(program, n).init(params)
+    fill = jnp.float32(fill)
 
-    def step_loss(p, xb, ob, vb, k):
-        m = nnx.merge(graphdef, p)
-        k_hide, k_drop = jax.random.split(k)
-        rate = config.corruption
-        if config.corruption_spread:
-            k_hide, k_rate = jax.random.split(k_hide)
-            rate = jax.random.uniform(k_rate, (ob.shape[0], 1), maxval=min(2.0 * config.corruption, 0.99))
-        hidden = hide_cells(k_hide, ob, layout, rate, config.corruption_groups) if config.corruption > 0 else jnp.zeros_like(ob)
-        vis = ob & ~hidden
-        missing_in = ~vis
-        x_in = jnp.where(hidden, fill, xb)
-        scores = m(x_in, missing_in.astype(jnp.float32), key=k_drop)
-        counted = hidden if config.target == "hidden" else ob
-        w = (counted & vb[:, None]).astype(jnp.float32)
-        return jax.vmap(loss_fn, in_axes=(0, 0, 0, None))(scores, xb, w, layout).sum() / jnp.maximum(vb.sum(), 1.0) + weight_penalty(m, config.l1, config.l2)
-
-    @jax.jit
     def epoch(p, s, cur, obs, k):
-        k_perm, k_steps = jax.random.split(k)
-        perm = jax.random.permutation(k_perm, n)
-        idx = jnp.concatenate([perm, perm[: n_batches * batch - n]]).reshape(n_batches, batch)
-        valid = (jnp.arange(n_batches * batch) < n).reshape(n_batches, batch)
-        keys = jax.random.split(k_steps, n_batches)
+        return _epoch(graphdef, layout, program, p, s, cur, obs, k, fill)
 
-        def body(carry, inp):
-            p, s = carry
-            ib, vb, kb = inp
-            loss, g = jax.value_and_grad(step_loss)(p, cur[ib], obs[ib], vb, kb)
-            upd, s = tx.update(g, s, p)
-            return (optax.apply_updates(p, upd), s), loss
-
-        (p, s), losses = jax.lax.scan(body, (p, s), (idx, valid, keys))
-        return p, s, losses.mean()
-
-    @jax.jit
     def evaluate(p, cur, X, train_obs, held):
-        """Whole-table prediction, observed-cell MAE and held-out loss; the table is an argument, not a
-        closed-over constant, so XLA does not fold it into the program."""
-        m = nnx.merge(graphdef, p)
-        missing_in = (~train_obs).astype(jnp.float32)
-        pred = apply_head(m(cur, missing_in), layout)
-        trw = train_obs.astype(jnp.float32)
-        mae = (jnp.abs(pred - X) * trw).sum() / jnp.maximum(trw.sum(), 1.0)
-        if not validating:
-            return pred, mae, jnp.zeros(())
-        scores = m(jnp.where(train_obs, X, fill), missing_in)
-        hw = held.astype(jnp.float32)
-        val = jax.vmap(loss_fn, in_axes=(0, 0, 0, None))(scores, X, hw, layout).sum() / jnp.maximum(hw.sum(), 1.0)
-        return pred, mae, val
+        return _evaluate(graphdef, layout, program.loss, validating, p, cur, X, train_obs, held, fill)
 
     history = History()
     best = (math.inf, params)

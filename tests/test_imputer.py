@@ -183,6 +183,8 @@ def test_bad_training_settings_fail_at_fit():
         Imputer("ae", epochs=0).fit(make_mixed_missing())
     with pytest.raises(ValueError, match="steps"):
         Imputer("reverse", inversion={"steps": 0}, epochs=1).fit(make_mixed_missing())
+    with pytest.raises(ValueError, match="ensemble"):
+        Imputer("ae", ensemble=2.0, epochs=1).fit(make_mixed_missing())
     with pytest.raises(ValueError, match="skip"):
         Imputer("reverse", skip=True, epochs=1).fit(make_mixed_missing())
     with pytest.raises(ValueError, match="schedule"):

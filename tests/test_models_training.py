@@ -352,3 +352,17 @@ def test_skip_adds_a_linear_path_from_the_input():
     np.testing.assert_allclose(np.asarray(skip(x, m)), np.asarray(expected), rtol=1e-6, atol=1e-6)
     # the skip's kernel is a weight, so it is trained and penalised like the others
     assert float(weight_penalty(skip, l2=1.0)) > float(weight_penalty(base, l2=1.0))
+
+
+def test_repeated_fits_reuse_the_compiled_epoch(table):
+    """A second fit of the same shapes and settings (other seed, other key, other hold-out size, progress
+    bar) compiles nothing new: the epoch and evaluation programs are cached on static structure."""
+    from invimpute.training import _epoch, _evaluate
+
+    X, obs, lay = table
+    cfg = TrainConfig(epochs=2, batch_size=32, learning_rate=1e-2, corruption=0.2, target="hidden")
+    fit(symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.1), X, obs, lay, cfg, jax.random.key(0))
+    sizes = _epoch._cache_size(), _evaluate._cache_size()
+    fit(symmetric_mlp(6, hidden=(16,), latent=4, seed=5, dropout=0.1), X, obs, lay,
+        TrainConfig(**{**cfg.__dict__, "epochs": 3, "patience": 7}), jax.random.key(9))
+    assert (_epoch._cache_size(), _evaluate._cache_size()) == sizes
