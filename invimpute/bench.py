@@ -143,6 +143,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "hyperimpute": {"method": "hyperimpute", "options": {}},
     "invimpute-dae": {"method": "ae", **_INVIMPUTE_NET},
     "invimpute-dae-large": {"method": "ae", **_INVIMPUTE_NET, "hidden": [512, 256], "steps": 30_000},
+    "invimpute-dae-ensemble": {"method": "ae", **_INVIMPUTE_NET, "ensemble": 5},
     "invimpute-recurrent": {"method": "recurrent", **_INVIMPUTE_NET, "recurrent_weight": 0.5},
     "invimpute-reference": _INVIMPUTE_REFERENCE,
     "invimpute-reverse": {"method": "reverse", **_INVIMPUTE_NET, "skip": False, "inversion": {
@@ -156,6 +157,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 ``invimpute-dae-large`` is ``invimpute-dae`` with twice the width and three times the steps: on the
 larger tables (letter, full size, seed 0: 0.0615 against 0.0750) capacity and training length pay; on
 small ones they buy nothing (breast_diagnostic, seed 0: 0.0608 against 0.0604) at four times the time.
+``invimpute-dae-ensemble`` averages five ``invimpute-dae`` fits from split keys: on small tables the
+variance it removes is most of the error (breast_diagnostic, seeds 0-2: 0.0538 against 0.0580).
 
 The peers use their published or library defaults (KNN k=5; IterativeImputer with BayesianRidge, 10
 rounds; GAIN's reference settings; MIWAE's defaults), except MissForest, run as IterativeImputer with 30
@@ -167,7 +170,7 @@ the library's methods at Imputer defaults.
 
 DEFAULT_METHODS: tuple[str, ...] = (
     "mean", "knn", "iterative", "missforest", "softimpute", "gain", "miwae", "hyperimpute",
-    "invimpute-dae", "invimpute-dae-large", "invimpute-recurrent", "invimpute-reverse",
+    "invimpute-dae", "invimpute-dae-large", "invimpute-dae-ensemble", "invimpute-recurrent", "invimpute-reverse",
 )
 """The methods of a full run (the bare ``ae``/``recurrent``/``reverse`` presets run only when named)."""
 
@@ -180,6 +183,7 @@ QUICK_OVERRIDES: dict[str, dict[str, Any]] = {
     "miwae": {"method_options": {"n_steps": 500, "n_samples": 100}},
     "invimpute-dae": {"epochs": 30},
     "invimpute-dae-large": {"epochs": 30},
+    "invimpute-dae-ensemble": {"epochs": 30, "ensemble": 2},
     "invimpute-recurrent": {"epochs": 30},
     "invimpute-reverse": {"epochs": 30, "inversion": {"steps": 30}},
 }
