@@ -1019,7 +1019,12 @@ def write_figures(
             ax.set_xlim(rates[0] - 0.5 * gap, rates[-1] + 0.5 * gap)
             ax.grid(alpha=0.3)
         axes[0][0].set_ylabel(f"{metric} ({'higher' if metric in HIGHER_IS_BETTER else 'lower'} is better)")
-        axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+        handles = {}  # every method of every panel, in the methods' order (a method may run under one mechanism only)
+        for ax in axes[0]:
+            for h, name in zip(*ax.get_legend_handles_labels()):
+                handles.setdefault(name, h)
+        names = [m for m in methods if m in handles]
+        axes[0][-1].legend([handles[m] for m in names], names, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
         fig.tight_layout()
         path = figures_dir / f"{prefix}-{_slug(lab)}-{metric}-vs-rate.png"
         fig.savefig(path, dpi=110)
