@@ -104,7 +104,9 @@ class MLPAutoencoder(nnx.Module):
 
     def encode(self, x: jax.Array, missing: jax.Array | None = None, *, key: jax.Array | None = None) -> jax.Array:
         """Bottleneck code of ``x``; ``missing`` (1 where missing) is appended when ``mask_input``."""
-        h = self._input(x, missing)
+        return self._encode(self._input(x, missing), key)
+
+    def _encode(self, h: jax.Array, key: jax.Array | None) -> jax.Array:
         ks = _keys(key, len(self.encoder_layers))
         for i, layer in enumerate(self.encoder_layers):
             h = layer(h)
@@ -125,10 +127,9 @@ class MLPAutoencoder(nnx.Module):
 
     def __call__(self, x: jax.Array, missing: jax.Array | None = None, *, key: jax.Array | None = None) -> jax.Array:
         k1, k2 = _keys(key, 2)
-        out = self.decode(self.encode(x, missing, key=k1), key=k2)
-        if self.skip is not None:
-            out = out + self.skip(self._input(x, missing)).astype(jnp.float32)
-        return out
+        h = self._input(x, missing)
+        out = self.decode(self._encode(h, k1), key=k2)
+        return out if self.skip is None else out + self.skip(h).astype(jnp.float32)
 
 
 def reference_mlp(features: int, *, seed: int = 0, dropout: float = 0.5, **kwargs) -> MLPAutoencoder:

@@ -1,12 +1,13 @@
 """Training autoencoders on incomplete data with masked losses.
 
 :func:`fit` runs one ``jax.jit``-compiled program per epoch: the shuffle, the minibatch gathers and every
-optax step happen inside it (a ``lax.scan`` over minibatches), so the host only sees one call and a few
-scalars per epoch. The program is a module-level function keyed on the model's structure, the layout and
-the settings it reads, so further fits of the same shapes (ensemble members, seeds of a benchmark,
-calibration refits) reuse it instead of compiling again. Between epochs it can do study 1's "recurrent" refill of the missing cells
-(``x_miss <- (1 - w) x_miss + w * prediction``), track the observed-cell MAE, and stop early on a
-held-out slice of observed cells, keeping the best parameters.
+optax step happen inside it (a ``lax.scan`` over minibatches), and the per-epoch loss and MAE stay on the
+device until the fit ends, so epochs are dispatched without waiting on the host (only early stopping reads
+its held-out loss each epoch). The program is a module-level function keyed on the model's structure, the
+layout and the settings it reads, so further fits of the same shapes (ensemble members, seeds of a
+benchmark, calibration refits) reuse it instead of compiling again. Between epochs it can do study 1's
+"recurrent" refill of the missing cells (``x_miss <- (1 - w) x_miss + w * prediction``), track the
+observed-cell MAE, and stop early on a held-out slice of observed cells, keeping the best parameters.
 
 Optional denoising (``corruption``): each step hides a random fraction of the observed cells (whole
 categorical groups at a time) from the input and asks the model to reconstruct them, which teaches it
@@ -292,14 +293,15 @@ def fit(
         epochs = tqdm(epochs, desc="training", unit="epoch")
     epoch_keys = jax.random.split(k_train, config.epochs)
     w = config.recurrent_weight
+    losses, maes = [], []  # device scalars, read once after the loop: epochs dispatch without waiting on the host
     for e in epochs:
         params, opt_state, loss = epoch(params, opt_state, current, train_obs, epoch_keys[e])
         pred, mae, val = evaluate(params, current, X, train_obs, held)
         if w is not None:
             current = jnp.where(train_obs, X, (1.0 - w) * current + w * pred)
-        history.loss.append(float(loss))
-        history.mae.append(float(mae))
-        if validating:
+        losses.append(loss)
+        maes.append(mae)
+        if validating:  # early stopping needs the held-out loss now
             v = float(val)
             history.val_loss.append(v)
             if v < best[0]:
@@ -310,7 +312,8 @@ def fit(
                     history.stopped_early = True
                     break
         if config.progress:
-            epochs.set_postfix(loss=f"{history.loss[-1]:.4f}", mae=f"{history.mae[-1]:.4f}")
+            epochs.set_postfix(loss=f"{float(loss):.4f}", mae=f"{float(mae):.4f}")
+    history.loss, history.mae = ([float(v) for v in jax.device_get(vs)] for vs in (losses, maes))
     if validating:
         params = best[1]
     else:
