@@ -22,7 +22,7 @@ import numpy as np
 
 import invimpute as ii
 from invimpute.bench import PRESETS
-from invimpute.files import write_atomic
+from invimpute.files import publish
 
 BEST = dict(PRESETS["invimpute-reference"])
 """The library's best Mushroom configuration (the bench's ``invimpute-reference`` preset)."""
@@ -99,10 +99,7 @@ def main(argv=None) -> str:
     for name, errors in failures.items():
         lines.append(f"\n{name} failed on {len(errors)} seed(s): " + "; ".join(errors))
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        write_atomic(args.out, text)
-    return text
+    return publish(text, args.out)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import optax
 from flax import nnx
 
 import invimpute as ii
-from invimpute.files import write_atomic
+from invimpute.files import publish
 
 
 def matmul_flops_per_sample(model: ii.MLPAutoencoder) -> int:
@@ -194,10 +194,7 @@ def main(argv=None) -> str:
     if peak:
         lines.append(f"\nMeasured float32 matmul peak (8192² matmul): {peak / 1e12:.1f} TFLOP/s.")
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        write_atomic(args.out, text)
-    return text
+    return publish(text, args.out)
 
 
 def replace_batch(cfg: ii.InversionConfig, b: int) -> ii.InversionConfig:

@@ -31,7 +31,7 @@ import numpy as np
 
 import invimpute as ii
 from invimpute.belief import dropout_passes, masked_probabilities
-from invimpute.files import write_atomic
+from invimpute.files import publish
 from invimpute.uncertainty import (
     brier_score,
     coverage,
@@ -197,10 +197,7 @@ def main(argv=None) -> str:
                for n, v in num.items()]
     lines += ["", "Targets: " + "; ".join(checks) + f". Total run time {time.perf_counter() - t0:.0f} s.", ""]
     text = "\n".join(lines)
-    print(text)
-    if args.out:
-        write_atomic(args.out, text)
-    return text
+    return publish(text, args.out)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Durable file writes: nothing half-written is ever left under a final name.
 
-Every writer in the library (checkpoints, the streaming job, benchmark reports) writes through these two
-functions: data goes to a file that is flushed and fsynced, and a finished file reaches its final name only
-by an atomic ``os.replace``.
+Every writer in the library (checkpoints, the streaming job, benchmark reports through :func:`publish`)
+writes through :func:`write_synced` and :func:`write_atomic`: data goes to a file that is flushed and
+fsynced, and a finished file reaches its final name only by an atomic ``os.replace``.
 """
 
 from __future__ import annotations
@@ -29,4 +29,13 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> pathlib.Path:
     return path
 
 
-__all__ = ["write_synced", "write_atomic"]
+def publish(text: str, path: str | os.PathLike | None = None) -> str:
+    """Print a benchmark's report and, when ``path`` is given, write it there with :func:`write_atomic`
+    (an interrupted run never leaves a half-written report); returns ``text``."""
+    print(text)
+    if path:
+        write_atomic(path, text)
+    return text
+
+
+__all__ = ["write_synced", "write_atomic", "publish"]
