@@ -23,7 +23,7 @@ SECTIONS = [
         'python benchmarks/mushroom.py --only "mode,KNN,BayesianRidge,faithful,best" --out benchmarks/results/mushroom.md',
     ),
     (
-        "Mushroom: the best configuration with complete training data, rows cross-fitted (issue 2)",
+        "Mushroom: how much can be recovered at all, and the best configuration trained on complete rows (issue 2)",
         "mushroom_ceiling.md",
         "python benchmarks/mushroom_ceiling.py --out benchmarks/results/mushroom_ceiling.md",
     ),

@@ -7,22 +7,24 @@ The ceiling. Any imputer that fills a cell from the observed cells of its own ro
 *(observed cells) -> value*. Given the complete table, the best such rule picks, for a removed cell, the
 most frequent value of its column among the specimens that agree with the row on the row's observed
 cells, and is right on a share ``max count / group size`` of that group (every specimen in Mushroom is
-unique, so when one cell of a row is missing its group holds one specimen per value). Averaged over the removed cells this is the
-*expected* ceiling (``ceiling, expected``); ``ceiling, first-listed tie`` scores one fixed tie-breaking
-rule (the alphabetically first of the tied values) on the realised mask, which luck can move either way.
+unique, so when one cell of a row is missing its group holds one specimen per value). Averaged over the
+removed cells this is the *expected* ceiling (``ceiling, expected``); ``ceiling, first-listed tie``
+scores one fixed tie-breaking rule (the alphabetically first of the tied values) on the realised mask,
+which luck can move either way.
 
-Perfect training data. The rows are split into ``--folds`` folds (a permutation drawn from the seed),
-and each fold's damaged rows are imputed by the library's best configuration fitted on the *complete* rows of the other
-folds, so no model ever sees the true value of a cell it is scored on. Beside it, in the same run:
+Perfect training data. The rows are split into ``--folds`` folds (a permutation drawn from the seed), and
+each fold's damaged rows are imputed by the library's best configuration fitted on the *complete* rows of
+the other folds, so no model ever sees the true value of a cell it is scored on. Beside it, in the same
+run:
 
 - ``cross-fit, damaged`` (``--arms complete,damaged,whole``): the same folds, the model fitted on the
   other folds' *damaged* rows (the data regime of the main table, with the scored rows unseen);
 - ``fit on the whole damaged table``: the main table's protocol (scored rows are in the training data,
   their removed cells are not).
 
-The first arm is a reference point, not a proof of a ceiling: it trains on 80% of the rows (5 folds),
-and a better model could exceed it. It tells how much of the gap to a target is due to the missing
-training cells rather than to the ambiguity left in a row once one of its cells is removed.
+This complete-rows arm is a reference point, not a proof of a ceiling: it trains on 80% of the rows (5
+folds), and a better model could exceed it. It tells how much of the gap to a target is due to the
+missing training cells rather than to the ambiguity left in a row once one of its cells is removed.
 
     python benchmarks/mushroom_ceiling.py --out benchmarks/results/mushroom_ceiling.md
 """
@@ -61,19 +63,16 @@ def folds(seed: int, n: int, k: int) -> list[np.ndarray]:
 def ceiling(codes: np.ndarray, missing: np.ndarray, chunk: int = 512) -> tuple[float, float]:
     """(expected, first-listed tie) accuracy of the best rule *(row's observed cells) -> value* that
     knows the complete table ``codes`` (integer category codes, (n, d)), over the cells ``missing``."""
-    observed = ~missing
-    width = int(codes.max()) + 1
+    onehot = (codes[..., None] == np.arange(int(codes.max()) + 1)).astype(np.float32)  # (n, d, values)
     expected, first = [], []
     rows = np.flatnonzero(missing.any(axis=1))
     for start in range(0, len(rows), chunk):
         block = rows[start:start + chunk]
-        agree = ~((codes[block][:, None, :] != codes[None]) & observed[block][:, None, :]).any(axis=-1)
-        for i, row in enumerate(block):
-            for j in np.flatnonzero(missing[row]):
-                counts = np.bincount(codes[agree[i], j], minlength=width)
-                expected.append(counts.max() / counts.sum())
-                first.append(counts.argmax() == codes[row, j])
-    return float(np.mean(expected)), float(np.mean(first))
+        agree = ~((codes[block][:, None, :] != codes[None]) & ~missing[block][:, None, :]).any(axis=-1)
+        counts = np.einsum("bn,ndv->bdv", agree.astype(np.float32), onehot)[missing[block]]  # per removed cell
+        expected.append(counts.max(axis=-1) / counts.sum(axis=-1))
+        first.append(counts.argmax(axis=-1) == codes[block][missing[block]])
+    return float(np.concatenate(expected).mean()), float(np.concatenate(first).mean())
 
 
 def score_seed(df, seed: int, rate: float, k: int, arms: tuple[str, ...]) -> dict[str, tuple[float, float]]:
@@ -82,10 +81,10 @@ def score_seed(df, seed: int, rate: float, k: int, arms: tuple[str, ...]) -> dic
     damaged = ii.apply_mask(df, missing)
     truth = df.to_numpy()
     codes = np.stack([df[c].astype("category").cat.codes.to_numpy() for c in df.columns], axis=1)
-    out = {}
     t = time.perf_counter()
     expected, first = ceiling(codes, missing)
-    out["ceiling"], out["tie"] = (expected, time.perf_counter() - t), (first, time.perf_counter() - t)
+    seconds = time.perf_counter() - t
+    out = {"ceiling": (expected, seconds), "tie": (first, seconds)}
     print(f"seed {seed}  ceiling: expected {expected:.4f}, first-listed tie {first:.4f}", flush=True)
     for arm in arms:
         t = time.perf_counter()
