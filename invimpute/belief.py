@@ -288,7 +288,7 @@ def draw_imputations(
     to numeric cells (bounded columns are clipped to [0, 1]). Observed entries equal ``X`` in every draw.
     """
     if sample_numeric and calibration is None:
-        raise ValueError("mi_sample_numeric needs a calibrated Imputer: fit it with calibrate=True")
+        raise ValueError("uncertainty.sample_numeric needs a calibrated Imputer: fit it with uncertainty={\"calibrate\": True}")
     k_base, k_cat, k_num = jax.random.split(key, 3)
     observed = np.asarray(observed, dtype=bool)
     use_restarts = restarts and method.algorithm == "reverse"

@@ -233,8 +233,8 @@ class Imputer:
             self.calibration_ = fit_calibrated(self.method_, Xe, Oe, self.layout_, k_fit, settings.uncertainty.fraction)
         else:
             self.method_.fit(Xe, Oe, self.layout_, k_fit)
-        if settings.method == "auto":
-            self.selection_ = self.method_.selection_table(self.encoder_.schema)
+        table = getattr(self.method_, "selection_table", None)
+        self.selection_ = table(self.encoder_.schema) if table is not None else None
         self.n_features_in_ = frame.shape[1]
         return frame, observed, Xe, Oe
 
@@ -253,6 +253,7 @@ class Imputer:
         self.n_features_in_ = len(encoder.schema.columns)
         self.report_ = None
         self.calibration_ = None
+        self.selection_ = None
         return self.method_
 
     def _check_fitted(self) -> None:
@@ -264,9 +265,10 @@ class Imputer:
         return self.transform_with_mask(X)[0]
 
     def _uncertainty_method(self, what: str) -> None:
+        method = self.settings_.method if hasattr(self, "settings_") else self.method
+        if method not in NEURAL:
+            raise ValueError(f"method {method!r} gives no {what}; use 'ae', 'recurrent' or 'reverse'")
         self._check_fitted()
-        if self.settings_.method not in NEURAL:
-            raise ValueError(f"method {self.settings_.method!r} gives no {what}; use 'ae', 'recurrent' or 'reverse'")
 
     def _encoded(self, X):
         frame, image_shape = self._as_table(X)
@@ -288,7 +290,8 @@ class Imputer:
         missing = ~observed.to_numpy()
         if not missing.any():
             return [X.copy() for _ in range(n)]
-        u = self.settings_.uncertainty
+        u = coerce(UncertaintyConfig, self.uncertainty, "uncertainty")  # draw-time settings: read at each call
+        u.validate()
         draws = draw_imputations(
             self.method_, Xe, Oe, self.layout_, jax.random.fold_in(self.key_impute_, 1), int(n),
             point_key=self.key_impute_, calibration=self.calibration_, restarts=u.restarts,

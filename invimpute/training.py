@@ -178,11 +178,13 @@ class History:
 
 @dataclass
 class FitResult:
-    """What :func:`fit` returns: the trained model, its history and the refilled table."""
+    """What :func:`fit` returns: the trained model, its history, the refilled table, and the observed cells
+    held out of training for early stopping (all False when none were)."""
 
     model: nnx.Module
     history: History
     filled: np.ndarray
+    held: np.ndarray
 
 
 def hide_cells(
@@ -393,4 +395,5 @@ def fit(
     if w is None:
         pred, _, _ = evaluate(params, current, X, train_obs, held, fill)
         current = jnp.where(train_obs, X, pred)
-    return FitResult(model=model, history=history, filled=np.asarray(jnp.where(observed, X, current)))
+    return FitResult(model=model, history=history, filled=np.asarray(jnp.where(observed, X, current)),
+                     held=np.asarray(held))
