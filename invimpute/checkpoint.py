@@ -41,7 +41,7 @@ from flax import nnx
 from invimpute.encoding import Schema, TableEncoder
 from invimpute.imputer import CONFIGS, Imputer
 from invimpute.layout import Layout
-from invimpute.methods import NEURAL, Autoencoding
+from invimpute.methods import NEURAL, REVERSE_CANDIDATES, Autoencoding
 from invimpute.training import History
 from invimpute.files import write_synced
 
@@ -160,6 +160,8 @@ def collect(imputer: Imputer) -> tuple[dict, dict[str, np.ndarray]]:
         arrays["radii"] = np.asarray([np.nan if r is None else r for r in method.radii_], dtype=np.float64)
         state = {"kind": method.algorithm, "n_models": len(method.models_),
                  "histories": [_history_dict(h) for h in method.histories_]}
+        if getattr(method, "weights_", None) is not None:
+            arrays["column_weights"] = np.asarray(method.weights_)
     else:
         arrays["mean"] = np.asarray(method.mean_)
         arrays["empty"] = np.asarray(method.empty_)
@@ -368,6 +370,10 @@ def _load(path: pathlib.Path, manifest: dict) -> Imputer:
         if radii.shape != (n_models,):
             raise CheckpointError(f"{path}: {ARRAYS} holds {radii.shape[0]} radii for {n_models} models")
         method.radii_ = [None if np.isnan(r) else float(r) for r in radii]
+        method.weights_ = arrays.get("column_weights")
+        if method.weights_ is not None and method.weights_.shape != (len(REVERSE_CANDIDATES), width):
+            raise CheckpointError(f"{path}: the saved column weights have shape {method.weights_.shape}, expected "
+                                  f"{(len(REVERSE_CANDIDATES), width)}")
     else:
         method.layout_ = layout
         method.mean_ = arrays["mean"]

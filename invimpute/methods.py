@@ -152,7 +152,7 @@ class Autoencoding:
     def selection_table(self, schema) -> "pd.DataFrame | None":
         """For ``reverse``: per source column, the held-out error of the column means, the one-pass fill and
         reverse training, and the weight each has in the fill (None when no cell was held out)."""
-        if getattr(self, "weights_", None) is None:
+        if getattr(self, "weights_", None) is None or not hasattr(self, "choices_"):
             return None
         return selection_frame(list(REVERSE_CANDIDATES), self.choices_, schema.names)
 
