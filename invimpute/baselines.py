@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from invimpute.layout import Layout
-from invimpute.peers_base import Fitted, as_inputs, bounded_columns, finish
+from invimpute.peers_base import Fitted, bounded_columns, finish
 
 __all__ = ["MeanMode", "KNN", "Iterative", "SoftImpute"]
 
@@ -71,8 +71,7 @@ class MeanMode(Fitted):
 
     def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
         """Fill every missing entry with its column's fitted mean."""
-        self._check_fitted()
-        X, observed = as_inputs(X, observed, self.layout_.width)
+        X, observed = self._start_impute(X, observed)
         filled = np.broadcast_to(self.mean_, X.shape)
         return finish(X, observed, filled, self.layout_, self.empty_)
 
@@ -84,8 +83,7 @@ class _Sklearn(Fitted):
 
     def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
         """Fill the missing entries with the fitted scikit-learn imputer's ``transform``."""
-        self._check_fitted()
-        X, observed = as_inputs(X, observed, self.layout_.width)
+        X, observed = self._start_impute(X, observed)
         if observed.all():
             return X.copy()
         filled = self.imputer_.transform(_with_nan(X, observed))
@@ -265,8 +263,7 @@ class SoftImpute(Fitted):
 
     def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
         """Complete ``[fit rows; X]`` (or reuse the fit result when ``X`` is the fit data) and return X's rows."""
-        self._check_fitted()
-        X, observed = as_inputs(X, observed, self.layout_.width)
+        X, observed = self._start_impute(X, observed)
         if np.array_equal(observed, self.observed_fit_) and np.array_equal(X, self.X_fit_):
             completed = self.completed_
         else:

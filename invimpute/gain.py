@@ -27,7 +27,7 @@ import numpy as np
 import optax
 
 from invimpute.layout import NUMERIC, Layout
-from invimpute.peers_base import Fitted, as_inputs, finish
+from invimpute.peers_base import Fitted, finish
 
 __all__ = ["GAIN"]
 
@@ -180,8 +180,7 @@ class GAIN(Fitted):
 
     def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
         """One generator pass with fresh noise in the missing entries."""
-        self._check_fitted()
-        X, observed = as_inputs(X, observed, self.layout_.width)
+        X, observed = self._start_impute(X, observed)
         Xs = np.where(observed, self._scale(X), 0.0).astype(np.float32)
         g = _generate(self.generator_, jnp.asarray(Xs), jnp.asarray(observed, jnp.float32), key)
         imputed = np.asarray(g) * self.span_ + self.low_

@@ -30,7 +30,7 @@ import numpy as np
 import optax
 
 from invimpute.layout import Layout
-from invimpute.peers_base import Fitted, as_inputs, finish
+from invimpute.peers_base import Fitted, finish
 from invimpute.rows import in_blocks, map_rows
 
 __all__ = ["MIWAE"]
@@ -232,8 +232,7 @@ class MIWAE(Fitted):
 
     def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
         """Conditional means of the missing entries by self-normalised importance sampling."""
-        self._check_fitted()
-        X, observed = as_inputs(X, observed, self.layout_.width)
+        X, observed = self._start_impute(X, observed)
         if X.shape[0] == 0:
             return X.copy()
         program = partial(_impute_chunk, self.params_, n_samples=int(self.n_samples), latent=self.latent_,

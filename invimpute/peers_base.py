@@ -68,7 +68,7 @@ def finish(X: np.ndarray, observed: np.ndarray, imputed: np.ndarray, layout: Lay
 class Fitted:
     """Common state and checks of a peer: the layout, column means and the columns empty at fit time.
 
-    Subclasses call ``self._start_fit`` first in ``fit`` and ``self._check_fitted`` first in ``impute``.
+    Subclasses call ``self._start_fit`` first in ``fit`` and ``self._start_impute`` first in ``impute``.
     """
 
     layout_: Layout
@@ -79,6 +79,11 @@ class Fitted:
         """Raise when ``impute`` is called before ``fit``."""
         if not hasattr(self, "layout_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted yet; call fit(X, observed, layout, key)")
+
+    def _start_impute(self, X: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Check that ``fit`` ran and return clean inputs of the fitted width."""
+        self._check_fitted()
+        return as_inputs(X, observed, self.layout_.width)
 
     def _start_fit(self, X: np.ndarray, observed: np.ndarray, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
         """Validate the fit inputs, store the layout, column means and empty columns; return clean inputs."""
