@@ -29,7 +29,8 @@ from invimpute.inversion import InversionConfig
 from invimpute.layout import Layout
 from invimpute.methods import Autoencoding
 from invimpute.selection import BASELINE, blend, choose_columns, seeded_rng, selection_frame, weight_matrix
-from invimpute.training import TrainConfig, hide_cells
+from invimpute.missingness import hide_cells
+from invimpute.training import TrainConfig
 
 CANDIDATES = ("mean", "knn", "iterative", "network")
 KNN_DONORS = 4_000
