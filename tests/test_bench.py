@@ -232,3 +232,12 @@ def test_uncertainty_records_calibration_of_neural_beliefs(tmp_path, shared_data
     assert "## Calibration" in text and "### coverage90" in text
     assert ("### ece" in text) == ("mushroom" in datasets)
     assert cli.main(argv[:-4]) == 0 and len(_records(out)) == len(recs)  # resumed: nothing rerun
+
+
+def test_presets_are_plain_data_and_steps_need_a_batch_size():
+    assert all(isinstance(spec, dict) and isinstance(spec["method"], str) for spec in presets.PRESETS.values())
+    json.dumps(presets.PRESETS)  # nothing but JSON data
+    with pytest.raises(grid.BenchError, match="batch_size"):
+        presets.imputer_params({"method": "ae", "steps": 100}, 500)
+    with pytest.raises(grid.BenchError, match="takes only options"):
+        presets.resolve_specs(["miceforest"], overrides={"miceforest": {"n_estimators": 3}})
