@@ -129,20 +129,22 @@ def run_miceforest(
     damaged: pd.DataFrame, seed: int, categorical: bool, options: Mapping[str, Any]
 ) -> tuple[pd.DataFrame, float, float]:
     """miceforest's LightGBM chained equations on ``damaged``: ``options["iterations"]`` rounds (default 5),
-    the other options passed to its ``ImputationKernel``; categorical columns go in as pandas categories."""
+    ``options["lightgbm"]`` LightGBM parameters (for example ``{"num_threads": 1}``), the other options
+    passed to its ``ImputationKernel``; categorical columns go in as pandas categories."""
     try:
         import miceforest
     except ImportError as exc:
         raise Skip("miceforest not installed (pip install 'invimpute[bench]')") from exc
     options = dict(options)
     iterations = int(options.pop("iterations", 5))
+    lightgbm = dict(options.pop("lightgbm", {}))
     frame = damaged.copy()
     frame.columns = [f"c{j}" for j in range(frame.shape[1])]  # miceforest wants plain string names
     if categorical:
         frame = frame.astype("category")
     start = time.perf_counter()
     kernel = miceforest.ImputationKernel(frame, num_datasets=1, random_state=int(seed), **options)
-    kernel.mice(iterations)
+    kernel.mice(iterations, **lightgbm)
     fitted = time.perf_counter()
     completed = kernel.complete_data(0)
     imputed = time.perf_counter()
