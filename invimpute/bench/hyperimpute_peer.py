@@ -4,7 +4,7 @@
 protocol in :mod:`invimpute.bench.peers`), fits HyperImpute's automatic-selection plugin on it, fills it,
 and writes the filled table and the fit and transform seconds back there. This file imports only numpy,
 pandas and hyperimpute, never invimpute: the environment it runs in holds HyperImpute's pins alone.
-HyperImpute's plugin does its search and fitting inside ``transform`` (its ``fit`` only records the
+HyperImpute's plugin does its search and fitting inside ``transform`` (its ``fit`` does nothing with the
 table), so of the two times only their sum means anything.
 """
 
