@@ -50,7 +50,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "iterative": {"method": "iterative", "method_options": {"estimator": "bayesian_ridge", "max_iter": 10}},
     "missforest": {"method": "missforest", "method_options": {"max_iter": 10, "n_estimators": 100}},
     "missforest-light": {"method": "missforest", "method_options": {"max_iter": 5, "n_estimators": 30}},
-    "miceforest": {"method": "miceforest", "options": {"iterations": 5}},
+    "miceforest": {"method": "miceforest", "options": {"iterations": 5, "lightgbm": {"num_threads": 1}}},
     "softimpute": {"method": "softimpute"},
     "gain": {"method": "gain", "method_options": {"iterations": 10_000, "batch_size": 128, "hint_rate": 0.9,
                                                   "alpha": 100.0}},
@@ -73,7 +73,9 @@ The peers use their published or library defaults: KNN k=5; IterativeImputer wit
 rounds; MissForest's own settings, 100 trees and up to 10 rounds (the library's ``missforest``, an
 IterativeImputer of extra trees), and ``missforest-light``, 30 trees for at most 5 rounds, for grids where
 the full setting does not fit the time; ``miceforest``, LightGBM chained equations with the package's
-defaults for 5 rounds (the optional ``bench`` extra); GAIN's reference settings; MIWAE's defaults;
+defaults for 5 rounds on one LightGBM thread (the optional ``bench`` extra; one thread, like the
+single-threaded trees of ``missforest``, because LightGBM's spinning worker threads slow it many times
+over on a CPU shared with other work, for the same fills); GAIN's reference settings; MIWAE's defaults;
 ``hyperimpute``, HyperImpute's automatic selection at its defaults, run in its own environment
 (``benchmarks/hyperimpute_env.sh``) with a time limit of ``timeout_s`` seconds.
 
