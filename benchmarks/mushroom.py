@@ -21,7 +21,7 @@ import jax
 import numpy as np
 
 import invimpute as ii
-from invimpute.bench import PRESETS
+from invimpute.bench.presets import PRESETS
 from invimpute.files import publish
 
 BEST = dict(PRESETS["invimpute-reference"])
