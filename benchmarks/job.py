@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
 
         start = time.perf_counter()
         sample = pd.read_csv(csv, nrows=args.fit_rows)
-        imp = Imputer("reverse", hidden=[32], latent=4, dropout=0.0, epochs=args.epochs, batch_size=256,
+        imp = Imputer("reverse", model={"hidden": [32], "latent": 4}, train={"epochs": args.epochs, "batch_size": 256},
                       inversion={"steps": args.steps}, seed=args.seed).fit(sample)
         model_dir = checkpoint.save(imp, work / "model", overwrite=True)
         fit_s = time.perf_counter() - start

@@ -173,8 +173,8 @@ def test_presets_overrides_and_step_budget():
                                                "alpha": 10.0}
     assert presets.config_hash(specs["gain"]) != presets.config_hash(presets.PRESETS["gain"])
     dae = presets.PRESETS["invimpute-dae"]
-    assert presets.imputer_params(dae, 178)["epochs"] == dae["steps"] // 2  # 2 batches of 128 rows per epoch
-    assert presets.imputer_params(dae, 20000)["epochs"] == -(-dae["steps"] // 157)
+    assert presets.imputer_params(dae, 178)["train"]["epochs"] == dae["steps"] // 2  # 2 batches of 128 rows per epoch
+    assert presets.imputer_params(dae, 20000)["train"]["epochs"] == -(-dae["steps"] // 157)
     with pytest.raises(grid.BenchError, match="valid methods"):
         presets.resolve_specs(["mean"], overrides={"nope": {}})
 
@@ -241,3 +241,17 @@ def test_presets_are_plain_data_and_steps_need_a_batch_size():
         presets.imputer_params({"method": "ae", "steps": 100}, 500)
     with pytest.raises(grid.BenchError, match="takes only options"):
         presets.resolve_specs(["miceforest"], overrides={"miceforest": {"n_estimators": 3}})
+
+
+def test_presets_translate_to_the_config_api_and_keep_their_tuned_defaults():
+    """Tuned presets are flat and keep the defaults they were written against; bare ones get today's."""
+    from invimpute import Imputer
+
+    params = presets.imputer_params(presets.PRESETS["invimpute-reference"], 8124)
+    assert params["model"] == {"architecture": "reference", "dropout": 0.2, "skip": False}
+    assert params["train"]["epochs"] == 150 and params["train"]["validation_fraction"] == 0.0
+    assert params["train"]["schedule"] == "constant" and params["encoding"] == {"scaling": "minmax"}
+    assert params["uncertainty"] == {"calibrate": False}
+    Imputer(**params).settings()  # valid settings
+    assert presets.imputer_params(presets.PRESETS["auto"], 100) == {"method": "auto"}
+    assert presets.imputer_params(presets.PRESETS["knn"], 100) == {"method": "knn", "options": {"n_neighbors": 5}}

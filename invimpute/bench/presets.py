@@ -63,9 +63,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "invimpute-reference": _INVIMPUTE_REFERENCE,
     "invimpute-reverse": {"method": "reverse", **_INVIMPUTE_NET, "skip": False, "inversion": {
         "steps": 100, "learning_rate": 0.05, "code_penalty": "sphere", "code_weight": 1e-3, "input_dropout": 0.1}},
-    "ae": {"method": "ae", "calibrate": False},
-    "recurrent": {"method": "recurrent", "calibrate": False},
-    "reverse": {"method": "reverse", "calibrate": False},
+    "auto": {"method": "auto"},
+    "ae": {"method": "ae"},
+    "recurrent": {"method": "recurrent"},
+    "reverse": {"method": "reverse"},
 }
 """Every method the bench can run, by name.
 
@@ -82,8 +83,8 @@ over on a CPU shared with other work, for the same fills); GAIN's reference sett
 The ``invimpute-*`` presets are the library's tuned configurations: ``invimpute-dae-large`` is
 ``invimpute-dae`` at twice the width and three times the steps, for the larger tables, where capacity and
 training length pay; ``invimpute-dae-ensemble`` averages five fits of it at twice the width from split
-keys, which removes the variance that dominates the error of small tables. ``ae``, ``recurrent`` and
-``reverse`` are the library's methods at Imputer defaults.
+keys, which removes the variance that dominates the error of small tables. ``auto`` (``Imputer()`` with
+no argument), ``ae``, ``recurrent`` and ``reverse`` are the library's methods at Imputer defaults.
 """
 
 DEFAULT_METHODS: tuple[str, ...] = (
@@ -177,8 +178,8 @@ def _check_arguments(name: str, spec: Mapping[str, Any]) -> None:
             raise BenchError(f"{name} takes only {', '.join(PEERS[method])} (its own keyword arguments), got {wrong}")
         return
     try:
-        Imputer(**imputer_params(spec, 1))
-    except TypeError as exc:  # an unknown keyword argument: the Imputer's own message names it
+        Imputer(**imputer_params(spec, 1)).settings()
+    except (TypeError, ValueError) as exc:  # an unknown keyword argument: the Imputer's own message names it
         raise BenchError(f"unknown Imputer argument in the preset {name!r} after overrides: {exc}") from exc
 
 
@@ -188,21 +189,60 @@ def config_hash(spec: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+FLAT_KEYS: dict[str, tuple[str, str]] = {
+    **{k: ("model", k) for k in ("hidden", "latent", "dropout", "mask_input", "skip", "activation", "dtype", "head")},
+    "model": ("model", "architecture"),
+    **{k: ("train", k) for k in ("steps", "epochs", "batch_size", "learning_rate", "schedule", "weight_decay", "loss",
+                                 "l1", "l2", "recurrent_weight", "corruption", "corruption_by", "corruption_spread",
+                                 "target", "validation_fraction", "patience")},
+    "ensemble": ("train", "members"),
+    "calibrate": ("uncertainty", "calibrate"), "calibration_fraction": ("uncertainty", "fraction"),
+    "mi_restarts": ("uncertainty", "restarts"), "mi_dropout": ("uncertainty", "dropout"),
+    "mi_sample_categorical": ("uncertainty", "sample_categorical"),
+    "mi_sample_numeric": ("uncertainty", "sample_numeric"),
+    **{k: ("encoding", k) for k in ("scaling", "categorical", "tokens", "sentinels")},
+}
+"""Preset keys (flat, as presets are written) -> (Imputer config, field)."""
+
+LEGACY_DEFAULTS: dict[str, Any] = {
+    "dropout": 0.5, "skip": False, "epochs": 100, "batch_size": 256, "schedule": "constant", "weight_decay": 0.0,
+    "corruption": 0.0, "target": "observed", "validation_fraction": 0.0, "patience": 20, "scaling": "minmax",
+}
+"""The defaults the tuned ``invimpute-*`` presets were written against (the library's first settings):
+a neural preset that sets any model or training key keeps these for the keys it leaves out, so its
+published figures stay reproducible; a preset that sets none (``ae``, ``auto``...) gets today's defaults."""
+
+_CONFIG_NAMES = ("model", "train", "uncertainty", "encoding")
+
+
 def imputer_params(spec: Mapping[str, Any], n_rows: int) -> dict[str, Any]:
     """The :class:`~invimpute.Imputer` arguments of ``spec`` for a table of ``n_rows`` rows.
 
-    ``steps`` becomes ``epochs = ceil(steps / ceil(n_rows / batch_size))``, so a preset trains for about
-    the same number of optimiser steps on a 178-row table as on a 20000-row one; a preset that gives
-    ``steps`` gives its ``batch_size`` too.
+    Flat preset keys go to their config (:data:`FLAT_KEYS`). ``steps`` becomes ``epochs = ceil(steps /
+    ceil(n_rows / batch_size))`` (one evaluation per epoch, as the presets were tuned); a preset that gives
+    ``steps`` gives its ``batch_size`` too. ``method_options`` become the peer's ``options``.
     """
-    params = {k: v for k, v in spec.items() if k != "steps"}
-    if "steps" in spec:
+    flat = {k: v for k, v in spec.items() if k in FLAT_KEYS and not (k == "model" and isinstance(v, Mapping))}
+    if spec.get("method") in NEURAL and any(FLAT_KEYS[k][0] in ("model", "train") for k in flat):
+        flat = {**{k: v for k, v in LEGACY_DEFAULTS.items() if k not in flat}, **flat}
+        if "steps" in spec:
+            flat.pop("epochs", None)
+    if "steps" in flat:
         if "batch_size" not in spec:
             raise BenchError(f"a preset that gives steps ({spec['steps']}) must give batch_size too: {dict(spec)}")
         per_epoch = max(1, math.ceil(n_rows / int(spec["batch_size"])))
-        params["epochs"] = max(1, math.ceil(int(spec["steps"]) / per_epoch))
-    if params.get("hidden") is not None:
-        params["hidden"] = tuple(params["hidden"])
+        flat["epochs"] = max(1, math.ceil(int(flat.pop("steps")) / per_epoch))
+    params: dict[str, Any] = {k: v for k, v in spec.items() if k not in flat and k not in FLAT_KEYS
+                              and k != "method_options"}
+    for name in _CONFIG_NAMES:
+        given = spec.get(name) if isinstance(spec.get(name), Mapping) else {}
+        fields = {FLAT_KEYS[k][1]: v for k, v in flat.items() if FLAT_KEYS[k][0] == name}
+        if given or fields:
+            params[name] = {**given, **fields}
+    if params.get("model", {}).get("hidden") is not None:
+        params["model"]["hidden"] = tuple(params["model"]["hidden"])
+    if spec.get("method_options"):
+        params["options"] = dict(spec["method_options"])
     return params
 
 

@@ -56,7 +56,9 @@ def run_calibrated(
     Returns ``(calibration metrics, fit_seconds, impute_seconds)``; impute time covers ``belief`` (and
     ``transform`` on categorical tables, whose imputed labels decide which cells are correct).
     """
-    imputer = Imputer(**{**imputer_params(spec, len(damaged)), "calibrate": True}, seed=seed)
+    params = imputer_params(spec, len(damaged))
+    params["uncertainty"] = {**params.get("uncertainty", {}), "calibrate": True}
+    imputer = Imputer(**params, seed=seed)
     start = time.perf_counter()
     imputer.fit(damaged)
     fitted = time.perf_counter()
@@ -195,7 +197,7 @@ def _run_pending(
             "fit_seconds": outcome.fit_seconds, "impute_seconds": outcome.impute_seconds, "status": outcome.status,
             "warnings": outcome.warnings, "cols": int(damage.truth.shape[1]), "subsampled": damage.subsampled,
             "missing_fraction": float(np.mean(damage.missing)), "mask_sha256": damage.checksum, "params": spec,
-            "epochs": imputer_params(spec, len(damage.truth)).get("epochs"), "machine": machine,
+            "epochs": imputer_params(spec, len(damage.truth)).get("train", {}).get("epochs"), "machine": machine,
             "command": config.command, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         if calibrated:
