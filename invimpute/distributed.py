@@ -86,13 +86,13 @@ def _scratch_root() -> str | None:
 
 
 class Repairer:
-    """The Ray actor that fills batches: loads the model once, then repairs one pandas batch per call.
+    """The Ray actor that fills batches: loads the model once, then repairs one batch of rows per call.
 
     Args:
       model_files: the model directory's files (:func:`read_model_files`).
       batch_rows: the rows of a full batch; every batch is padded (with copies of its own rows) to a whole
         number of the inversion chunks a full batch uses, so one compiled program serves them all.
-      compile_cache: the persistent compilation cache setting (see :func:`invimpute.compile_cache.cache_dir`).
+      compile_cache_setting: the persistent compilation cache (see :func:`invimpute.compile_cache.cache_dir`).
     """
 
     def __init__(self, model_files: dict[str, bytes], batch_rows: int,
@@ -199,13 +199,20 @@ def _positive(name: str, value, kind=int, allow_zero: bool = False):
     return kind(value)
 
 
-def _check_cpus(workers: int, cpus: float) -> None:
-    """Refuse a pool that would hold every CPU of the cluster, leaving none for the tasks that read rows."""
+def _check_resources(workers: int, cpus: float, gpus: float) -> None:
+    """Refuse a pool the cluster cannot hold, which Ray would wait for without end: more GPUs than it has,
+    or every CPU (leaving none for the tasks that read the rows)."""
     ray = require_ray()
-    total = ray.cluster_resources().get("CPU", 0.0) if ray.is_initialized() else 0.0
+    if not ray.is_initialized():
+        return
+    have = ray.cluster_resources()
+    total = have.get("CPU", 0.0)
     if total and total - workers * cpus < 1:
         raise ValueError(f"{workers} workers x {cpus:g} CPUs each leave less than one of the cluster's {total:g} CPUs "
                          f"for reading the data, and the job would stall; lower workers or cpus_per_worker")
+    if gpus and workers * gpus > have.get("GPU", 0.0):
+        raise ValueError(f"{workers} workers x {gpus:g} GPUs each need {workers * gpus:g} GPUs; the cluster has "
+                         f"{have.get('GPU', 0.0):g}; lower workers or gpus_per_worker")
 
 
 def connect(address: str | None = None) -> None:
@@ -230,7 +237,7 @@ def _repair(ds, imputer, files, workers, gpus_per_worker, cpus_per_worker, batch
     gpus = _positive("gpus_per_worker", gpus_per_worker, float, allow_zero=True)
     cpus = _positive("cpus_per_worker", cpus_per_worker, float, allow_zero=True)
     rows = BATCH_CHUNKS * inversion_chunk(imputer) if batch_rows is None else _positive("batch_rows", batch_rows)
-    _check_cpus(workers, cpus)
+    _check_resources(workers, cpus, gpus)
     ds.context.execution_options.preserve_order = True
     import ray.data
 

@@ -143,6 +143,17 @@ def test_cli_matches_impute_file_and_publishes_once(cluster, parts, model_dir, r
     assert (stranger / "keep.txt").read_text() == "x"
 
 
+def test_csv_input_reads_text_columns_as_the_job_does(cluster, work, table, model_dir, cache):
+    import pyarrow.parquet as pq
+
+    csv = work / "small.csv"
+    table.iloc[:300].to_csv(csv, index=False)
+    out = _collect(distributed.impute_dataset(str(csv), model_dir, workers=1, cpus_per_worker=0.5,
+                                              batch_rows=BATCH, compile_cache_setting=cache))
+    job.impute_file(model_dir, csv, work / "small-reference.parquet", progress=False)
+    assert out.equals(pq.read_table(work / "small-reference.parquet"))
+
+
 # ---- a worker killed mid-job ------------------------------------------------------------------------
 def test_killed_worker_is_retried_and_output_unchanged(cluster, parts, model_dir, reference, cache):
     ray = cluster
@@ -197,6 +208,8 @@ def test_wrong_model_or_schema_fails_before_any_worker(cluster, parts, model_dir
     assert not (work / "never").exists() and not (work / "never.partial").exists()
     with pytest.raises(ValueError, match="leave less than one"):
         distributed.impute_dataset(str(parts), model_dir, workers=2, cpus_per_worker=1)
+    with pytest.raises(ValueError, match="the cluster has 0"):
+        distributed.impute_dataset(str(parts), model_dir, workers=1, gpus_per_worker=1)
     with pytest.raises(ValueError, match="workers must be a positive integer"):
         distributed.impute_dataset(str(parts), model_dir, workers=0)
     assert set(_repairer_pids()) <= before
