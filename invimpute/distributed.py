@@ -5,8 +5,8 @@ written by :func:`invimpute.checkpoint.save`, and returns a Ray Dataset with eve
 The work runs in a pool of Ray actors (:class:`Repairer`, passed to ``map_batches``): each actor loads the
 model once, from a copy of the model directory shipped with the job (so the workers need no shared
 storage for it), and fills batches of rows (Arrow tables as read from the files, or pandas DataFrames).
-Every batch goes through the single-host job :func:`invimpute.job.impute_file` in a private scratch
-folder of the actor, so a batch is read into pandas, checked (observed cells unchanged, nothing left
+Every batch goes through the single-host job :func:`invimpute.job.impute_file` in a scratch folder
+of its own (in memory where the machine has ``/dev/shm``), removed when the batch is done, so a batch is read into pandas, checked (observed cells unchanged, nothing left
 missing) and given the same column types as the single-host job gives the same rows, and its rows
 are padded to a whole number of inversion chunks so each actor compiles its program once. With the persistent compilation cache (:mod:`invimpute.compile_cache`) a second actor, or a
 second job, loads the compiled program instead of compiling it.
@@ -99,8 +99,8 @@ class Repairer:
                  compile_cache_setting: compile_cache.Setting = None) -> None:
         self.batch_rows = batch_rows
         compile_cache.enable(compile_cache_setting)
-        self.scratch = pathlib.Path(tempfile.mkdtemp(prefix="invimpute-ray-", dir=_scratch_root()))
-        self.imputer = checkpoint.load(_write_model_files(model_files, self.scratch / "model"))
+        with tempfile.TemporaryDirectory(prefix="invimpute-ray-model-", dir=_scratch_root()) as folder:
+            self.imputer = checkpoint.load(_write_model_files(model_files, pathlib.Path(folder)))
         self.unit = inversion_chunk(self.imputer)
 
     def __call__(self, batch):
@@ -115,13 +115,11 @@ class Repairer:
             return table
         unit = min(self.unit, 1 << (self.batch_rows - 1).bit_length())
         padded = table.take(np.arange(math.ceil(n / unit) * unit) % n)
-        source, target = self.scratch / "batch.parquet", self.scratch / "filled.parquet"
-        pq.write_table(padded, source)
-        impute_file(self.imputer, source, target, chunk_rows=padded.num_rows, overwrite=True, progress=False)
-        return pq.read_table(target).slice(0, n)
-
-    def __del__(self) -> None:
-        shutil.rmtree(getattr(self, "scratch", ""), ignore_errors=True)
+        with tempfile.TemporaryDirectory(prefix="invimpute-ray-batch-", dir=_scratch_root()) as folder:
+            source, target = pathlib.Path(folder) / "batch.parquet", pathlib.Path(folder) / "filled.parquet"
+            pq.write_table(padded, source)
+            impute_file(self.imputer, source, target, chunk_rows=padded.num_rows, overwrite=True, progress=False)
+            return pq.read_table(target, memory_map=False).slice(0, n)
 
 
 # ---- the data ----------------------------------------------------------------------------------------
