@@ -7,6 +7,8 @@ and fsynced; the finished file reaches its final name in one atomic step, :func:
 ``overwrite`` that step is a hard link, which fails when the name exists, so the existence check and the
 publication are one operation and a file that appeared meanwhile (another job's output) is never
 replaced. With ``overwrite`` it is :func:`os.replace`, which replaces a symlink itself, never its target.
+A folder of parts (the Ray engine's output) is fsynced with :func:`sync_tree` and moved into place with
+:func:`replace_dir`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import contextlib
 import errno
 import os
 import pathlib
+import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -125,6 +129,33 @@ def write_atomic(path: PathLike, data: str | bytes, *, overwrite: bool = True,
     return path
 
 
+def sync_tree(path: str | os.PathLike) -> None:
+    """Fsync every file under the folder ``path`` and the folders themselves (files written by others,
+    such as Ray's Parquet writers, are then on disk before the folder is renamed into place)."""
+    for root, _, names in os.walk(path):
+        for name in names:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        sync_dir(root)
+
+
+def replace_dir(src: str | os.PathLike, dst: str | os.PathLike) -> pathlib.Path:
+    """Move the finished folder ``src`` to ``dst`` by renames only; an existing ``dst`` (which the caller
+    has checked may go) is moved aside first and deleted after, so ``dst`` is never half-written."""
+    src, dst = pathlib.Path(src), pathlib.Path(dst)
+    if dst.exists():
+        old = dst.with_name(f".{dst.name}.old-{uuid.uuid4().hex}")
+        os.replace(dst, old)
+        os.replace(src, dst)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dst)
+    return dst
+
+
 def publish(text: str, path: PathLike | None = None) -> str:
     """Print a benchmark's report and, when ``path`` is given, write it there with :func:`write_atomic`
     (an interrupted run never leaves a half-written report); returns ``text``."""
@@ -134,4 +165,5 @@ def publish(text: str, path: PathLike | None = None) -> str:
     return text
 
 
-__all__ = ["temp_sibling", "sync_dir", "place", "atomic_file", "write_synced", "write_atomic", "publish"]
+__all__ = ["temp_sibling", "sync_dir", "place", "atomic_file", "write_synced", "write_atomic", "sync_tree",
+           "replace_dir", "publish"]
