@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         table = synthetic(args.rows, args.cols, 0.2, args.seed)
         data = work / "batch.parquet"
         table.to_parquet(data, index=False)
-        imp = Imputer("reverse", hidden=[32], latent=4, dropout=0.0, epochs=3, batch_size=256,
+        imp = Imputer("reverse", model={"hidden": [32], "latent": 4}, train={"epochs": 3, "batch_size": 256},
                       inversion={"steps": args.steps}, seed=args.seed, progress=False).fit(table.iloc[:4096])
         model = checkpoint.save(imp, work / "model")
         cache, cli_cache = work / "jax-cache-worker", work / "jax-cache-cli"

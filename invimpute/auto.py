@@ -77,7 +77,8 @@ class Auto:
         self.image_shape = image_shape
         self.progress = progress
 
-    def _make(self, name: str, n_rows: int):
+    def make_candidate(self, name: str):
+        """A fresh, unfitted candidate of this configuration, by name."""
         if name == "mean":
             return MeanMode()
         if name == "knn":
@@ -90,7 +91,7 @@ class Auto:
         raise ValueError(f"unknown auto candidate {name!r}; choose among {CANDIDATES}")
 
     def _fit_candidate(self, name: str, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array):
-        method = self._make(name, X.shape[0])
+        method = self.make_candidate(name)
         if name == "iterative":
             with warnings.catch_warnings():  # a round budget that ends before sklearn's tolerance is expected
                 warnings.filterwarnings("ignore", message=".*Early stopping criterion not reached.*")

@@ -45,15 +45,12 @@ from typing import Any
 
 import jax
 import numpy as np
-from flax import nnx
 
 from invimpute.encoding import Schema, TableEncoder
 from invimpute.imputer import CONFIGS, METHODS, Imputer
 from invimpute.layout import Layout
-from invimpute import state as method_state
+from invimpute import saved_methods
 from invimpute.files import sync_dir, temp_sibling, write_synced
-from invimpute.methods import REVERSE_CANDIDATES, Autoencoding
-from invimpute.training import History
 
 FORMAT = "invimpute-checkpoint"
 FORMAT_VERSION = 2
@@ -128,27 +125,6 @@ def _plain(value: Any) -> Any:
 
 
 # ---- collecting state --------------------------------------------------------------------------------
-def _leaf_name(path: tuple) -> str:
-    parts = []
-    for entry in path:
-        for attr in ("key", "idx", "name"):
-            if hasattr(entry, attr):
-                parts.append(str(getattr(entry, attr)))
-                break
-        else:
-            parts.append(str(entry))
-    return "/".join(parts)
-
-
-def _model_leaves(model: nnx.Module) -> dict[str, np.ndarray]:
-    _, state = nnx.split(model)
-    return {_leaf_name(p): np.asarray(leaf) for p, leaf in jax.tree_util.tree_leaves_with_path(state)}
-
-
-def _history_dict(h: History) -> dict:
-    return {"loss": h.loss, "mae": h.mae, "val_loss": h.val_loss, "best_epoch": h.best_epoch, "stopped_early": h.stopped_early}
-
-
 def collect(imputer: Imputer) -> tuple[dict, dict[str, np.ndarray]]:
     """The manifest (without file checksums) and the arrays a checkpoint of ``imputer`` holds."""
     if not isinstance(imputer, Imputer):
@@ -162,24 +138,8 @@ def collect(imputer: Imputer) -> tuple[dict, dict[str, np.ndarray]]:
     schema = imputer.encoder_.schema
     key = imputer.key_impute_
     arrays: dict[str, np.ndarray] = {"key_impute": np.asarray(jax.random.key_data(key))}
-    method = imputer.method_
-    if isinstance(method, Autoencoding):
-        for i, model in enumerate(method.models_):
-            for name, leaf in _model_leaves(model).items():
-                arrays[f"model_{i}/{name}"] = leaf
-        arrays["mean"] = np.asarray(method.mean_)
-        arrays["radii"] = np.asarray([np.nan if r is None else r for r in method.radii_], dtype=np.float64)
-        state = {"kind": method.algorithm, "n_models": len(method.models_),
-                 "histories": [_history_dict(h) for h in method.histories_]}
-        if getattr(method, "weights_", None) is not None:
-            arrays["column_weights"] = np.asarray(method.weights_)
-        if method.algorithm == "recurrent":  # the fills refined in training, returned for the training table
-            arrays["fit_x"], arrays["fit_observed"] = (np.asarray(a) for a in method.fit_data_)
-            arrays.update({f"fill_{i}": np.asarray(f) for i, f in enumerate(method.fills_)})
-    else:
-        tree, peer_arrays, opaque = method_state.dump(method, "method/")
-        arrays.update(peer_arrays)
-        state = {"kind": "peer", "attributes": tree, "opaque": opaque}
+    state, method_arrays = saved_methods.dump(imputer.method_)
+    arrays.update(method_arrays)
     calibration = getattr(imputer, "calibration_", None)
     calibration_info = None
     if calibration is not None:
@@ -335,28 +295,6 @@ def _read_arrays(path: pathlib.Path, manifest: dict) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _restore_model(path: pathlib.Path, model: nnx.Module, arrays: dict[str, np.ndarray], index: int) -> None:
-    _, state = nnx.split(model)
-    leaves_with_path, treedef = jax.tree_util.tree_flatten_with_path(state)
-    new = []
-    for p, leaf in leaves_with_path:
-        name = f"model_{index}/{_leaf_name(p)}"
-        if name not in arrays:
-            raise CheckpointError(f"{path}: parameter {name!r} of the rebuilt model is not in {ARRAYS}")
-        saved = arrays[name]
-        if saved.shape != leaf.shape or saved.dtype != leaf.dtype:
-            raise CheckpointError(
-                f"{path}: parameter {name!r} is saved with shape {saved.shape} ({saved.dtype}), the model "
-                f"built from the manifest's parameters expects {tuple(leaf.shape)} ({leaf.dtype})"
-            )
-        new.append(jax.numpy.asarray(saved))
-    expected = {f"model_{index}/{_leaf_name(p)}" for p, _ in leaves_with_path}
-    extra = sorted(n for n in arrays if n.startswith(f"model_{index}/") and n not in expected)
-    if extra:
-        raise CheckpointError(f"{path}: {ARRAYS} holds parameters the rebuilt model lacks: {extra[:3]}")
-    nnx.update(model, jax.tree_util.tree_unflatten(treedef, new))
-
-
 def load(path: PathLike) -> Imputer:
     """The fitted Imputer saved at ``path``; raises :class:`CheckpointError` naming the path if unreadable."""
     path = pathlib.Path(path)
@@ -386,31 +324,9 @@ def _load(path: pathlib.Path, manifest: dict) -> Imputer:
     method = imputer.restore_fitted(encoder, image_shape, key)
     state = manifest["method_state"]
     width = schema.width
-    if isinstance(method, Autoencoding):
-        n_models = int(state["n_models"])
-        method.layout_ = method.training_layout(layout)
-        method.models_ = []
-        for i in range(n_models):
-            model = method.model_config.build(width, 0, method.image_shape)
-            _restore_model(path, model, arrays, i)
-            method.models_.append(model)
-        method.histories_ = [History(**h) for h in state["histories"]]
-        method.fills_ = [arrays[f"fill_{i}"] for i in range(n_models) if f"fill_{i}" in arrays]
-        method.fit_data_ = (arrays.get("fit_x", np.zeros((0, width), np.float32)),
-                            arrays.get("fit_observed", np.zeros((0, width), bool)))
-        method.mean_ = arrays["mean"]
-        radii = arrays["radii"]
-        if radii.shape != (n_models,):
-            raise CheckpointError(f"{path}: {ARRAYS} holds {radii.shape[0]} radii for {n_models} models")
-        method.radii_ = [None if np.isnan(r) else float(r) for r in radii]
-        method.weights_ = arrays.get("column_weights")
-        if method.weights_ is not None and method.weights_.shape != (len(REVERSE_CANDIDATES), width):
-            raise CheckpointError(f"{path}: the saved column weights have shape {method.weights_.shape}, expected "
-                                  f"{(len(REVERSE_CANDIDATES), width)}")
-    else:
-        method_state.load(method, state["attributes"], arrays)
-        if getattr(method, "layout_", None) != layout:
-            raise CheckpointError(f"{path}: the method's saved layout does not match the saved schema")
+    saved_methods.restore(method, state, arrays, layout, width)
+    table = getattr(method, "selection_table", None)
+    imputer.selection_ = table(schema) if table is not None else None
     if manifest["calibration"] is not None:
         from invimpute.belief import Calibration
 
@@ -420,7 +336,7 @@ def _load(path: pathlib.Path, manifest: dict) -> Imputer:
             if np.shape(values.get(name)) != (width,):
                 raise CheckpointError(f"{path}: the calibration's {name!r} has shape {np.shape(values.get(name))}, the schema has {width} encoded columns")
         imputer.calibration_ = Calibration(**values)
-    if np.shape(method.mean_) != (width,):
+    if hasattr(method, "mean_") and np.shape(method.mean_) != (width,):
         raise CheckpointError(f"{path}: the saved column means have shape {np.shape(method.mean_)}, the schema has {width} columns")
     return imputer
 

@@ -10,7 +10,6 @@ are encoded). The Imputer takes each as an instance, a dict of its fields, or No
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, TypeVar

@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 
 from invimpute import checkpoint, compile_cache
-from invimpute.inversion import InversionConfig
 from invimpute.files import replace_dir, sync_tree, write_atomic
 from invimpute.job import JobError, impute_file
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from invimpute.heads import apply_head
 from invimpute.inversion import InversionConfig, code_radius, column_means, invert
@@ -107,6 +110,7 @@ class Autoencoding:
         train = self.resolved_train_config()
         self.models_, self.histories_, self.fills_ = [], [], []
         k_members, k_check = jax.random.split(key)
+        held = None
         for i, k in enumerate(jax.random.split(k_members, train.members)):
             seed = int(jax.random.randint(k, (), 0, 2**31 - 1))
             model = self.model_config.build(X.shape[1], seed, self.image_shape)
@@ -114,7 +118,7 @@ class Autoencoding:
             self.models_.append(res.model)
             self.histories_.append(res.history)
             self.fills_.append(res.filled)
-            held = res.held if i == 0 else held
+            held = res.held if held is None else held
         self.mean_ = column_means(X, observed)
         inv = self.inversion_config
         if self.algorithm == "reverse" and inv.code_penalty == "sphere" and inv.radius is None:

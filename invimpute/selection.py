@@ -16,6 +16,7 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 MIN_CELLS = 20
 """Held-out cells a column needs to get weights of its own; fewer take the pooled weights of its kind."""
@@ -159,11 +160,9 @@ def blend(weights: np.ndarray, fills: dict[str, np.ndarray], names: list[str]) -
     return np.asarray(out, np.float32)
 
 
-def selection_frame(names: list[str], choices: list[ColumnChoice], columns: list) -> "pd.DataFrame":
+def selection_frame(names: list[str], choices: list[ColumnChoice], columns: list) -> pd.DataFrame:
     """Per source column: every candidate's held-out error (mean squared error per cell in the encoded
     domain: scaled numbers, Brier score for categories), its weight, the choice, and the rule used."""
-    import pandas as pd
-
     rows = []
     for choice in choices:
         row = {f"{n}_error": choice.errors[n] for n in names}

@@ -46,10 +46,10 @@ def fresh() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def models(train) -> dict[str, Imputer]:
     """Tiny fitted models by method, each fitted once for the whole module."""
-    return {method: Imputer(method, **TINY).fit(train) for method in ("ae", "reverse")}
+    return {method: Imputer(method, **TINY).fit(train) for method in ("ae", "reverse", "auto")}
 
 
-@pytest.fixture(scope="module", params=["ae", "reverse"])
+@pytest.fixture(scope="module", params=["ae", "reverse", "auto"])
 def fitted(request, models) -> Imputer:
     return models[request.param]
 

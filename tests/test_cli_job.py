@@ -71,10 +71,22 @@ def data_csv(work) -> pathlib.Path:
 @pytest.fixture(scope="module")
 def model_dir(work, data_csv) -> pathlib.Path:
     out = work / "model"
-    rc = main(["fit", str(data_csv), "--out", str(out), "--epochs", "2", "--seed", "1",
+    rc = main(["fit", str(data_csv), "--out", str(out), "--method", "reverse", "--epochs", "2", "--seed", "1",
                "--config", json.dumps(TINY), "--no-progress"])
     assert rc == 0
     return out
+
+
+def test_fit_defaults_to_auto_and_prints_its_choice(work, data_csv, capsys):
+    small = work / "small.csv"
+    pd.read_csv(data_csv, nrows=200).to_csv(small, index=False)
+    rc = main(["fit", str(small), "--out", str(work / "auto_model"), "--steps", "20", "--no-progress",
+               "--config", json.dumps({"model": TINY["model"]})])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "fitted method 'auto'" in printed and "per-column choice" in printed and "held_out_cells" in printed
+    loaded = checkpoint.load(work / "auto_model")
+    assert loaded.method == "auto" and list(loaded.selection_.index) == list(pd.read_csv(small).columns)
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,8 @@ from conftest import make_mixed_missing
 from invimpute import Imputer, checkpoint, compile_cache, distributed, job
 from invimpute.cli import main
 
-TINY = {"hidden": [16], "latent": 4, "batch_size": 64, "epochs": 2, "seed": 3, "progress": False,
-        "inversion": {"steps": 5, "batch_size": 64}}
+TINY = {"model": {"hidden": [16], "latent": 4}, "train": {"batch_size": 64, "epochs": 2}, "seed": 3,
+        "progress": False, "inversion": {"steps": 5, "batch_size": 64}}
 ROWS, FILES, BATCH = 1200, 4, 128
 SETTINGS = {"workers": 2, "cpus_per_worker": 0.5, "batch_rows": BATCH}
 
