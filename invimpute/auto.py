@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from invimpute.baselines import KNN, Iterative, MeanMode
+from invimpute.gaussian import GaussianEM
 from invimpute.config import ModelConfig
 from invimpute.encoding import Schema
 from invimpute.inversion import InversionConfig
@@ -32,11 +33,11 @@ from invimpute.selection import BASELINE, blend, choose_columns, seeded_rng, sel
 from invimpute.missingness import hide_cells
 from invimpute.training import TrainConfig
 
-CANDIDATES = ("mean", "knn", "iterative", "network")
+CANDIDATES = ("mean", "knn", "gaussian", "network")
 KNN_DONORS = 4_000
 """Rows KNN draws its neighbours from (a seeded sample of the fit rows): bounds its cost on large tables."""
 MIN_HOLDOUT, MAX_HOLDOUT = 0.05, 0.2
-REFIT = ("mean", "knn", "iterative")
+REFIT = ("mean", "knn", "iterative", "gaussian")
 """Candidates refitted on every observed cell once chosen (the network keeps the split: refitting it
 would double the cost of a fit)."""
 
@@ -85,6 +86,8 @@ class Auto:
             return KNN(n_neighbors=5)
         if name == "iterative":
             return Iterative(estimator="bayesian_ridge", max_iter=10)
+        if name == "gaussian":
+            return GaussianEM(rounds=10)
         if name == "network":
             return Autoencoding("ae", model=self.model_config, train=self.train_config,
                                 inversion=self.inversion_config, image_shape=self.image_shape, progress=self.progress)

@@ -136,17 +136,18 @@ class Autoencoding:
         early stopping, and keep per column the best or a blend (:mod:`invimpute.selection`): reverse
         training is never kept where the held-out cells say it does not help."""
         train = observed & ~held
-        fills = self._candidate_fills(X, train, key, REVERSE_CANDIDATES)
+        fills = self._candidate_fills(X, train, key, REVERSE_CANDIDATES, column_means(X, train))
         preds = np.stack([fills[n] for n in REVERSE_CANDIDATES], axis=-1)
         group = self.layout_.group_array
         self.choices_ = choose_columns(list(REVERSE_CANDIDATES), preds, X, held, group, seeded_rng(key))
         self.weights_ = weight_matrix(list(REVERSE_CANDIDATES), self.choices_, group)
 
-    def _candidate_fills(self, X: np.ndarray, observed: np.ndarray, key: jax.Array, names) -> dict[str, np.ndarray]:
-        """The ensemble-mean fill of each of ``names`` (``"mean"``, ``"one_pass"``, ``"reverse"``)."""
+    def _candidate_fills(self, X: np.ndarray, observed: np.ndarray, key: jax.Array, names,
+                         means: np.ndarray) -> dict[str, np.ndarray]:
+        """The ensemble-mean fill of each of ``names`` (``"mean"``: ``means``, ``"one_pass"``, ``"reverse"``)."""
         out = {}
         if "mean" in names:
-            out["mean"] = np.broadcast_to(column_means(X, observed), X.shape).astype(np.float32)
+            out["mean"] = np.broadcast_to(np.asarray(means, np.float32), X.shape)
         for name, algorithm in (("one_pass", "ae"), ("reverse", "reverse")):
             if name in names:
                 out[name] = np.mean([self._impute_one(i, m, X, observed, jax.random.fold_in(key, i), algorithm)
@@ -165,7 +166,7 @@ class Autoencoding:
             raise RuntimeError("this method is not fitted yet: call fit first")
         if getattr(self, "weights_", None) is not None:
             names = [n for c, n in enumerate(REVERSE_CANDIDATES) if np.any(self.weights_[c] > 0)]
-            out = blend(self.weights_, self._candidate_fills(X, observed, key, names), list(REVERSE_CANDIDATES))
+            out = blend(self.weights_, self._candidate_fills(X, observed, key, names, self.mean_), list(REVERSE_CANDIDATES))
         else:
             out = np.mean([self._impute_one(i, model, X, observed, jax.random.fold_in(key, i))
                            for i, model in enumerate(self.models_)], axis=0)
