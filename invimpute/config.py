@@ -24,7 +24,7 @@ from invimpute.models import ACTIVATIONS, ConvAutoencoder, reference_mlp, symmet
 ARCHITECTURES = ("mlp", "reference", "conv")
 HEADS = ("typed", "sigmoid")
 SCALINGS = ("minmax", "standard", "none")
-MAX_WIDTH = 512
+MAX_WIDTH = 256
 
 C = TypeVar("C")
 
@@ -128,12 +128,11 @@ class ModelConfig:
 
     def widths(self, features: int) -> tuple[tuple[int, ...], int]:
         """(hidden widths, latent width) for ``features`` encoded columns: given ones as they are, else
-        two hidden layers of 16x and 8x the width (at least 128 and 64, at most :data:`MAX_WIDTH` and half
-        of it) and a bottleneck as wide as the table (8 to 64), so small tables get a network that can
-        learn their relations and wide ones one that fits the time."""
+        two hidden layers of :data:`MAX_WIDTH` and half of it and a bottleneck as wide as the table (8 to 64): enough capacity to learn the relations of
+        a small table, and a step cost that keeps wide tables within the time of the fast peers."""
         hidden = self.hidden
         if hidden is None:
-            first = int(min(MAX_WIDTH, max(128, 16 * features)))
+            first = int(min(MAX_WIDTH, max(256, 8 * features)))
             hidden = (first, first // 2)
         latent = self.latent if self.latent is not None else int(min(64, max(8, features)))
         return tuple(int(h) for h in hidden), int(latent)

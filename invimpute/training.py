@@ -37,9 +37,9 @@ from invimpute.rows import map_rows
 SCHEDULES = ("constant", "cosine")
 TARGETS = ("observed", "hidden")
 CORRUPTION_UNITS = ("cell", "row")
-EVAL_INTERVAL = 50
+EVAL_INTERVAL = 100
 """Optimiser steps between two held-out evaluations when the budget is given in steps (at least one epoch)."""
-MIN_STEPS, MAX_STEPS, BUDGET_EPOCHS = 2_000, 8_000, 50
+MIN_STEPS, MAX_STEPS, BUDGET_EPOCHS = 3_000, 16_000, 80
 
 
 def default_steps(n_rows: int, batch_size: int) -> int:

@@ -379,9 +379,9 @@ def test_default_budget_is_counted_in_steps_not_epochs():
     """A 500-row and a 30,000-row table both get a real fit: the default budget is bounded in steps."""
     from invimpute.training import MAX_STEPS, MIN_STEPS, default_steps
 
-    small, large = default_steps(500, 128), default_steps(30_000, 128)
+    small, large = default_steps(500, 128), default_steps(40_000, 128)
     assert small == MIN_STEPS and large == MAX_STEPS
-    for rows in (500, 30_000):
+    for rows in (500, 40_000):
         block, evaluations = TrainConfig().plan(rows)
         per_epoch = -(-rows // 128)
         assert MIN_STEPS <= block * evaluations * per_epoch <= MAX_STEPS + block * per_epoch
