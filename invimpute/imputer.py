@@ -15,6 +15,7 @@ wording); scikit-learn stays optional: without it the same class works on its ow
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
@@ -399,9 +400,12 @@ class Imputer(*_BASES, **_CLASS_OPTIONS):
 
     def _encoded(self, X):
         table = self._read(X)
+        fitted, got = getattr(self, "feature_names_in_", None), feature_names(table)
+        check_feature_names(fitted, got, type(self).__name__)
+        check_n_features(self.n_features_in_, table.frame.shape[1], type(self).__name__)
+        if table.kind == "numpy" or (fitted is None) != (got is None):  # columns by position, as scikit-learn
+            table = dataclasses.replace(table, frame=table.frame.set_axis(self.encoder_.schema.names, axis=1))
         frame, image_shape = table.frame, table.image_shape
-        check_feature_names(getattr(self, "feature_names_in_", None), feature_names(table), type(self).__name__)
-        check_n_features(self.n_features_in_, frame.shape[1], type(self).__name__)
         if image_shape != self.image_shape_:
             raise ValueError(f"fitted on {'images ' + str(self.image_shape_) if self.image_shape_ else 'a table'}, got "
                              f"{'images ' + str(image_shape) if image_shape else 'a table'}")

@@ -334,22 +334,22 @@ def write_table(table: Table, merged: pd.DataFrame, output: str = "default", nam
     """``merged`` (the filled pandas form of ``table``) as the caller's own type, or as ``output`` asks.
 
     ``output`` is ``"default"`` (the input's type), ``"pandas"`` or ``"polars"``; ``names_out`` names the
-    columns of a pandas or polars output built from an array (scikit-learn's ``get_feature_names_out``).
+    columns of a pandas or polars output (scikit-learn's ``get_feature_names_out``; ``x0, x1, ...`` if None).
     """
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
     if output == "default":
         return _native(table, merged)
-    if table.kind == "numpy":
-        names = list(names_out) if names_out is not None else [f"x{i}" for i in range(merged.shape[1])]
-        merged = merged.set_axis(names, axis=1)
+    names = list(names_out) if names_out is not None else [f"x{i}" for i in range(merged.shape[1])]
+    merged = merged.set_axis(names, axis=1)  # scikit-learn's containers are named by get_feature_names_out
     if output == "pandas":
         return merged
     import narwhals as nw
     import pyarrow as pa
 
-    arrow = _to_arrow(table, merged) if table.kind.startswith("arrow") else pa.Table.from_pandas(
-        merged.set_axis([str(c) for c in merged.columns], axis=1), preserve_index=False)
+    arrow = pa.Table.from_pandas(merged.set_axis([str(c) for c in merged.columns], axis=1), preserve_index=False)
+    if table.arrow_schema is not None:
+        arrow = arrow.cast(pa.schema([f.with_name(str(n)) for f, n in zip(table.arrow_schema, names)]))
     return nw.from_arrow(arrow, backend="polars").to_native()
 
 

@@ -28,11 +28,20 @@ TINY = {
     "miwae": {"method_options": {"n_steps": 20, "n_samples": 10, "hidden": 8, "batch_size": 16, "k": 2}},
 }
 
-EXPECTED: dict[str, str] = {}
+PICKLE = ("a fitted neural Imputer does not pickle yet (its model holds jax.nn functions): issue 14 item 3, "
+          "handled apart from this contract")
+ARRAY_API = ("scikit-learn runs this check only with SCIPY_ARRAY_API=1 set before SciPy is imported; inputs "
+             "are converted to pandas and returned as the input's own type, not computed in an array namespace")
 
 
 def _expected(estimator: Imputer) -> dict[str, str]:
-    return EXPECTED
+    """Checks that cannot pass for ``estimator``, each with its reason."""
+    out = {"check_array_api_input(array_namespace=numpy,expect_only_array_outputs=False)": ARRAY_API,
+           "check_array_api_input": ARRAY_API}
+    if estimator.method in ("ae", "recurrent", "reverse"):
+        out["check_estimators_pickle"] = PICKLE
+        out["check_estimators_pickle(readonly_memmap=True)"] = PICKLE
+    return out
 
 
 @parametrize_with_checks([Imputer(m, **TINY[m]) for m in METHODS], expected_failed_checks=_expected)
@@ -41,13 +50,16 @@ def test_sklearn_checks(estimator, check):
 
 
 # checks scikit-learn runs on its own estimators but parametrize_with_checks does not yield
+DEFAULT_IS_INPUT_TYPE = pytest.mark.xfail(
+    strict=True, reason="the default output is the input's own type (a DataFrame for a DataFrame), and the check "
+    "builds its expected frame from the default output as if it were an array; test_set_output covers the same cases")
 EXTRA_CHECKS = [
     "check_dataframe_column_names_consistency",
     "check_transformer_get_feature_names_out",
     "check_transformer_get_feature_names_out_pandas",
     "check_set_output_transform",
-    "check_set_output_transform_pandas",
-    "check_global_output_transform_pandas",
+    pytest.param("check_set_output_transform_pandas", marks=DEFAULT_IS_INPUT_TYPE),
+    pytest.param("check_global_output_transform_pandas", marks=DEFAULT_IS_INPUT_TYPE),
     "check_set_output_transform_polars",
     "check_global_set_output_transform_polars",
 ]
@@ -59,3 +71,65 @@ def test_sklearn_output_and_name_checks(method, check_name):
     from sklearn.utils import estimator_checks
 
     getattr(estimator_checks, check_name)("Imputer", Imputer(method, **TINY[method]))
+
+
+# ---- the same cases as scikit-learn's set_output checks, with the default output being the input's type ----
+def _data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 3))
+    X[rng.random(X.shape) < 0.2] = np.nan
+    df = pd.DataFrame(X, columns=["a", "b", "c"], index=[f"r{i}" for i in range(20)])
+    return X, df
+
+
+@pytest.mark.parametrize("method", ["mean", "ae"])
+def test_set_output(method):
+    pl = pytest.importorskip("polars")
+    X, df = _data()
+    imp = Imputer(method, **TINY[method])
+    default = imp.fit(X).transform(X)
+    assert isinstance(default, np.ndarray) and not np.isnan(default).any()
+    for fit_on, given in ((X, X), (X, df), (df, X), (df, df)):
+        imp = Imputer(method, **TINY[method]).set_output(transform="pandas").fit(fit_on)
+        with pytest.warns(UserWarning, match="feature names") if (fit_on is X) != (given is X) else _no_warning():
+            out = imp.transform(given)
+        assert isinstance(out, pd.DataFrame)
+        assert list(out.columns) == list(imp.get_feature_names_out())
+        assert out.index.equals(df.index if given is df else pd.RangeIndex(20))
+        np.testing.assert_array_equal(out.to_numpy(), default)
+        polars_out = imp.set_output(transform="polars").transform(given)
+        assert isinstance(polars_out, pl.DataFrame) and polars_out.to_numpy().tolist() == default.tolist()
+    fitted = Imputer(method, **TINY[method]).fit(df)
+    assert list(fitted.get_feature_names_out()) == ["a", "b", "c"] and list(fitted.feature_names_in_) == ["a", "b", "c"]
+    with config_context(transform_output="pandas"):
+        assert isinstance(fitted.transform(X), pd.DataFrame)
+        assert isinstance(fitted.set_output(transform="default").transform(df.to_numpy()), np.ndarray)
+    with config_context(transform_output="polars"):
+        assert isinstance(Imputer(method, **TINY[method]).fit_transform(df), pl.DataFrame)
+
+
+def test_set_output_in_a_pipeline_and_clone():
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, df = _data()
+    pipe = make_pipeline(Imputer("mean"), StandardScaler()).set_output(transform="pandas")
+    out = pipe.fit_transform(X)
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == ["x0", "x1", "x2"]
+    twin = clone(Imputer("mean").set_output(transform="polars"))
+    assert type(twin.fit_transform(df)).__module__.startswith("polars")
+    with pytest.raises(ValueError, match="set_output"):
+        Imputer("mean").set_output(transform="arrow")
+
+
+class _no_warning:
+    def __enter__(self):
+        import warnings
+
+        self._catch = warnings.catch_warnings()
+        self._catch.__enter__()
+        warnings.simplefilter("error", UserWarning)
+
+    def __exit__(self, *exc):
+        return self._catch.__exit__(*exc)
