@@ -334,14 +334,18 @@ def write_table(table: Table, merged: pd.DataFrame, output: str = "default", nam
     """``merged`` (the filled pandas form of ``table``) as the caller's own type, or as ``output`` asks.
 
     ``output`` is ``"default"`` (the input's type), ``"pandas"`` or ``"polars"``; ``names_out`` names the
-    columns of a pandas or polars output (scikit-learn's ``get_feature_names_out``; ``x0, x1, ...`` if None).
+    columns of a pandas or polars output (scikit-learn's ``get_feature_names_out``; if None, a frame's own
+    names, or ``x0, x1, ...`` for an array).
     """
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
     if output == "default":
         return _native(table, merged)
-    names = list(names_out) if names_out is not None else [f"x{i}" for i in range(merged.shape[1])]
-    merged = merged.set_axis(names, axis=1)  # scikit-learn's containers are named by get_feature_names_out
+    if names_out is not None:
+        names = list(names_out)  # scikit-learn's containers are named by get_feature_names_out
+    else:
+        names = [f"x{i}" for i in range(merged.shape[1])] if table.kind == "numpy" else list(merged.columns)
+    merged = merged.set_axis(names, axis=1)
     if output == "pandas":
         return merged
     import narwhals as nw
