@@ -13,7 +13,9 @@ from invimpute.imputer import Imputer, NotFittedError
 from invimpute.inversion import InversionConfig, InversionResult, code_radius, invert, invert_draws
 from invimpute.layout import BINARY, CATEGORICAL, NUMERIC, UNIT, Layout
 from invimpute.losses import masked_mse, typed_loss
-from invimpute.methods import METHODS, ModelConfig
+from invimpute.auto import Auto
+from invimpute.config import EncodingConfig, ModelConfig, UncertaintyConfig
+from invimpute.imputer import METHODS
 from invimpute.missingness import apply_mask, detect, mar_mask, mcar_mask, mnar_mask, patch_mask, row_mask
 from invimpute.models import ConvAutoencoder, MLPAutoencoder, reference_mlp, symmetric_mlp
 from invimpute.training import FitResult, History, TrainConfig, fit, predict
@@ -25,7 +27,8 @@ __all__ = [
     "Imputer", "NotFittedError", "tables",
     "TableEncoder", "Schema", "Layout", "NUMERIC", "UNIT", "BINARY", "CATEGORICAL",
     "detect", "mcar_mask", "mar_mask", "mnar_mask", "row_mask", "patch_mask", "apply_mask",
-    "MLPAutoencoder", "ConvAutoencoder", "reference_mlp", "symmetric_mlp", "ModelConfig",
+    "MLPAutoencoder", "ConvAutoencoder", "reference_mlp", "symmetric_mlp",
+    "ModelConfig", "UncertaintyConfig", "EncodingConfig", "Auto",
     "masked_mse", "typed_loss", "apply_head", "inverse_head",
     "TrainConfig", "History", "FitResult", "fit", "predict",
     "InversionConfig", "InversionResult", "invert", "invert_draws", "code_radius",

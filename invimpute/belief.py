@@ -291,9 +291,9 @@ def draw_imputations(
         raise ValueError("mi_sample_numeric needs a calibrated Imputer: fit it with calibrate=True")
     k_base, k_cat, k_num = jax.random.split(key, 3)
     observed = np.asarray(observed, dtype=bool)
-    use_restarts = restarts and method.kind == "reverse"
+    use_restarts = restarts and method.algorithm == "reverse"
     use_dropout = dropout and _has_dropout(method)
-    if use_restarts or (use_dropout and method.kind == "reverse"):
+    if use_restarts or (use_dropout and method.algorithm == "reverse"):
         draws = []
         for i, model in enumerate(method.models_):
             cfg = replace(method.inversion_config, radius=method.radii_[i])
@@ -302,7 +302,7 @@ def draw_imputations(
                 mean=method.mean_, start_noise=start_noise if use_restarts else 0.0, model_dropout=use_dropout))
         out = np.mean(draws, axis=0)
     elif use_dropout:
-        inp = np.where(observed, X, 0.0) if method.kind == "ae" else method.impute(X, observed, point_key)
+        inp = np.where(observed, X, 0.0) if method.algorithm == "ae" else method.impute(X, observed, point_key)
         draws = [dropout_passes(model, inp, ~observed, method.layout_, jax.random.fold_in(k_base, i), n_imputations)
                  for i, model in enumerate(method.models_)]
         out = np.mean(draws, axis=0)

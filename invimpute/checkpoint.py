@@ -39,8 +39,7 @@ import numpy as np
 from flax import nnx
 
 from invimpute.encoding import Schema, TableEncoder
-from invimpute.imputer import Imputer
-from invimpute.inversion import InversionConfig
+from invimpute.imputer import CONFIGS, Imputer
 from invimpute.layout import Layout
 from invimpute.methods import NEURAL, Autoencoding
 from invimpute.training import History
@@ -66,6 +65,9 @@ def check_supported(method: str) -> None:
 
 
 # ---- parameters as JSON ------------------------------------------------------------------------------
+_CONFIG_TAGS = {cls: name for name, cls in CONFIGS.items()}
+
+
 def _to_json(value: Any, where: str) -> Any:
     """``value`` as JSON data, with tuples, non-string-keyed mappings and configs tagged to round-trip."""
     if value is None or isinstance(value, (bool, str)):
@@ -74,8 +76,8 @@ def _to_json(value: Any, where: str) -> Any:
         return value
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, InversionConfig):
-        return {"__inversion__": _to_json(dataclasses.asdict(value), where)}
+    if type(value) in _CONFIG_TAGS:
+        return {"__config__": [_CONFIG_TAGS[type(value)], _to_json(dataclasses.asdict(value), where)]}
     if isinstance(value, tuple):
         return {"__tuple__": [_to_json(v, where) for v in value]}
     if isinstance(value, list):
@@ -96,8 +98,9 @@ def _from_json(value: Any) -> Any:
             return tuple(_from_json(v) for v in value["__tuple__"])
         if set(value) == {"__items__"}:
             return {_hashable(_from_json(k)): _from_json(v) for k, v in value["__items__"]}
-        if set(value) == {"__inversion__"}:
-            return InversionConfig(**_from_json(value["__inversion__"]))
+        if set(value) == {"__config__"}:
+            tag, fields = value["__config__"]
+            return CONFIGS[tag](**_from_json(fields))
         return {k: _from_json(v) for k, v in value.items()}
     return value
 
@@ -144,7 +147,7 @@ def collect(imputer: Imputer) -> tuple[dict, dict[str, np.ndarray]]:
         raise ValueError("this Imputer is not fitted yet: call fit(X) before saving it")
     import invimpute
 
-    params = {name: _to_json(value, f"Imputer parameter {name!r}") for name, value in imputer.get_params().items()}
+    params = {name: _to_json(value, f"Imputer parameter {name!r}") for name, value in imputer.get_params(deep=False).items()}
     schema = imputer.encoder_.schema
     key = imputer.key_impute_
     arrays: dict[str, np.ndarray] = {"key_impute": np.asarray(jax.random.key_data(key))}
@@ -155,7 +158,7 @@ def collect(imputer: Imputer) -> tuple[dict, dict[str, np.ndarray]]:
                 arrays[f"model_{i}/{name}"] = leaf
         arrays["mean"] = np.asarray(method.mean_)
         arrays["radii"] = np.asarray([np.nan if r is None else r for r in method.radii_], dtype=np.float64)
-        state = {"kind": method.kind, "n_models": len(method.models_),
+        state = {"kind": method.algorithm, "n_models": len(method.models_),
                  "histories": [_history_dict(h) for h in method.histories_]}
     else:
         arrays["mean"] = np.asarray(method.mean_)
@@ -346,15 +349,15 @@ def _load(path: pathlib.Path, manifest: dict) -> Imputer:
     image_shape = None if manifest["image_shape"] is None else tuple(manifest["image_shape"])
     key = jax.random.wrap_key_data(arrays["key_impute"], impl=manifest["key_impl"])
     imputer = Imputer(**params)
-    method = imputer._restore_fitted(encoder, image_shape, key)
+    method = imputer.restore_fitted(encoder, image_shape, key)
     state = manifest["method_state"]
     width = schema.width
     if isinstance(method, Autoencoding):
         n_models = int(state["n_models"])
-        method.layout_ = method._layout(layout)
+        method.layout_ = method.training_layout(layout)
         method.models_ = []
         for i in range(n_models):
-            model = method.model_config.build(width, 0)
+            model = method.model_config.build(width, 0, method.image_shape)
             _restore_model(path, model, arrays, i)
             method.models_.append(model)
         method.histories_ = [History(**h) for h in state["histories"]]

@@ -26,8 +26,10 @@ from invimpute.job import JobError, impute_file, read_table
 
 EXPECTED_ERRORS = (ValueError, TypeError, OSError, ImportError, FloatingPointError, JobError)
 DEMO_PARAMS = {
-    "hidden": [256], "latent": 32, "dropout": 0.0, "mask_input": False, "corruption": 0.3, "epochs": 60,
-    "batch_size": 64, "learning_rate": 3e-3, "inversion": {"steps": 100, "learning_rate": 0.1, "batch_size": 512},
+    "model": {"hidden": [256], "latent": 32, "dropout": 0.0, "mask_input": False},
+    "train": {"corruption": 0.3, "target": "observed", "epochs": 60, "batch_size": 64, "learning_rate": 3e-3,
+              "schedule": "constant", "weight_decay": 0.0, "validation_fraction": 0.0},
+    "inversion": {"steps": 100, "learning_rate": 0.1, "batch_size": 512},
 }
 """The demo's small denoising autoencoder: one 256-unit layer each side of a 32-unit bottleneck."""
 MNIST_EPOCHS = 10
@@ -50,11 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("data", metavar="DATA", help="training data with missing cells (.csv, .parquet or .npy)")
     fit.add_argument("--out", required=True, metavar="MODEL_DIR", help="directory to save the fitted model to")
     fit.add_argument("--method", choices=checkpoint.SUPPORTED, help="imputation method (default: reverse)")
-    fit.add_argument("--epochs", type=int, help="training epochs")
+    fit.add_argument("--steps", type=int, help="training budget in optimiser steps (default: sized from the table)")
+    fit.add_argument("--epochs", type=int, help="training budget in epochs instead of steps")
     fit.add_argument("--seed", type=int, help="seed of every random draw")
     fit.add_argument("--config", metavar="JSON",
                      help="Imputer parameters as a JSON object, or a path to a JSON file; "
-                          "--method/--epochs/--seed take precedence")
+                          "--method/--steps/--epochs/--seed take precedence")
     fit.add_argument("--overwrite", action="store_true", help="replace an existing model directory")
     fit.add_argument("--no-progress", action="store_true", help="do not show progress bars")
 
@@ -74,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "fills of held-out images by binarised pixel accuracy.")
     demo.add_argument("--mnist", action="store_true", help="use MNIST test images from the data home instead")
     demo.add_argument("--data-home", metavar="DIR", help="data folder holding mnist/ (default: $INVIMPUTE_DATA)")
-    demo.add_argument("--epochs", type=int, default=None, help=f"training epochs (default: {DEMO_PARAMS['epochs']}, {MNIST_EPOCHS} with --mnist)")
+    demo.add_argument("--epochs", type=int, default=None,
+                      help=f"training epochs (default: {DEMO_PARAMS['train']['epochs']}, {MNIST_EPOCHS} with --mnist)")
     demo.add_argument("--seed", type=int, default=0, help="seed of every random draw (default: 0)")
     demo.add_argument("--no-progress", action="store_true", help="do not show progress bars")
 
@@ -106,9 +110,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from invimpute import Imputer
 
     params = _config(args.config)
-    for name in ("method", "epochs", "seed"):
+    for name, param in (("method", "method"), ("steps", "train__steps"), ("epochs", "train__epochs"), ("seed", "seed")):
         if getattr(args, name) is not None:
-            params[name] = getattr(args, name)
+            params[param] = getattr(args, name)
     params.setdefault("method", "reverse")
     checkpoint.check_supported(params["method"])
     out = pathlib.Path(args.out)
@@ -161,10 +165,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     train, test = order[:n_train], order[n_train:]
     print(f"demo: {what}; training on {n_train:,} damaged images, scoring {n - n_train:,} held-out images")
     params = dict(DEMO_PARAMS, seed=args.seed, progress=not args.no_progress)
-    if args.epochs is not None:
-        params["epochs"] = args.epochs
-    elif args.mnist:
-        params["epochs"] = MNIST_EPOCHS
+    if args.epochs is not None or args.mnist:
+        params["train"] = dict(params["train"], epochs=args.epochs if args.epochs is not None else MNIST_EPOCHS)
     rows = []
     for label, method in (("mean fill", "mean"), ("autoencoder, one pass", "ae"), ("reverse training", "reverse")):
         start = time.perf_counter()

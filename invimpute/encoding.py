@@ -32,6 +32,8 @@ class ColumnSpec:
     offset: float = 0.0
     scale: float = 1.0
     bounded: bool = False  # numeric values lie in [0, 1] once scaled
+    low: float = -np.inf  # the observed range of a numeric column: decoded fills are clipped into it
+    high: float = np.inf
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ class Schema:
                 {
                     "name": c.name, "kind": c.kind, "start": c.start, "stop": c.stop, "dtype": c.dtype,
                     "categories": list(c.categories), "offset": c.offset, "scale": c.scale,
-                    "bounded": c.bounded,
+                    "bounded": c.bounded, "low": c.low, "high": c.high,
                 }
                 for c in self.columns
             ],
@@ -87,7 +89,7 @@ class Schema:
             ColumnSpec(
                 name=c["name"], kind=c["kind"], start=c["start"], stop=c["stop"], dtype=c["dtype"],
                 categories=tuple(c["categories"]), offset=c["offset"], scale=c["scale"],
-                bounded=c["bounded"],
+                bounded=c["bounded"], low=c.get("low", -np.inf), high=c.get("high", np.inf),
             )
             for c in d["columns"]
         )
@@ -284,9 +286,8 @@ class TableEncoder:
                     offset, scale, bounded = mu, sd if sd > 0 else 1.0, False
                 else:
                     offset, scale, bounded = 0.0, 1.0, bool(v.min() >= 0.0 and v.max() <= 1.0)
-                specs.append(
-                    ColumnSpec(col, "numeric", start, start + 1, dtype, offset=offset, scale=scale, bounded=bounded)
-                )
+                specs.append(ColumnSpec(col, "numeric", start, start + 1, dtype, offset=offset, scale=scale,
+                                        bounded=bounded, low=float(v.min()), high=float(v.max())))
                 start += 1
         self.schema_ = Schema(columns=tuple(specs), scaling=self.scaling, input_kind=input_kind, array_dtype=array_dtype)
         return self
@@ -350,7 +351,8 @@ class TableEncoder:
 
     # ---- decoding ------------------------------------------------------------------------------
     def decode(self, X: np.ndarray, index: pd.Index | None = None) -> pd.DataFrame | np.ndarray:
-        """The table for an encoded matrix: arg-max per one-hot group, threshold for flags, unscaling.
+        """The table for an encoded matrix: arg-max per one-hot group, threshold for flags, unscaling
+        (numbers clipped into the column's observed range, so no fill lies outside what was seen).
 
         Returns a DataFrame with the fitted column order and dtypes (``index`` if given), or a NumPy
         array when the encoder was fitted on one. Integer columns get rounded values.
@@ -372,7 +374,7 @@ class TableEncoder:
                 flags = pd.Series(block[:, 0] >= 0.5, index=index)
                 out[spec.name] = flags if spec.dtype == "object" else flags.astype(spec.dtype)
             else:
-                v = block[:, 0].astype(np.float64) * spec.scale + spec.offset
+                v = np.clip(block[:, 0].astype(np.float64) * spec.scale + spec.offset, spec.low, spec.high)
                 out[spec.name] = pd.Series(_restore_numeric(v, spec.dtype), index=index)
         frame = pd.DataFrame(out, index=index)
         if schema.input_kind == "array":

@@ -16,19 +16,20 @@ wording); scikit-learn stays optional: without it the same class works on its ow
 from __future__ import annotations
 
 import dataclasses
-import inspect
-from collections.abc import Mapping, Sequence
-from dataclasses import fields
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import jax
 import numpy as np
 import pandas as pd
 
+from invimpute.auto import Auto
 from invimpute.belief import Belief, belief_frames, draw_imputations, fit_calibrated
+from invimpute.config import EncodingConfig, ModelConfig, UncertaintyConfig, as_dict, coerce, with_fields
 from invimpute.encoding import TableEncoder
 from invimpute.inversion import InversionConfig
-from invimpute.methods import METHODS, NEURAL, Autoencoding, ModelConfig, registry
-from invimpute.missingness import DEFAULT_TOKENS, detect
+from invimpute.methods import NEURAL, PEERS, Autoencoding, peers
+from invimpute.missingness import detect
 from invimpute.tables import (OUTPUTS, Table, check_feature_names, check_n_features, feature_names,
                               merge_filled, read_table, write_table)
 from invimpute.training import TrainConfig
@@ -47,6 +48,34 @@ except ImportError:  # pragma: no cover - exercised where scikit-learn is absent
     class NotFittedError(ValueError, AttributeError):
         """Raised by ``transform`` before ``fit`` (scikit-learn's exception when it is installed)."""
 
+METHODS = ("auto",) + NEURAL + PEERS
+CONFIGS: dict[str, type] = {
+    "model": ModelConfig, "train": TrainConfig, "inversion": InversionConfig,
+    "uncertainty": UncertaintyConfig, "encoding": EncodingConfig,
+}
+"""The Imputer's nested settings: parameter name -> the config dataclass it holds (``train__steps``...)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of one :class:`Imputer`, resolved into config objects and validated together."""
+
+    method: str
+    model: ModelConfig
+    train: TrainConfig
+    inversion: InversionConfig
+    uncertainty: UncertaintyConfig
+    encoding: EncodingConfig
+    options: dict
+    seed: int
+    progress: bool
+
+
+def _validate_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}; every random draw derives from it")
+    return int(seed)
+
 
 class Imputer(*_BASES, **_CLASS_OPTIONS):
     """Fill missing cells of a table or an image set.
@@ -54,145 +83,96 @@ class Imputer(*_BASES, **_CLASS_OPTIONS):
     ``X`` may be a pandas DataFrame or Series, a polars or pyarrow table (or anything with
     ``__arrow_c_stream__`` / ``__dataframe__``), a NumPy array or a list of rows; the result has the same
     type (``set_output(transform="pandas" | "polars")`` or scikit-learn's ``transform_output`` asks for
-    another), every column its dtype and every observed cell its value and type.
+    another), every column its dtype and every observed cell its value and type. scikit-learn's
+    ``get_params``/``set_params`` are replaced by the nested ones below.
 
     Args:
-      method: ``"reverse"`` (reverse training, the default), ``"ae"`` (one masked pass),
-        ``"recurrent"`` (study 1), or a peer: ``"mean"``, ``"knn"``, ``"iterative"``,
-        ``"missforest"``, ``"softimpute"``, ``"gain"``, ``"miwae"``.
-      model: ``"mlp"`` (symmetric autoencoder), ``"reference"`` (study 1's masked MLP) or ``"conv"``.
-      hidden, latent, dropout, mask_input, skip, activation, dtype: the autoencoder's shape (see
-        :class:`~invimpute.methods.ModelConfig`).
-      loss: ``"typed"`` (CE per categorical group, BCE for flags, MSE for numbers) or ``"mse"``.
-      head: ``"typed"`` (softmax per categorical group) or ``"sigmoid"`` (study 1's sigmoid output).
-      epochs, batch_size, learning_rate, schedule, weight_decay, l1, l2, recurrent_weight, corruption,
-        corruption_spread, target,
-        corruption_by (``"cell"``, or ``"row"`` to hide whole pixel rows of images during training),
-        validation_fraction, patience: training (see :class:`~invimpute.training.TrainConfig`).
-      inversion: reverse-training settings, an :class:`~invimpute.inversion.InversionConfig` or a dict.
-      ensemble: number of autoencoders trained from split keys whose fills are averaged.
-      calibrate: for the neural methods, hold ``calibration_fraction`` of the observed cells out of
-        training and fit on them the temperature of categorical beliefs and the numeric interval scale
-        (see :mod:`invimpute.belief`); needed for calibrated :meth:`belief` and numeric sampling.
-      mi_restarts, mi_dropout, mi_sample_categorical, mi_sample_numeric: the sources of spread between
-        the tables of ``transform(X, n_imputations=M)``: restarts of reverse training from perturbed
-        starts (``reverse`` only), Monte-Carlo dropout in the model, sampling categorical / boolean cells
-        from their calibrated distributions, and sampling numeric cells from ``N(mean, calibrated sd)``.
-      method_options: keyword options passed to a peer method.
-      scaling, categorical: encoding (see :class:`~invimpute.encoding.TableEncoder`).
-      tokens, sentinels: what counts as missing (see :func:`~invimpute.missingness.detect`).
+      method: ``"auto"`` (the default: a masked-prediction autoencoder and fast peers, chosen or blended
+        per column on held-out observed cells, see :class:`~invimpute.auto.Auto`), ``"reverse"``
+        (reverse training), ``"ae"`` (one masked pass), ``"recurrent"`` (study 1), or a peer:
+        ``"mean"``, ``"knn"``, ``"iterative"``, ``"missforest"``, ``"softimpute"``, ``"gain"``, ``"miwae"``.
+      model: the autoencoder, a :class:`~invimpute.config.ModelConfig` or a dict of its fields.
+      train: its training, a :class:`~invimpute.training.TrainConfig` or a dict (budget in ``steps``,
+        sized from the table when None; ``epochs`` accepted instead).
+      inversion: reverse training, an :class:`~invimpute.inversion.InversionConfig` or a dict.
+      uncertainty: calibration and multiple imputation, a :class:`~invimpute.config.UncertaintyConfig`
+        or a dict.
+      encoding: what counts as missing and how columns are encoded, an
+        :class:`~invimpute.config.EncodingConfig` or a dict.
+      options: keyword options of a peer method.
       seed: the one seed every random draw derives from.
       progress: show progress bars.
+
+    Nested settings are reachable as ``get_params()["train__steps"]`` and ``set_params(train__steps=...)``,
+    so grid searches work over any field.
     """
 
     def __init__(
         self,
-        method: str = "reverse",
+        method: str = "auto",
         *,
-        model: str = "mlp",
-        hidden: Sequence[int] | None = None,
-        latent: int | None = None,
-        dropout: float = 0.5,
-        mask_input: bool = True,
-        skip: bool = False,
-        activation: str = "relu",
-        dtype: str = "float32",
-        loss: str = "typed",
-        head: str = "typed",
-        epochs: int = 100,
-        batch_size: int = 256,
-        learning_rate: float = 1e-3,
-        schedule: str = "constant",
-        weight_decay: float = 0.0,
-        l1: float = 0.0,
-        l2: float = 0.0,
-        recurrent_weight: float | None = None,
-        corruption: float = 0.0,
-        corruption_spread: bool = False,
-        target: str = "observed",
-        corruption_by: str = "cell",
-        validation_fraction: float = 0.0,
-        patience: int = 20,
+        model: ModelConfig | Mapping | None = None,
+        train: TrainConfig | Mapping | None = None,
         inversion: InversionConfig | Mapping | None = None,
-        ensemble: int = 1,
-        calibrate: bool = True,
-        calibration_fraction: float = 0.1,
-        mi_restarts: bool = True,
-        mi_dropout: bool = True,
-        mi_sample_categorical: bool = True,
-        mi_sample_numeric: bool = False,
-        method_options: Mapping | None = None,
-        scaling: str = "minmax",
-        categorical: Sequence = (),
-        tokens: Sequence[str] | None = DEFAULT_TOKENS,
-        sentinels: Mapping | Sequence | None = None,
+        uncertainty: UncertaintyConfig | Mapping | None = None,
+        encoding: EncodingConfig | Mapping | None = None,
+        options: Mapping | None = None,
         seed: int = 0,
         progress: bool = False,
     ) -> None:
         self.method = method
         self.model = model
-        self.hidden = hidden
-        self.latent = latent
-        self.dropout = dropout
-        self.mask_input = mask_input
-        self.skip = skip
-        self.activation = activation
-        self.dtype = dtype
-        self.loss = loss
-        self.head = head
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.schedule = schedule
-        self.weight_decay = weight_decay
-        self.l1 = l1
-        self.l2 = l2
-        self.recurrent_weight = recurrent_weight
-        self.corruption = corruption
-        self.corruption_spread = corruption_spread
-        self.target = target
-        self.corruption_by = corruption_by
-        self.validation_fraction = validation_fraction
-        self.patience = patience
+        self.train = train
         self.inversion = inversion
-        self.ensemble = ensemble
-        self.calibrate = calibrate
-        self.calibration_fraction = calibration_fraction
-        self.mi_restarts = mi_restarts
-        self.mi_dropout = mi_dropout
-        self.mi_sample_categorical = mi_sample_categorical
-        self.mi_sample_numeric = mi_sample_numeric
-        self.method_options = method_options
-        self.scaling = scaling
-        self.categorical = categorical
-        self.tokens = tokens
-        self.sentinels = sentinels
+        self.uncertainty = uncertainty
+        self.encoding = encoding
+        self.options = options
         self.seed = seed
         self.progress = progress
 
     # ---- scikit-learn parameter protocol ----------------------------------------------------------
+    _PARAMS = ("method", "model", "train", "inversion", "uncertainty", "encoding", "options", "seed", "progress")
+
     @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p for p in sig.parameters if p != "self"]
+    def _get_param_names(cls) -> list[str]:
+        return list(cls._PARAMS)
 
     def get_params(self, deep: bool = True) -> dict:
-        """The constructor arguments, as scikit-learn's ``get_params``."""
-        return {name: getattr(self, name) for name in self._param_names()}
+        """The constructor arguments; with ``deep``, also every config field as ``name__field``."""
+        out = {name: getattr(self, name) for name in self._PARAMS}
+        if deep:
+            for name, cls in CONFIGS.items():
+                for field, value in as_dict(coerce(cls, getattr(self, name), name)).items():
+                    out[f"{name}__{field}"] = value
+        return out
 
     def set_params(self, **params) -> "Imputer":
-        """Set constructor arguments; an unknown name raises and lists the valid ones."""
-        valid = self._param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(f"unknown parameter {name!r} for Imputer; valid parameters: {valid}")
-            setattr(self, name, value)
+        """Set constructor arguments or config fields (``train__steps=...``); an unknown name raises."""
+        nested: dict[str, dict] = {}
+        for key, value in params.items():
+            name, sep, field = key.partition("__")
+            if sep and name in CONFIGS:
+                nested.setdefault(name, {})[field] = value
+            elif not sep and name in self._PARAMS:
+                setattr(self, name, value)
+            else:
+                raise ValueError(f"unknown parameter {key!r} for Imputer; valid parameters: {list(self._PARAMS)} "
+                                 f"and config fields as {'/'.join(CONFIGS)}__<field>")
+        for name, changes in nested.items():
+            setattr(self, name, with_fields(coerce(CONFIGS[name], getattr(self, name), name), changes, name))
         return self
 
     def __repr__(self) -> str:
-        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
-        changed = {k: v for k, v in self.get_params().items() if k in defaults and not _same(v, defaults[k])}
-        return f"Imputer({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+        shown = [repr(self.method)] if self.method != "auto" else []
+        shown += [f"{k}={getattr(self, k)!r}" for k in self._PARAMS[1:]
+                  if getattr(self, k) is not None and not (k == "seed" and self.seed == 0)
+                  and not (k == "progress" and not self.progress)]
+        text = f"Imputer({', '.join(shown)})"
+        selection = getattr(self, "selection_", None)
+        if selection is not None:
+            counts = selection["choice"].value_counts()
+            text += f"  # fitted: {', '.join(f'{n} column(s) {c}' for c, n in counts.items())}"
+        return text
 
     # ---- scikit-learn estimator contract ------------------------------------------------------------
     def __sklearn_tags__(self):
@@ -246,84 +226,45 @@ class Imputer(*_BASES, **_CLASS_OPTIONS):
             del self.feature_names_in_
 
     # ---- configuration ---------------------------------------------------------------------------
-    def inversion_config(self) -> InversionConfig:
-        """The reverse-training settings as an :class:`InversionConfig`."""
-        if self.inversion is None:
-            return InversionConfig()
-        if isinstance(self.inversion, InversionConfig):
-            return self.inversion
-        if isinstance(self.inversion, Mapping):
-            valid = [f.name for f in fields(InversionConfig)]
-            unknown = [k for k in self.inversion if k not in valid]
-            if unknown:
-                raise ValueError(f"unknown inversion settings {unknown}; valid: {valid}")
-            return InversionConfig(**self.inversion)
-        raise TypeError(f"inversion must be an InversionConfig or a dict, got {type(self.inversion).__name__}")
-
-    def _build_method(self, image_shape: tuple[int, int] | None):
+    def settings(self) -> Settings:
+        """Every setting resolved into config objects and validated; the one place bad settings raise."""
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; choose one of {list(METHODS)}")
-        if self.method in NEURAL:
-            model = ModelConfig(
-                kind=self.model,
-                hidden=tuple(self.hidden) if self.hidden is not None else None,
-                latent=self.latent,
-                dropout=self.dropout,
-                mask_input=self.mask_input,
-                skip=self.skip,
-                activation=self.activation,
-                image_shape=image_shape,
-                dtype=self.dtype,
-            )
-            train = TrainConfig(
-                epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
-                schedule=self.schedule, weight_decay=self.weight_decay, loss=self.loss, l1=self.l1, l2=self.l2,
-                recurrent_weight=self.recurrent_weight, corruption=self.corruption,
-                corruption_spread=self.corruption_spread, target=self.target,
-                corruption_groups=self._corruption_groups(image_shape),
-                validation_fraction=self.validation_fraction, patience=self.patience, progress=self.progress,
-            )
-            train.validate()
-            inversion = self.inversion_config()
-            if self.method == "reverse":
-                inversion.validate()
-                if self.skip:
-                    raise ValueError(
-                        "skip=True is for method='ae' or 'recurrent': reverse training reads the model through "
-                        "its bottleneck (encode/decode), which the skip path bypasses; set skip=False"
-                    )
-            if self.head not in ("typed", "sigmoid"):
-                raise ValueError(f"head must be 'typed' or 'sigmoid', got {self.head!r}")
-            return Autoencoding(
-                self.method, model=model, train=train, inversion=inversion,
-                ensemble=self.ensemble, head=self.head,
-            )
-        return registry()[self.method](**dict(self.method_options or {}))
+        configs = {name: coerce(cls, getattr(self, name), name) for name, cls in CONFIGS.items()}
+        for config in configs.values():
+            config.validate()
+        if self.options is not None and not isinstance(self.options, Mapping):
+            raise TypeError(f"options must be a dict of keyword options for the peer method, got {self.options!r}")
+        if self.options and self.method not in PEERS:
+            raise ValueError(f"options are keyword options of a peer method ({list(PEERS)}); method "
+                             f"{self.method!r} takes its settings from model=, train= and inversion=")
+        return Settings(method=self.method, options=dict(self.options or {}), seed=_validate_seed(self.seed),
+                        progress=bool(self.progress), **configs)
 
-    def _corruption_groups(self, image_shape: tuple[int, int] | None) -> tuple[int, ...] | None:
-        """Columns hidden together by training corruption: ``"cell"`` one by one, ``"row"`` whole pixel rows."""
-        if self.corruption_by == "cell":
-            return None
-        if self.corruption_by == "row":
-            if image_shape is None:
-                raise ValueError("corruption_by='row' needs image input (an (n, height, width) array)")
-            h, w = image_shape
-            return tuple(int(i) // w for i in range(h * w))
-        raise ValueError(f"corruption_by must be 'cell' or 'row', got {self.corruption_by!r}")
+    def _build_method(self, settings: Settings, image_shape: tuple[int, int] | None):
+        if settings.method in NEURAL:
+            method = Autoencoding(settings.method, model=settings.model, train=settings.train,
+                                  inversion=settings.inversion, image_shape=image_shape, progress=settings.progress)
+            method.validate()
+            return method
+        if settings.method == "auto":
+            return Auto(model=settings.model, train=settings.train, inversion=settings.inversion,
+                        fraction=settings.uncertainty.fraction, image_shape=image_shape, progress=settings.progress)
+        return peers()[settings.method](**settings.options)
 
     # ---- data plumbing ---------------------------------------------------------------------------
     def _read(self, data) -> Table:
         return read_table(data, images=True, owner=type(self).__name__)
 
-    def _detect(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _detect(self, frame: pd.DataFrame, encoding: EncodingConfig) -> pd.DataFrame:
         if frame.shape[0] == 0 or frame.shape[1] == 0:
             raise ValueError(f"the table is empty (shape {frame.shape}); give at least one row and one column")
         all_float = all(isinstance(t, np.dtype) and t.kind == "f" for t in frame.dtypes)
-        if all_float and self.sentinels is None:
+        if all_float and encoding.sentinels is None:
             observed = pd.DataFrame(~np.isnan(frame.to_numpy()), index=frame.index, columns=frame.columns)
             self.report_ = None
             return observed
-        found = detect(frame, tokens=self.tokens, sentinels=self.sentinels)
+        found = detect(frame, tokens=encoding.tokens, sentinels=encoding.sentinels)
         self.report_ = found.report
         return found.observed
 
@@ -337,38 +278,43 @@ class Imputer(*_BASES, **_CLASS_OPTIONS):
         return self
 
     def _fit(self, X):
+        settings = self.settings()
         table = self._read(X)
         frame, image_shape = table.frame, table.image_shape
-        observed = self._detect(frame)
-        scaling = "none" if image_shape is not None else self.scaling
-        self.encoder_ = TableEncoder(scaling=scaling, categorical=tuple(self.categorical))
+        observed = self._detect(frame, settings.encoding)
+        scaling = "none" if image_shape is not None else settings.encoding.scaling
+        self.encoder_ = TableEncoder(scaling=scaling, categorical=tuple(settings.encoding.categorical))
         # fit on the caller's frame (the mask picks the observed cells) so each column's dtype is the
         # caller's: masking first would turn an int column with sentinel cells into float64.
         self.encoder_.fit(frame, observed)
         Xe, Oe = self._encode(frame, observed)
+        self.settings_ = settings
         self.image_shape_ = image_shape
         self.layout_ = self.encoder_.schema.layout
-        self.method_ = self._build_method(image_shape)
-        k_fit, self.key_impute_ = jax.random.split(jax.random.key(self.seed))
-        if self.calibrate and self.method in NEURAL:
-            self.calibration_ = fit_calibrated(self.method_, Xe, Oe, self.layout_, k_fit, self.calibration_fraction)
+        self.method_ = self._build_method(settings, image_shape)
+        k_fit, self.key_impute_ = jax.random.split(jax.random.key(settings.seed))
+        self.calibration_ = None
+        if settings.uncertainty.calibrate and settings.method in NEURAL:
+            self.calibration_ = fit_calibrated(self.method_, Xe, Oe, self.layout_, k_fit, settings.uncertainty.fraction)
         else:
             self.method_.fit(Xe, Oe, self.layout_, k_fit)
-            self.calibration_ = None
+        if settings.method == "auto":
+            self.selection_ = self.method_.selection_table(self.encoder_.schema)
         self.n_features_in_ = frame.shape[1]
         self._remember_names(feature_names(table))
         return table, observed, Xe, Oe
 
-    def _restore_fitted(self, encoder: TableEncoder, image_shape: tuple[int, int] | None, key_impute: jax.Array):
+    def restore_fitted(self, encoder: TableEncoder, image_shape: tuple[int, int] | None, key_impute: jax.Array):
         """Install a saved encoder and imputation key, and return a fresh, unfitted method for them.
 
         This is how :func:`invimpute.checkpoint.load` rebuilds a fitted Imputer without training: the
         caller fills the returned method with its saved state.
         """
+        self.settings_ = self.settings()
         self.encoder_ = encoder
         self.image_shape_ = None if image_shape is None else tuple(image_shape)
         self.layout_ = encoder.schema.layout
-        self.method_ = self._build_method(self.image_shape_)
+        self.method_ = self._build_method(self.settings_, self.image_shape_)
         self.key_impute_ = key_impute
         self.n_features_in_ = len(encoder.schema.columns)
         names = encoder.schema.names
@@ -382,21 +328,14 @@ class Imputer(*_BASES, **_CLASS_OPTIONS):
             raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate "
                                  "arguments before using this estimator (fit(X) before transform(X)).")
 
-    def transform(self, X, *, n_imputations: int | None = None):
-        """A copy of ``X`` with every missing cell filled; observed cells are returned unchanged.
-
-        With ``n_imputations=M`` (neural methods), a list of M completed copies (multiple imputation) that
-        differ where the data does not pin a value down (sources of spread: the ``mi_*`` parameters);
-        observed cells are identical in all of them and the same seed gives the same M tables.
-        """
-        if n_imputations is None:
-            return self._transform_observed(X)[0]
-        return self._multiple(X, n_imputations)
+    def transform(self, X):
+        """A copy of ``X`` with every missing cell filled; observed cells are returned unchanged."""
+        return self.transform_with_mask(X)[0]
 
     def _uncertainty_method(self, what: str) -> None:
-        if self.method not in NEURAL:
-            raise ValueError(f"method {self.method!r} gives no {what}; use 'ae', 'recurrent' or 'reverse'")
         self._check_fitted()
+        if self.settings_.method not in NEURAL:
+            raise ValueError(f"method {self.settings_.method!r} gives no {what}; use 'ae', 'recurrent' or 'reverse'")
 
     def _encoded(self, X):
         table = self._read(X)
@@ -409,26 +348,29 @@ class Imputer(*_BASES, **_CLASS_OPTIONS):
         if image_shape != self.image_shape_:
             raise ValueError(f"fitted on {'images ' + str(self.image_shape_) if self.image_shape_ else 'a table'}, got "
                              f"{'images ' + str(image_shape) if image_shape else 'a table'}")
-        observed = self._detect(frame)
+        observed = self._detect(frame, self.settings_.encoding)
         Xe, Oe = self._encode(frame, observed)
         return table, observed, Xe, Oe
 
-    def _multiple(self, X, n_imputations: int) -> list:
-        if isinstance(n_imputations, bool) or not isinstance(n_imputations, (int, np.integer)) or n_imputations < 1:
-            raise ValueError(f"n_imputations must be an integer >= 1 (or None for one table), got {n_imputations!r}")
+    def multiple_imputations(self, X, n: int) -> list:
+        """``n`` completed copies of ``X`` (multiple imputation) that differ where the data does not pin a
+        value down (sources of spread: :class:`~invimpute.config.UncertaintyConfig`); observed cells are
+        identical in all of them and the same seed gives the same tables. Neural methods only."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n (the number of imputations) must be an integer >= 1, got {n!r}")
         self._uncertainty_method("multiple imputations")
         table, observed, Xe, Oe = self._encoded(X)
         missing = ~observed.to_numpy()
         if not missing.any():
-            return [self._write(table, None, missing) for _ in range(n_imputations)]
+            return [self._write(table, None, missing) for _ in range(n)]
+        u = self.settings_.uncertainty
         draws = draw_imputations(
-            self.method_, Xe, Oe, self.layout_, jax.random.fold_in(self.key_impute_, 1), int(n_imputations),
-            point_key=self.key_impute_, calibration=self.calibration_, restarts=self.mi_restarts,
-            dropout=self.mi_dropout, sample_categorical=self.mi_sample_categorical,
-            sample_numeric=self.mi_sample_numeric,
+            self.method_, Xe, Oe, self.layout_, jax.random.fold_in(self.key_impute_, 1), int(n),
+            point_key=self.key_impute_, calibration=self.calibration_, restarts=u.restarts,
+            dropout=u.dropout, sample_categorical=u.sample_categorical, sample_numeric=u.sample_numeric,
         )
         if not np.all(np.isfinite(draws)):
-            raise FloatingPointError(f"method {self.method!r} produced non-finite values in multiple imputation")
+            raise FloatingPointError(f"method {self.settings_.method!r} produced non-finite values in multiple imputation")
         return [self._write(table, self.encoder_.decode(d), missing) for d in draws]
 
     def belief(self, X, *, level: float = 0.9) -> Belief:
@@ -436,7 +378,7 @@ class Imputer(*_BASES, **_CLASS_OPTIONS):
 
         Categorical and boolean cells get the (calibrated) probability of each category and of the one
         ``transform`` picks; numeric cells a mean, standard deviation and central ``level`` interval in
-        the data's units. Neural methods only; calibrated when fitted with ``calibrate=True``.
+        the data's units. Neural methods only; calibrated when fitted with ``uncertainty.calibrate``.
         """
         self._uncertainty_method("per-cell belief")
         table, observed, Xe, Oe = self._encoded(X)
@@ -444,8 +386,8 @@ class Imputer(*_BASES, **_CLASS_OPTIONS):
         return belief_frames(filled, ~observed.to_numpy(), self.encoder_.schema, table.index, table.columns,
                              self.calibration_, level)
 
-    def _transform_observed(self, X):
-        """``transform(X)`` and the (rows, columns) observed mask it found, which :mod:`invimpute.job` checks."""
+    def transform_with_mask(self, X):
+        """``transform(X)`` and the (rows, columns) observed mask it found (the batch job checks it)."""
         self._check_fitted()
         table, observed, Xe, Oe = self._encoded(X)
         return self._finish(table, observed, Xe, Oe), observed.to_numpy()
@@ -462,7 +404,7 @@ class Imputer(*_BASES, **_CLASS_OPTIONS):
         filled = self.method_.impute(Xe, Oe, self.key_impute_)
         if not np.all(np.isfinite(filled)):
             raise FloatingPointError(
-                f"method {self.method!r} produced non-finite values; try a smaller learning_rate or more epochs"
+                f"method {self.settings_.method!r} produced non-finite values; try a smaller learning_rate or more steps"
             )
         return self._write(table, self.encoder_.decode(filled), missing)
 
@@ -472,11 +414,4 @@ class Imputer(*_BASES, **_CLASS_OPTIONS):
         return write_table(table, merged, self._output(), self.get_feature_names_out())
 
 
-def _same(a, b) -> bool:
-    try:
-        return bool(a == b)
-    except (TypeError, ValueError):
-        return a is b
-
-
-__all__ = ["Imputer", "NotFittedError"]
+__all__ = ["Imputer", "NotFittedError", "Settings", "METHODS", "CONFIGS"]

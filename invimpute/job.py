@@ -571,7 +571,7 @@ def _run(imputer: Imputer, source: _Source, schema: Schema, out_fmt: str, out_dt
                 cells += rec["cells_imputed"]
                 bar.update(n)
                 continue
-            out, observed = imputer._transform_observed(chunk)
+            out, observed = imputer.transform_with_mask(chunk)
             if isinstance(chunk, np.ndarray):
                 observed = observed.reshape(chunk.shape)
                 data = _finish_array(chunk, out, observed, out_dtype, where)

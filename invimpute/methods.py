@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Protocol
 
 import jax
@@ -22,7 +22,7 @@ from flax import nnx
 from invimpute.heads import apply_head
 from invimpute.inversion import InversionConfig, code_radius, column_means, invert
 from invimpute.layout import UNIT, Layout
-from invimpute.models import ConvAutoencoder, MLPAutoencoder, reference_mlp, symmetric_mlp
+from invimpute.config import ModelConfig
 from invimpute.training import TrainConfig, fit, predict
 
 
@@ -35,100 +35,84 @@ class Method(Protocol):
 
 
 NEURAL = ("ae", "recurrent", "reverse")
-MODELS = ("mlp", "reference", "conv")
 
 
-@dataclass(frozen=True)
-class ModelConfig:
-    """Which autoencoder to build: ``"mlp"`` (symmetric), ``"reference"`` (study 1) or ``"conv"`` (images)."""
-
-    kind: str = "mlp"
-    hidden: tuple[int, ...] | None = None
-    latent: int | None = None
-    dropout: float = 0.5
-    mask_input: bool = True
-    activation: str = "relu"
-    image_shape: tuple[int, int] | None = None
-    dtype: str = "float32"
-    skip: bool = False
-
-    def build(self, features: int, seed: int) -> nnx.Module:
-        dtype = jnp.dtype(self.dtype)
-        if self.kind == "reference":
-            return reference_mlp(
-                features, seed=seed, dropout=self.dropout, activation=self.activation, skip=self.skip, dtype=dtype
-            )
-        if self.kind == "mlp":
-            return symmetric_mlp(
-                features, self.hidden, self.latent, seed=seed, dropout=self.dropout,
-                mask_input=self.mask_input, activation=self.activation, skip=self.skip, dtype=dtype,
-            )
-        if self.kind == "conv":
-            if self.image_shape is None:
-                raise ValueError("model='conv' needs image_shape=(height, width) (set automatically for image arrays)")
-            h, w = self.image_shape
-            if h * w != features:
-                raise ValueError(f"image_shape {self.image_shape} has {h * w} pixels, the data has {features} columns")
-            return ConvAutoencoder(
-                h, w, latent=self.latent or 64, mask_input=self.mask_input, dropout=self.dropout,
-                dtype=dtype, rngs=nnx.Rngs(seed),
-            )
-        raise ValueError(f"unknown model {self.kind!r}; choose one of {MODELS}")
+def row_groups(image_shape: tuple[int, int]) -> tuple[int, ...]:
+    """The pixel row of every pixel of a flattened ``image_shape`` image: what ``corruption_by="row"`` hides together."""
+    h, w = image_shape
+    return tuple(int(i) // w for i in range(h * w))
 
 
 class Autoencoding:
     """The library's methods: train autoencoder(s) with a masked loss, then fill missing entries.
 
-    ``kind="ae"``: one masked forward pass. ``"recurrent"``: study 1, refill after every epoch with
-    weight ``w`` during training, and the same refill rule iterated at imputation time. ``"reverse"``:
-    reverse training (:func:`~invimpute.inversion.invert`) through the frozen model. ``ensemble`` > 1
-    trains that many models from split keys and averages their fills.
+    ``algorithm="ae"``: one masked forward pass. ``"recurrent"``: study 1, refill after every evaluation
+    with weight ``w`` during training, and the same refill rule iterated at imputation time.
+    ``"reverse"``: reverse training (:func:`~invimpute.inversion.invert`) through the frozen model.
+    ``train.members`` > 1 trains that many models from split keys and averages their fills.
     """
 
     def __init__(
         self,
-        kind: str = "reverse",
+        algorithm: str = "reverse",
         model: ModelConfig = ModelConfig(),
         train: TrainConfig = TrainConfig(),
         inversion: InversionConfig = InversionConfig(),
-        ensemble: int = 1,
-        refill_steps: int = 50,
-        head: str = "typed",
+        image_shape: tuple[int, int] | None = None,
+        progress: bool = False,
     ) -> None:
-        self.kind = kind
-        self.model_config = model
+        self.algorithm = algorithm
+        self.model_config = model.for_algorithm(algorithm)
         self.train_config = train
         self.inversion_config = inversion
-        self.ensemble = ensemble
-        self.refill_steps = refill_steps
-        self.head = head
+        self.image_shape = image_shape
+        self.progress = progress
         self.models_: list[nnx.Module] = []
         self.histories_: list = []
 
-    def _layout(self, layout: Layout) -> Layout:
+    def validate(self) -> None:
+        """Raise ValueError naming the first setting that cannot work with this algorithm."""
+        if self.algorithm not in NEURAL:
+            raise ValueError(f"unknown neural method {self.algorithm!r}; choose one of {NEURAL}")
+        self.model_config.validate()
+        self.train_config.validate()
+        if self.algorithm == "reverse":
+            self.inversion_config.validate()
+            if self.model_config.skip:
+                raise ValueError(
+                    "ModelConfig.skip=True is for method='ae' or 'recurrent': reverse training reads the model "
+                    "through its bottleneck (encode/decode), which the skip path bypasses; set skip=False")
+        if self.train_config.corruption_by == "row" and self.image_shape is None:
+            raise ValueError("TrainConfig.corruption_by='row' needs image input (an (n, height, width) array)")
+
+    def training_layout(self, layout: Layout) -> Layout:
         """The layout the model is trained with: study 1's sigmoid-everything head when ``head="sigmoid"``."""
-        return Layout(kind=(UNIT,) * layout.width, group=layout.group) if self.head == "sigmoid" else layout
+        return Layout(kind=(UNIT,) * layout.width, group=layout.group) if self.model_config.head == "sigmoid" else layout
+
+    def resolved_train_config(self) -> TrainConfig:
+        """The training settings as :func:`~invimpute.training.fit` takes them (refill weight and row groups set)."""
+        train = self.train_config
+        if self.algorithm == "recurrent" and train.recurrent_weight is None:
+            train = replace(train, recurrent_weight=0.5)
+        if train.corruption_by == "row":
+            train = replace(train, corruption_by=row_groups(self.image_shape))
+        return train
 
     def fit(self, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array) -> "Autoencoding":
-        if self.kind not in NEURAL:
-            raise ValueError(f"unknown neural method {self.kind!r}; choose one of {NEURAL}")
-        if isinstance(self.ensemble, bool) or not isinstance(self.ensemble, (int, np.integer)) or self.ensemble < 1:
-            raise ValueError(f"ensemble must be an integer >= 1, got {self.ensemble!r}")
-        self.layout_ = self._layout(layout)
-        train = self.train_config
-        if self.kind == "recurrent" and train.recurrent_weight is None:
-            train = replace(train, recurrent_weight=0.5)
+        self.validate()
+        self.layout_ = self.training_layout(layout)
+        train = self.resolved_train_config()
         self.models_, self.histories_, self.fills_ = [], [], []
-        for i, k in enumerate(jax.random.split(key, self.ensemble)):
+        for i, k in enumerate(jax.random.split(key, train.members)):
             seed = int(jax.random.randint(k, (), 0, 2**31 - 1))
-            model = self.model_config.build(X.shape[1], seed)
-            res = fit(model, X, observed, self.layout_, train, jax.random.fold_in(k, i))
+            model = self.model_config.build(X.shape[1], seed, self.image_shape)
+            res = fit(model, X, observed, self.layout_, train, jax.random.fold_in(k, i), progress=self.progress)
             self.models_.append(res.model)
             self.histories_.append(res.history)
             self.fills_.append(res.filled)
         self.mean_ = column_means(X, observed)
         inv = self.inversion_config
-        if self.kind == "reverse" and inv.code_penalty == "sphere" and inv.radius is None:
+        if self.algorithm == "reverse" and inv.code_penalty == "sphere" and inv.radius is None:
             self.radii_ = [code_radius(m, X, observed) for m in self.models_]
         else:
             self.radii_ = [inv.radius] * len(self.models_)
@@ -138,23 +122,24 @@ class Autoencoding:
     def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
         if not self.models_:
             raise RuntimeError("this method is not fitted yet: call fit first")
-        fills = []
-        for i, model in enumerate(self.models_):
-            k = jax.random.fold_in(key, i)
-            if self.kind == "ae":
-                fills.append(np.asarray(predict(model, jnp.where(observed, X, 0.0), ~observed, self.layout_)))
-            elif self.kind == "recurrent":
-                if self._is_fit_data(X, observed):
-                    fills.append(self.fills_[i])
-                else:
-                    fills.append(np.asarray(_refill(model, X, observed, self.layout_, self.train_config.recurrent_weight or 0.5, self.refill_steps)))
-            else:
-                cfg = replace(self.inversion_config, radius=self.radii_[i])
-                fills.append(invert(model, X, observed, self.layout_, cfg, k, mean=self.mean_).x)
+        fills = [self._impute_one(i, model, X, observed, jax.random.fold_in(key, i))
+                 for i, model in enumerate(self.models_)]
         out = np.mean(fills, axis=0)
         return np.where(observed, X, out).astype(np.float32)
 
-    def _is_fit_data(self, X: np.ndarray, observed: np.ndarray) -> bool:
+    def _impute_one(self, i: int, model: nnx.Module, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
+        if self.algorithm == "ae":
+            return np.asarray(predict(model, jnp.where(observed, X, 0.0), ~observed, self.layout_))
+        if self.algorithm == "recurrent":
+            if self.is_fit_data(X, observed):
+                return self.fills_[i]
+            train = self.resolved_train_config()
+            return np.asarray(_refill(model, X, observed, self.layout_, train.recurrent_weight, train.refill_steps))
+        cfg = replace(self.inversion_config, radius=self.radii_[i])
+        return invert(model, X, observed, self.layout_, cfg, key, mean=self.mean_).x
+
+    def is_fit_data(self, X: np.ndarray, observed: np.ndarray) -> bool:
+        """Whether ``(X, observed)`` is the table the method was fitted on (recurrent keeps its training fills)."""
         fx, fo = self.fit_data_
         return fx.shape == X.shape and np.array_equal(fo, observed) and np.array_equal(np.where(fo, fx, 0), np.where(observed, X, 0))
 
@@ -178,14 +163,11 @@ def _refill_jit(graphdef, layout, steps, params, X, obs, w):
     return out
 
 
-def registry() -> dict[str, Callable[..., Method]]:
-    """Every method name :class:`~invimpute.Imputer` accepts, mapped to a factory of keyword options."""
+def peers() -> dict[str, Callable[..., Method]]:
+    """Every peer method name :class:`~invimpute.Imputer` accepts, mapped to a factory of its keyword options."""
     from invimpute import baselines, gain, miwae
 
     return {
-        "ae": functools.partial(Autoencoding, "ae"),
-        "recurrent": functools.partial(Autoencoding, "recurrent"),
-        "reverse": functools.partial(Autoencoding, "reverse"),
         "mean": baselines.MeanMode,
         "knn": baselines.KNN,
         "iterative": baselines.Iterative,
@@ -196,6 +178,6 @@ def registry() -> dict[str, Callable[..., Method]]:
     }
 
 
-METHODS = NEURAL + ("mean", "knn", "iterative", "missforest", "softimpute", "gain", "miwae")
+PEERS = ("mean", "knn", "iterative", "missforest", "softimpute", "gain", "miwae")
 
-__all__ = ["Method", "ModelConfig", "Autoencoding", "registry", "METHODS", "NEURAL", "MODELS", "MLPAutoencoder"]
+__all__ = ["Method", "Autoencoding", "peers", "PEERS", "NEURAL", "row_groups"]

@@ -33,6 +33,19 @@ from invimpute.models import weight_penalty
 
 
 SCHEDULES = ("constant", "cosine")
+TARGETS = ("observed", "hidden")
+CORRUPTION_UNITS = ("cell", "row")
+EVAL_INTERVAL = 50
+"""Optimiser steps between two held-out evaluations when the budget is given in steps (at least one epoch)."""
+MIN_STEPS, MAX_STEPS, BUDGET_EPOCHS = 2_000, 8_000, 50
+
+
+def default_steps(n_rows: int, batch_size: int) -> int:
+    """The training budget when none is given: about ``BUDGET_EPOCHS`` passes over the rows, bounded to
+    [``MIN_STEPS``, ``MAX_STEPS``] optimiser steps, so a 500-row and a 30,000-row table both get a real fit
+    (early stopping on held-out cells ends it sooner where more would not help)."""
+    per_epoch = math.ceil(n_rows / max(1, min(batch_size, n_rows)))
+    return int(min(MAX_STEPS, max(MIN_STEPS, BUDGET_EPOCHS * per_epoch)))
 
 
 def learning_rate_schedule(config: "TrainConfig", total_steps: int) -> optax.Schedule | float:
@@ -43,75 +56,118 @@ def learning_rate_schedule(config: "TrainConfig", total_steps: int) -> optax.Sch
     return optax.warmup_cosine_decay_schedule(0.0, config.learning_rate, warmup, max(total_steps, warmup + 1))
 
 
+def _positive_int(name: str, value, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"TrainConfig.{name} must be an integer >= 1{' or None' if allow_none else ''}, got {value!r}")
+
+
+def _fraction(name: str, value, low_open: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise ValueError(f"TrainConfig.{name} must be a number, got {value!r}")
+    if not ((0.0 < value) if low_open else (0.0 <= value)) or not value < 1.0:
+        raise ValueError(f"TrainConfig.{name} must be in {'(0' if low_open else '[0'}, 1), got {value!r}")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Settings of :func:`fit`.
+    """Settings of :func:`fit`; the defaults are the library's masked-prediction training.
 
     Attributes:
-      epochs: passes over the data.
+      steps: the budget in optimiser steps; None sizes it from the table (:func:`default_steps`).
+      epochs: passes over the data instead of ``steps`` (give one or the other); held-out evaluation,
+        early stopping and the recurrent refill then happen once per epoch.
       batch_size: rows per optax step.
       learning_rate: Adam's step size (``weight_decay`` > 0 switches to AdamW).
-      schedule: ``"constant"`` step size, or ``"cosine"``: a short linear warm-up then cosine decay to
-        zero over all the fit's steps (fine-tunes the end of long fits).
+      schedule: ``"cosine"``, a short linear warm-up then cosine decay to zero over the fit's steps, or
+        ``"constant"``.
+      weight_decay: AdamW's decoupled weight decay (0 for plain Adam).
       loss: ``"typed"`` (per-type CE/BCE/MSE) or ``"mse"`` (study 1's masked MSE).
       l1, l2: weight penalties on kernels.
-      recurrent_weight: ``w`` of study 1's refill after every epoch; None turns it off.
+      recurrent_weight: ``w`` of study 1's refill after every evaluation; None turns it off (the
+        ``recurrent`` method sets 0.5 when it is None).
+      refill_steps: iterations of that refill rule at imputation time (``recurrent``).
       corruption: fraction of observed cells hidden from the input at each step (denoising); 0 is off.
-      corruption_groups: the group of each encoded column, hidden together by ``corruption`` (for
-        images, ``pixel // width`` hides whole pixel rows); None hides each source column on its own.
-      target: which observed cells the loss counts: ``"observed"`` (all of them) or ``"hidden"`` (only
-        those hidden by ``corruption``, the masked-prediction objective that matches imputation).
+      corruption_by: what is hidden together: ``"cell"`` (each source column on its own, one-hot groups
+        whole), ``"row"`` (whole pixel rows of images) or a tuple naming the group of every encoded column.
       corruption_spread: draw each row's corruption rate uniformly from [0, 2 * corruption) instead of
         using ``corruption`` for every row, so training also sees rows as complete as those it imputes.
+      target: which observed cells the loss counts: ``"hidden"`` (only those hidden by ``corruption``,
+        the masked-prediction objective that matches imputation) or ``"observed"`` (all of them).
       validation_fraction: fraction of observed cells held out for early stopping; 0 is off.
-      patience: epochs without a better validation loss before stopping.
-      progress: show a progress bar over epochs.
+      patience: evaluations without a better held-out loss before stopping.
+      members: autoencoders trained from split keys whose fills are averaged (an ensemble).
     """
 
-    epochs: int = 100
-    batch_size: int = 256
+    steps: int | None = None
+    epochs: int | None = None
+    batch_size: int = 128
     learning_rate: float = 1e-3
-    schedule: str = "constant"
-    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    weight_decay: float = 1e-4
     loss: str = "typed"
     l1: float = 0.0
     l2: float = 0.0
     recurrent_weight: float | None = None
-    corruption: float = 0.0
-    corruption_groups: tuple[int, ...] | None = None
+    refill_steps: int = 50
+    corruption: float = 0.25
+    corruption_by: str | tuple[int, ...] = "cell"
     corruption_spread: bool = False
-    target: str = "observed"
-    validation_fraction: float = 0.0
-    patience: int = 20
-    progress: bool = False
+    target: str = "hidden"
+    validation_fraction: float = 0.1
+    patience: int = 10
+    members: int = 1
 
     def validate(self) -> None:
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        """Raise ValueError naming the first setting that is out of range."""
+        _positive_int("steps", self.steps, allow_none=True)
+        _positive_int("epochs", self.epochs, allow_none=True)
+        if self.steps is not None and self.epochs is not None:
+            raise ValueError(f"give TrainConfig.steps or TrainConfig.epochs, not both (got steps={self.steps}, "
+                             f"epochs={self.epochs})")
+        for name in ("batch_size", "refill_steps", "patience", "members"):
+            _positive_int(name, getattr(self, name))
+        for name in ("learning_rate", "weight_decay", "l1", "l2"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not value >= 0:
+                raise ValueError(f"TrainConfig.{name} must be a number >= 0, got {value!r}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"TrainConfig.learning_rate must be > 0, got {self.learning_rate!r}")
         if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+            raise ValueError(f"TrainConfig.schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.recurrent_weight is not None and not 0.0 < self.recurrent_weight <= 1.0:
-            raise ValueError(f"recurrent_weight must be in (0, 1], got {self.recurrent_weight}")
-        if not 0.0 <= self.corruption < 1.0:
-            raise ValueError(f"corruption must be in [0, 1), got {self.corruption}")
-        if self.corruption_groups is not None and min(self.corruption_groups) < 0:
-            raise ValueError("corruption_groups must hold non-negative group indices")
-        if self.target not in ("observed", "hidden"):
-            raise ValueError(f"target must be 'observed' or 'hidden', got {self.target!r}")
+            raise ValueError(f"TrainConfig.recurrent_weight must be in (0, 1], got {self.recurrent_weight}")
+        _fraction("corruption", self.corruption)
+        _fraction("validation_fraction", self.validation_fraction)
+        by = self.corruption_by
+        if isinstance(by, str) and by not in CORRUPTION_UNITS:
+            raise ValueError(f"TrainConfig.corruption_by must be one of {CORRUPTION_UNITS} or a tuple of group "
+                             f"indices, got {by!r}")
+        if not isinstance(by, str) and (len(by) == 0 or min(by) < 0):
+            raise ValueError("TrainConfig.corruption_by must hold non-negative group indices, one per encoded column")
+        if self.target not in TARGETS:
+            raise ValueError(f"TrainConfig.target must be one of {TARGETS}, got {self.target!r}")
         if self.target == "hidden" and self.corruption == 0.0:
-            raise ValueError("target='hidden' needs corruption > 0: no cell would be hidden")
-        if not 0.0 <= self.validation_fraction < 1.0:
-            raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
+            raise ValueError("TrainConfig.target='hidden' needs corruption > 0: no cell would be hidden; "
+                             "set target='observed' or corruption > 0")
         reconstruction_loss(self.loss)
+
+    def plan(self, n_rows: int) -> tuple[int, int]:
+        """(epochs per evaluation, evaluations) of a fit on ``n_rows`` rows: one epoch per evaluation when
+        the budget is in epochs, else about :data:`EVAL_INTERVAL` steps per evaluation."""
+        per_epoch = math.ceil(n_rows / min(self.batch_size, n_rows))
+        if self.epochs is not None:
+            return 1, self.epochs
+        steps = self.steps if self.steps is not None else default_steps(n_rows, self.batch_size)
+        block = 1 if self.recurrent_weight is not None else max(1, round(EVAL_INTERVAL / per_epoch))
+        return block, max(1, math.ceil(steps / (block * per_epoch)))
 
 
 @dataclass
 class History:
-    """Per-epoch training record: loss, observed-cell MAE and (when held out) validation loss."""
+    """Training record, one entry per evaluation: loss, observed-cell MAE and (when held out) the held-out
+    loss; ``best_epoch`` is the index of the kept evaluation."""
 
     loss: list[float] = field(default_factory=list)
     mae: list[float] = field(default_factory=list)
@@ -160,23 +216,46 @@ def _predict_chunks(graphdef, params, xs, ms, layout):
     return jax.lax.map(lambda xm: apply_head(model(xm[0], xm[1]), layout), (xs, ms))
 
 
-def _program_config(config: TrainConfig) -> TrainConfig:
+def _program_config(config: TrainConfig, n_rows: int) -> TrainConfig:
     """``config`` with the fields the compiled programs do not read reset, so fits that differ only in
-    them (progress bar, early stopping, hold-out size) share one compiled program."""
-    epochs = config.epochs if config.schedule != "constant" else 1  # only a schedule reads the fit's length
-    return replace(config, epochs=epochs, progress=False, patience=0, validation_fraction=0.0, recurrent_weight=None)
+    them (budget, early stopping, hold-out size) share one compiled program. A schedule reads the fit's
+    length, so it is kept as ``steps`` (the total the schedule decays over)."""
+    block, evaluations = config.plan(n_rows)
+    per_epoch = math.ceil(n_rows / min(config.batch_size, n_rows))
+    steps = block * evaluations * per_epoch if config.schedule != "constant" else None
+    return replace(config, steps=steps, epochs=block, patience=1, validation_fraction=0.0,
+                   recurrent_weight=None, refill_steps=1, members=1)
 
 
-def _optimizer(config: TrainConfig, n: int) -> optax.GradientTransformation:
+def _optimizer(config: TrainConfig) -> optax.GradientTransformation:
     """Adam (AdamW when ``weight_decay`` > 0) with ``config``'s step-size schedule over the whole fit."""
-    n_batches = math.ceil(n / min(config.batch_size, n))
-    lr = learning_rate_schedule(config, config.epochs * n_batches)
+    lr = learning_rate_schedule(config, config.steps or 1)
     return optax.adamw(lr, weight_decay=config.weight_decay) if config.weight_decay > 0 else optax.adam(lr)
 
 
+def _step_loss(graphdef, layout: Layout, config: TrainConfig, p, xb, ob, vb, k, fill):
+    """The masked loss of one minibatch: hide a share of its observed cells, count the loss where asked."""
+    m = nnx.merge(graphdef, p)
+    k_hide, k_drop = jax.random.split(k)
+    rate = config.corruption
+    if config.corruption_spread:
+        k_hide, k_rate = jax.random.split(k_hide)
+        rate = jax.random.uniform(k_rate, (ob.shape[0], 1), maxval=min(2.0 * config.corruption, 0.99))
+    groups = None if config.corruption_by == "cell" else config.corruption_by
+    hidden = hide_cells(k_hide, ob, layout, rate, groups) if config.corruption > 0 else jnp.zeros_like(ob)
+    x_in = jnp.where(hidden, fill, xb)
+    scores = m(x_in, (~(ob & ~hidden)).astype(jnp.float32), key=k_drop)
+    counted = hidden if config.target == "hidden" else ob
+    w = (counted & vb[:, None]).astype(jnp.float32)
+    loss_fn = reconstruction_loss(config.loss)
+    total = jax.vmap(loss_fn, in_axes=(0, 0, 0, None))(scores, xb, w, layout).sum()
+    return total / jnp.maximum(vb.sum(), 1.0) + weight_penalty(m, config.l1, config.l2)
+
+
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _epoch(graphdef, layout: Layout, config: TrainConfig, p, s, cur, obs, k, fill):
-    """One pass over the shuffled rows: a ``lax.scan`` of optax steps over padded minibatches.
+def _block(graphdef, layout: Layout, config: TrainConfig, p, s, cur, obs, k, fill):
+    """``config.epochs`` passes over the shuffled rows: a ``lax.scan`` over epochs of a ``lax.scan`` of
+    optax steps over padded minibatches; returns the new state and the mean loss of the last epoch.
 
     Module-level and keyed on static (model structure, layout, config), so every fit of the same shapes
     and settings reuses one compiled program.
@@ -184,40 +263,25 @@ def _epoch(graphdef, layout: Layout, config: TrainConfig, p, s, cur, obs, k, fil
     n = cur.shape[0]
     batch = min(config.batch_size, n)
     n_batches = math.ceil(n / batch)
-    tx = _optimizer(config, n)
-    loss_fn = reconstruction_loss(config.loss)
-
-    def step_loss(p, xb, ob, vb, k):
-        m = nnx.merge(graphdef, p)
-        k_hide, k_drop = jax.random.split(k)
-        rate = config.corruption
-        if config.corruption_spread:
-            k_hide, k_rate = jax.random.split(k_hide)
-            rate = jax.random.uniform(k_rate, (ob.shape[0], 1), maxval=min(2.0 * config.corruption, 0.99))
-        hidden = hide_cells(k_hide, ob, layout, rate, config.corruption_groups) if config.corruption > 0 else jnp.zeros_like(ob)
-        vis = ob & ~hidden
-        missing_in = ~vis
-        x_in = jnp.where(hidden, fill, xb)
-        scores = m(x_in, missing_in.astype(jnp.float32), key=k_drop)
-        counted = hidden if config.target == "hidden" else ob
-        w = (counted & vb[:, None]).astype(jnp.float32)
-        return jax.vmap(loss_fn, in_axes=(0, 0, 0, None))(scores, xb, w, layout).sum() / jnp.maximum(vb.sum(), 1.0) + weight_penalty(m, config.l1, config.l2)
-
-    k_perm, k_steps = jax.random.split(k)
-    perm = jax.random.permutation(k_perm, n)
-    idx = jnp.concatenate([perm, perm[: n_batches * batch - n]]).reshape(n_batches, batch)
+    tx = _optimizer(config)
     valid = (jnp.arange(n_batches * batch) < n).reshape(n_batches, batch)
-    keys = jax.random.split(k_steps, n_batches)
 
-    def body(carry, inp):
+    def step(carry, inp):
         p, s = carry
         ib, vb, kb = inp
-        loss, g = jax.value_and_grad(step_loss)(p, cur[ib], obs[ib], vb, kb)
+        loss, g = jax.value_and_grad(_step_loss, argnums=3)(graphdef, layout, config, p, cur[ib], obs[ib], vb, kb, fill)
         upd, s = tx.update(g, s, p)
         return (optax.apply_updates(p, upd), s), loss
 
-    (p, s), losses = jax.lax.scan(body, (p, s), (idx, valid, keys))
-    return p, s, losses.mean()
+    def epoch(carry, ke):
+        k_perm, k_steps = jax.random.split(ke)
+        perm = jax.random.permutation(k_perm, n)
+        idx = jnp.concatenate([perm, perm[: n_batches * batch - n]]).reshape(n_batches, batch)
+        carry, losses = jax.lax.scan(step, carry, (idx, valid, jax.random.split(k_steps, n_batches)))
+        return carry, losses.mean()
+
+    (p, s), losses = jax.lax.scan(epoch, (p, s), jax.random.split(k, config.epochs))
+    return p, s, losses[-1]
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
@@ -238,6 +302,40 @@ def _evaluate(graphdef, layout: Layout, loss: str, validating: bool, p, cur, X, 
     return pred, mae, val
 
 
+def _check_inputs(X, observed, layout: Layout, config: TrainConfig) -> tuple[jax.Array, jax.Array]:
+    config.validate()
+    X = jnp.asarray(X, dtype=jnp.float32)
+    observed = jnp.asarray(observed, dtype=bool)
+    if X.shape != observed.shape:
+        raise ValueError(f"observed has shape {observed.shape}, X has shape {X.shape}; they must match")
+    if X.shape[1] != layout.width:
+        raise ValueError(f"layout describes {layout.width} columns, X has {X.shape[1]}")
+    by = config.corruption_by
+    if by == "row":
+        raise ValueError("corruption_by='row' needs image input: the method resolves it into one group per "
+                         "pixel row; give fit a tuple of groups instead")
+    if not isinstance(by, str) and len(by) != X.shape[1]:
+        raise ValueError(f"corruption_by has {len(by)} entries, X has {X.shape[1]} columns")
+    return X, observed
+
+
+class _EarlyStop:
+    """The best held-out loss so far and its parameters; says when ``patience`` evaluations passed without
+    improvement."""
+
+    def __init__(self, params, patience: int) -> None:
+        self.best, self.params, self.patience, self.bad = math.inf, params, patience, 0
+
+    def update(self, value: float, params, index: int, history: History) -> bool:
+        history.val_loss.append(value)
+        if value < self.best:
+            self.best, self.params, self.bad, history.best_epoch = value, params, 0, index
+            return False
+        self.bad += 1
+        history.stopped_early = self.bad >= self.patience
+        return history.stopped_early
+
+
 def fit(
     model: nnx.Module,
     X: np.ndarray,
@@ -246,81 +344,53 @@ def fit(
     config: TrainConfig,
     key: jax.Array,
     fill: float = 0.0,
+    *,
+    progress: bool = False,
 ) -> FitResult:
     """Train ``model`` in place on ``X`` (n, d) where ``observed`` (True where present) holds values.
 
-    Returns the trained model (best validation epoch when held out), the history, and the table with
-    missing entries refilled by the recurrent rule (or the model's final prediction when it is off).
+    Returns the trained model (best held-out evaluation when cells are held out), the history (one entry
+    per evaluation: per epoch when the budget is in epochs, else about every :data:`EVAL_INTERVAL` steps),
+    and the table with missing entries refilled by the recurrent rule (or the model's final prediction).
     """
-    config.validate()
-    X = jnp.asarray(X, dtype=jnp.float32)
-    observed = jnp.asarray(observed, dtype=bool)
-    if X.shape != observed.shape:
-        raise ValueError(f"observed has shape {observed.shape}, X has shape {X.shape}; they must match")
-    n, d = X.shape
-    if d != layout.width:
-        raise ValueError(f"layout describes {layout.width} columns, X has {d}")
-    if config.corruption_groups is not None and len(config.corruption_groups) != d:
-        raise ValueError(f"corruption_groups has {len(config.corruption_groups)} entries, X has {d} columns")
+    X, observed = _check_inputs(X, observed, layout, config)
     k_val, k_train = jax.random.split(key)
-
     validating = config.validation_fraction > 0
-    if validating:
-        held = hide_cells(k_val, observed, layout, config.validation_fraction)
-    else:
-        held = jnp.zeros_like(observed)
+    held = hide_cells(k_val, observed, layout, config.validation_fraction) if validating else jnp.zeros_like(observed)
     train_obs = observed & ~held
     current = jnp.where(train_obs, X, fill)
-
-    program = _program_config(config)
+    program = _program_config(config, X.shape[0])
     graphdef, params = nnx.split(model)
-    opt_state = _optimizer(program, n).init(params)
+    opt_state = _optimizer(program).init(params)
     fill = jnp.float32(fill)
-
-    def epoch(p, s, cur, obs, k):
-        return _epoch(graphdef, layout, program, p, s, cur, obs, k, fill)
-
-    def evaluate(p, cur, X, train_obs, held):
-        return _evaluate(graphdef, layout, program.loss, validating, p, cur, X, train_obs, held, fill)
-
-    history = History()
-    best = (math.inf, params)
-    bad_epochs = 0
-    epochs = range(config.epochs)
-    if config.progress:
+    evaluate = functools.partial(_evaluate, graphdef, layout, program.loss, validating)
+    _, evaluations = config.plan(X.shape[0])
+    history, stop = History(), _EarlyStop(params, config.patience)
+    rounds = range(evaluations)
+    if progress:
         from tqdm.auto import tqdm
 
-        epochs = tqdm(epochs, desc="training", unit="epoch")
-    epoch_keys = jax.random.split(k_train, config.epochs)
+        rounds = tqdm(rounds, desc="training", unit="eval")
     w = config.recurrent_weight
-    losses, maes = [], []  # device scalars, read once after the loop: epochs dispatch without waiting on the host
-    for e in epochs:
-        params, opt_state, loss = epoch(params, opt_state, current, train_obs, epoch_keys[e])
-        pred, mae, val = evaluate(params, current, X, train_obs, held)
+    losses, maes = [], []  # device scalars, read once after the loop: blocks dispatch without waiting on the host
+    for e, k in zip(rounds, jax.random.split(k_train, evaluations)):
+        params, opt_state, loss = _block(graphdef, layout, program, params, opt_state, current, train_obs, k, fill)
+        pred, mae, val = evaluate(params, current, X, train_obs, held, fill)
         if w is not None:
             current = jnp.where(train_obs, X, (1.0 - w) * current + w * pred)
         losses.append(loss)
         maes.append(mae)
-        if validating:  # early stopping needs the held-out loss now
-            v = float(val)
-            history.val_loss.append(v)
-            if v < best[0]:
-                best, bad_epochs, history.best_epoch = (v, params), 0, e
-            else:
-                bad_epochs += 1
-                if bad_epochs >= config.patience:
-                    history.stopped_early = True
-                    break
-        if config.progress:
-            epochs.set_postfix(loss=f"{float(loss):.4f}", mae=f"{float(mae):.4f}")
+        if validating and stop.update(float(val), params, e, history):
+            break
+        if progress:
+            rounds.set_postfix(loss=f"{float(loss):.4f}", mae=f"{float(mae):.4f}")
     history.loss, history.mae = ([float(v) for v in jax.device_get(vs)] for vs in (losses, maes))
     if validating:
-        params = best[1]
+        params = stop.params
     else:
         history.best_epoch = len(history.loss) - 1
     nnx.update(model, params)
     if w is None:
-        pred, _, _ = evaluate(params, current, X, train_obs, held)
+        pred, _, _ = evaluate(params, current, X, train_obs, held, fill)
         current = jnp.where(train_obs, X, pred)
-    filled = np.asarray(jnp.where(observed, X, current))
-    return FitResult(model=model, history=history, filled=filled)
+    return FitResult(model=model, history=history, filled=np.asarray(jnp.where(observed, X, current)))

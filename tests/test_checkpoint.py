@@ -15,7 +15,7 @@ import pytest
 from invimpute import Imputer, InversionConfig, checkpoint
 from invimpute.checkpoint import CheckpointError
 
-TINY = dict(hidden=[16], latent=4, epochs=2, batch_size=32, inversion={"steps": 5}, seed=3)
+TINY = dict(model={"hidden": [16], "latent": 4}, train={"epochs": 2, "batch_size": 32}, inversion={"steps": 5}, seed=3)
 
 
 def _table(n: int, seed: int) -> pd.DataFrame:
@@ -93,10 +93,12 @@ def test_mean_method_and_tagged_params_round_trip(tmp_path):
     x = rng.random((30, 3))
     x[rng.random(x.shape) < 0.2] = np.nan
     x[0, 1] = -999.0
-    imp = Imputer("mean", sentinels={1: [-999.0]}, categorical=(), tokens=("?",), inversion=InversionConfig(steps=7)).fit(x)
+    imp = Imputer("mean", encoding={"sentinels": {1: [-999.0]}, "categorical": (), "tokens": ("?",)},
+                  inversion=InversionConfig(steps=7)).fit(x)
     loaded = checkpoint.load(checkpoint.save(imp, tmp_path / "m"))
     assert loaded.get_params() == imp.get_params()
-    assert loaded.sentinels == {1: [-999.0]} and loaded.tokens == ("?",) and loaded.inversion == InversionConfig(steps=7)
+    assert loaded.encoding["sentinels"] == {1: [-999.0]} and loaded.encoding["tokens"] == ("?",)
+    assert loaded.inversion == InversionConfig(steps=7)
     np.testing.assert_array_equal(loaded.transform(x), imp.transform(x))
 
 
@@ -164,7 +166,7 @@ def test_corrupted_checkpoints(saved, tmp_path, damage, message):
         data[len(data) // 2] ^= 0xFF
         arrays_path.write_bytes(bytes(data))
     elif damage == "other_shape":
-        manifest["params"]["hidden"] = [8]
+        manifest["params"]["model"]["hidden"] = [8]
         manifest_path.write_text(json.dumps(manifest))
     else:
         del manifest["schema"]

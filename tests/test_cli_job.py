@@ -22,7 +22,7 @@ from invimpute import Imputer, checkpoint, job
 from invimpute.cli import main
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-TINY = {"hidden": [16], "latent": 4, "batch_size": 64, "inversion": {"steps": 5}}
+TINY = {"model": {"hidden": [16], "latent": 4}, "train": {"batch_size": 64}, "inversion": {"steps": 5}}
 CHUNK = 50
 
 
@@ -80,7 +80,9 @@ def reference(work, data_csv, model_dir) -> pathlib.Path:
 
 def test_fit_saves_the_requested_model(model_dir):
     imp = checkpoint.load(model_dir)
-    assert imp.method == "reverse" and imp.epochs == 2 and imp.seed == 1 and imp.hidden == [16]
+    params = imp.get_params()
+    assert imp.method == "reverse" and params["train__epochs"] == 2 and imp.seed == 1
+    assert params["model__hidden"] == (16,) and params["train__batch_size"] == 64
     assert imp.progress is False
 
 

@@ -8,6 +8,7 @@ runs. Tiny models: hidden=(16,), latent=4, 3 epochs, 10 inversion steps.
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import chex
 import numpy as np
@@ -15,10 +16,12 @@ import pandas as pd
 import pytest
 
 from conftest import make_mixed, make_mixed_missing
-from invimpute import METHODS, Imputer, row_mask
+from invimpute import METHODS, Imputer, TrainConfig, row_mask
+from invimpute.imputer import CONFIGS
 
-TINY = dict(hidden=(16,), latent=4, epochs=3, batch_size=32, learning_rate=1e-2, inversion={"steps": 10})
-OWN = ["ae", "recurrent", "reverse", "mean"]
+TINY = dict(model={"hidden": (16,), "latent": 4}, train={"epochs": 3, "batch_size": 32, "learning_rate": 1e-2},
+            inversion={"steps": 10})
+OWN = ["ae", "recurrent", "reverse", "mean", "auto"]
 COLORS = {"blue", "green", "red"}
 
 
@@ -74,7 +77,8 @@ def test_output_is_complete_and_valid(run):
         filled = out[col][df[col].isna()]
         assert ((filled >= lo - 1e-6) & (filled <= hi + 1e-6)).all(), col
     # the missing cells really were filled, not left at a constant fill
-    assert out["size"][df["size"].isna()].nunique() >= (1 if run["method"] == "mean" else 2)
+    constant = run["method"] == "mean" or (run["method"] == "auto" and run["imp"].selection_.loc["size", "choice"] == "mean")
+    assert out["size"][df["size"].isna()].nunique() >= (1 if constant else 2)
 
 
 def test_same_seed_same_result(run):
@@ -121,34 +125,60 @@ def test_fit_on_complete_table_then_transform():
 
 # ---- parameters --------------------------------------------------------------------------------
 def test_get_params_set_params_round_trip():
-    imp = Imputer("ae", epochs=7, hidden=(8,), inversion={"steps": 3}, seed=11)
+    imp = Imputer("ae", train={"epochs": 7}, model={"hidden": (8,)}, inversion={"steps": 3}, seed=11)
     params = imp.get_params()
-    assert params["method"] == "ae" and params["epochs"] == 7 and params["seed"] == 11
-    assert params["hidden"] == (8,) and params["inversion"] == {"steps": 3}
-    twin = Imputer(**params)
+    assert params["method"] == "ae" and params["train__epochs"] == 7 and params["seed"] == 11
+    assert params["model__hidden"] == (8,) and params["inversion"] == {"steps": 3}
+    assert params["inversion__steps"] == 3 and params["train__batch_size"] == TrainConfig().batch_size
+    twin = Imputer(**imp.get_params(deep=False))
     assert twin.get_params() == params
-    assert imp.set_params(epochs=2, method="mean") is imp
-    assert imp.get_params()["epochs"] == 2 and imp.method == "mean"
+    assert imp.set_params(train__epochs=2, method="mean") is imp
+    assert imp.get_params()["train__epochs"] == 2 and imp.method == "mean"
+    assert imp.get_params()["model__hidden"] == (8,)  # the other fields are kept
     assert imp.get_params() != params
     assert "epochs=2" in repr(imp) and "dropout" not in repr(imp)
+
+
+def test_every_config_field_is_reachable():
+    params = Imputer().get_params()
+    for name, cls in CONFIGS.items():
+        for f in dataclasses.fields(cls):
+            assert f"{name}__{f.name}" in params, (name, f.name)
+    imp = Imputer().set_params(train__steps=500, model__dropout=0.1, uncertainty__fraction=0.2,
+                               encoding__scaling="minmax", inversion__steps=4)
+    s = imp.settings()
+    assert (s.train.steps, s.model.dropout, s.uncertainty.fraction, s.encoding.scaling, s.inversion.steps) == (
+        500, 0.1, 0.2, "minmax", 4)
+
+
+def test_grid_search_over_nested_settings():
+    from sklearn.model_selection import GridSearchCV, ParameterGrid
+
+    grid = list(ParameterGrid({"train__steps": [5, 7], "model__latent": [2]}))
+    for point in grid:
+        imp = Imputer("ae").set_params(**point)
+        assert imp.settings().train.steps == point["train__steps"] and imp.settings().model.latent == 2
+    assert GridSearchCV  # the estimator protocol GridSearchCV relies on: get_params / set_params with "__"
 
 
 def test_sklearn_clone():
     from sklearn.base import clone
 
-    imp = Imputer("reverse", latent=3, sentinels={"a": [-1]})
+    imp = Imputer("reverse", model={"latent": 3}, encoding={"sentinels": {"a": [-1]}})
     twin = clone(imp)
     assert twin is not imp and twin.get_params() == imp.get_params()
 
 
 def test_unknown_param_lists_valid_ones():
-    with pytest.raises(ValueError, match=r"'nonsense'.*epochs"):
+    with pytest.raises(ValueError, match=r"'nonsense'.*train"):
         Imputer().set_params(nonsense=1)
+    with pytest.raises(ValueError, match=r"stepz.*steps"):
+        Imputer().set_params(train__stepz=1)
 
 
 def test_unknown_inversion_setting():
     with pytest.raises(ValueError, match="stepz"):
-        Imputer("reverse", inversion={"stepz": 3}).inversion_config()
+        Imputer("reverse", inversion={"stepz": 3}).settings()
 
 
 # ---- errors ------------------------------------------------------------------------------------
@@ -182,15 +212,36 @@ def test_empty_table():
 
 def test_bad_training_settings_fail_at_fit():
     with pytest.raises(ValueError, match="epochs"):
-        Imputer("ae", epochs=0).fit(make_mixed_missing())
+        Imputer("ae", train={"epochs": 0}).fit(make_mixed_missing())
     with pytest.raises(ValueError, match="steps"):
-        Imputer("reverse", inversion={"steps": 0}, epochs=1).fit(make_mixed_missing())
-    with pytest.raises(ValueError, match="ensemble"):
-        Imputer("ae", ensemble=2.0, epochs=1).fit(make_mixed_missing())
+        Imputer("reverse", inversion={"steps": 0}, train={"epochs": 1}).fit(make_mixed_missing())
+    with pytest.raises(ValueError, match="members"):
+        Imputer("ae", train={"members": 2.0, "epochs": 1}).fit(make_mixed_missing())
     with pytest.raises(ValueError, match="skip"):
-        Imputer("reverse", skip=True, epochs=1).fit(make_mixed_missing())
+        Imputer("reverse", model={"skip": True}, train={"epochs": 1}).fit(make_mixed_missing())
     with pytest.raises(ValueError, match="schedule"):
-        Imputer("ae", schedule="linear", epochs=1).fit(make_mixed_missing())
+        Imputer("ae", train={"schedule": "linear", "epochs": 1}).fit(make_mixed_missing())
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"model": {"hidden": [0]}}, "hidden"),
+    ({"seed": None}, "seed"),
+    ({"seed": 2**64}, "seed"),
+    ({"seed": 1.5}, "seed"),
+    ({"train": {"epochs": 2.5}}, "epochs"),
+    ({"train": {"steps": 10, "epochs": 2}}, "steps or TrainConfig.epochs"),
+    ({"train": {"learning_rate": "0.1"}}, "learning_rate"),
+    ({"train": {"batch_size": "128"}}, "batch_size"),
+    ({"uncertainty": {"fraction": 1.5}}, "fraction"),
+    ({"model": {"dropout": "0.2"}}, "dropout"),
+    ({"encoding": {"scaling": "log"}}, "scaling"),
+    ({"model": 3}, "model must be"),
+    ({"options": {"n_neighbors": 3}}, "options"),
+])
+def test_bad_settings_raise_a_clear_error_at_fit(kwargs, match):
+    imp = Imputer("ae", **kwargs)  # no work (and no check) in __init__
+    with pytest.raises((ValueError, TypeError), match=match):
+        imp.fit(make_mixed_missing())
 
 
 # ---- arrays and images -------------------------------------------------------------------------
@@ -221,7 +272,8 @@ def test_tiny_image_stack_with_conv_reverse():
     imgs = truth.copy()
     imgs[missing] = np.nan
     before = imgs.copy()
-    imp = Imputer("reverse", model="conv", latent=4, epochs=2, batch_size=16, inversion={"steps": 5}, seed=0)
+    imp = Imputer("reverse", model={"architecture": "conv", "latent": 4}, train={"epochs": 2, "batch_size": 16},
+                  inversion={"steps": 5}, seed=0)
     out = imp.fit_transform(imgs)
     assert isinstance(out, np.ndarray)
     chex.assert_shape(out, (n, 8, 8))
@@ -260,7 +312,7 @@ def test_sentinels_are_missing_and_replaced():
     df.loc[df.index[::6], "count"] = -999
     before = df.copy(deep=True)
     sentinel = (df["count"] == -999).to_numpy()
-    imp = Imputer("mean", sentinels={"count": [-999]})
+    imp = Imputer("mean", encoding={"sentinels": {"count": [-999]}})
     out = imp.fit_transform(df)
     pd.testing.assert_frame_equal(df, before)
     assert not (out["count"] == -999).any()

@@ -33,7 +33,8 @@ def trained():
     obs[:, 0] |= ~obs.any(axis=1)
     lay = Layout.uniform(6)
     model = symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.0)
-    fit(model, X, obs, lay, TrainConfig(epochs=5, batch_size=32, learning_rate=3e-2), jax.random.key(0))
+    fit(model, X, obs, lay, TrainConfig(epochs=5, batch_size=32, learning_rate=3e-2, schedule="constant", weight_decay=0.0,
+                                          corruption=0.0, target="observed", validation_fraction=0.0), jax.random.key(0))
     return model, X, obs, lay
 
 

@@ -181,7 +181,9 @@ def table():
     return X, obs, Layout.uniform(6)
 
 
-TRAIN = TrainConfig(epochs=6, batch_size=32, learning_rate=3e-2)
+PLAIN = dict(schedule="constant", weight_decay=0.0, corruption=0.0, target="observed", validation_fraction=0.0)
+"""Plain masked reconstruction (no hiding, no hold-out, constant Adam): what these engine tests exercise."""
+TRAIN = TrainConfig(epochs=6, batch_size=32, learning_rate=3e-2, **PLAIN)
 
 
 def _train(table, key: int, model=None):
@@ -237,7 +239,7 @@ def test_recurrent_refill_moves_missing_entries_only(table):
     X, obs, lay = table
     w = 0.5
     model = symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.0)
-    cfg = TrainConfig(epochs=1, batch_size=32, learning_rate=1e-2, recurrent_weight=w)
+    cfg = TrainConfig(epochs=1, batch_size=32, learning_rate=1e-2, recurrent_weight=w, **PLAIN)
     res = fit(model, X, obs, lay, cfg, jax.random.key(0))
     np.testing.assert_array_equal(res.filled[obs], X[obs])  # observed: bit-identical
     assert not np.allclose(res.filled[~obs], 0.0)  # missing entries moved away from the fill
@@ -249,9 +251,8 @@ def test_recurrent_refill_moves_missing_entries_only(table):
 def test_validation_early_stopping(table):
     X, obs, lay = table
     model = symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.0)
-    cfg = TrainConfig(
-        epochs=40, batch_size=16, learning_rate=0.5, validation_fraction=0.2, patience=1,
-    )
+    cfg = TrainConfig(**{**PLAIN, "epochs": 40, "batch_size": 16, "learning_rate": 0.5, "validation_fraction": 0.2,
+                         "patience": 1})
     res = fit(model, X, obs, lay, cfg, jax.random.key(0))
     h = res.history
     assert h.stopped_early
@@ -276,10 +277,14 @@ def test_validation_early_stopping(table):
         ({"loss": "huber"}, "loss"),
         ({"target": "everything"}, "target"),
         ({"target": "hidden"}, "corruption"),
+        ({"epochs": 2.5}, "epochs"),
+        ({"steps": 10, "epochs": 2}, "not both"),
+        ({"batch_size": "128"}, "batch_size"),
+        ({"corruption_by": "pixel"}, "corruption_by"),
     ],
 )
 def test_bad_train_config_raises(kwargs, match):
-    cfg = TrainConfig(**kwargs)
+    cfg = TrainConfig(**{**PLAIN, **kwargs})
     with pytest.raises(ValueError, match=match):
         cfg.validate()
     m = symmetric_mlp(6, hidden=(16,), latent=4, seed=0)
@@ -289,7 +294,7 @@ def test_bad_train_config_raises(kwargs, match):
 
 def test_fit_shape_errors():
     m = symmetric_mlp(6, hidden=(16,), latent=4, seed=0)
-    cfg = TrainConfig(epochs=1)
+    cfg = TrainConfig(epochs=1, **PLAIN)
     with pytest.raises(ValueError, match="shape"):
         fit(m, np.zeros((4, 6)), np.ones((4, 5), bool), Layout.uniform(6), cfg, jax.random.key(0))
     with pytest.raises(ValueError, match="layout"):
@@ -310,7 +315,7 @@ def test_predict_chunks_match_one_pass(table):
 def test_cosine_schedule_warms_up_and_decays_to_zero():
     from invimpute.training import learning_rate_schedule
 
-    assert learning_rate_schedule(TrainConfig(learning_rate=0.01), 500) == 0.01
+    assert learning_rate_schedule(TrainConfig(learning_rate=0.01, schedule="constant"), 500) == 0.01
     sched = learning_rate_schedule(TrainConfig(learning_rate=0.01, schedule="cosine"), 500)
     assert float(sched(0)) == 0.0
     assert float(sched(25)) == pytest.approx(0.01)  # peak after the warm-up (5% of the steps)
@@ -324,7 +329,7 @@ def test_cosine_schedule_changes_training(table):
     X, obs, lay = table
     runs = [
         fit(symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.0), X, obs, lay,
-            TrainConfig(epochs=3, batch_size=32, learning_rate=3e-2, schedule=s), jax.random.key(0))
+            TrainConfig(**{**PLAIN, "epochs": 3, "batch_size": 32, "learning_rate": 3e-2, "schedule": s}), jax.random.key(0))
         for s in ("constant", "cosine")
     ]
     assert runs[0].history.loss != runs[1].history.loss
@@ -333,7 +338,7 @@ def test_cosine_schedule_changes_training(table):
 
 def test_corruption_spread_is_seeded_and_differs(table):
     X, obs, lay = table
-    cfg = dict(epochs=2, batch_size=32, learning_rate=3e-2, corruption=0.3, target="hidden")
+    cfg = dict(PLAIN, epochs=2, batch_size=32, learning_rate=3e-2, corruption=0.3, target="hidden")
     run = lambda **kw: fit(symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.0), X, obs, lay,  # noqa: E731
                            TrainConfig(**cfg, **kw), jax.random.key(0))
     a, b, fixed = run(corruption_spread=True), run(corruption_spread=True), run()
@@ -357,12 +362,38 @@ def test_skip_adds_a_linear_path_from_the_input():
 def test_repeated_fits_reuse_the_compiled_epoch(table):
     """A second fit of the same shapes and settings (other seed, other key, other hold-out size, progress
     bar) compiles nothing new: the epoch and evaluation programs are cached on static structure."""
-    from invimpute.training import _epoch, _evaluate
+    from invimpute.training import _block, _evaluate
 
     X, obs, lay = table
-    cfg = TrainConfig(epochs=2, batch_size=32, learning_rate=1e-2, corruption=0.2, target="hidden")
+    cfg = TrainConfig(**{**PLAIN, "epochs": 2, "batch_size": 32, "learning_rate": 1e-2, "corruption": 0.2,
+                         "target": "hidden"})
     fit(symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.1), X, obs, lay, cfg, jax.random.key(0))
-    sizes = _epoch._cache_size(), _evaluate._cache_size()
+    sizes = _block._cache_size(), _evaluate._cache_size()
     fit(symmetric_mlp(6, hidden=(16,), latent=4, seed=5, dropout=0.1), X, obs, lay,
         TrainConfig(**{**cfg.__dict__, "epochs": 3, "patience": 7}), jax.random.key(9))
-    assert (_epoch._cache_size(), _evaluate._cache_size()) == sizes
+    assert (_block._cache_size(), _evaluate._cache_size()) == sizes
+
+
+# ---- the budget in optimiser steps ---------------------------------------------------------------
+def test_default_budget_is_counted_in_steps_not_epochs():
+    """A 500-row and a 30,000-row table both get a real fit: the default budget is bounded in steps."""
+    from invimpute.training import MAX_STEPS, MIN_STEPS, default_steps
+
+    small, large = default_steps(500, 128), default_steps(30_000, 128)
+    assert small == MIN_STEPS and large == MAX_STEPS
+    for rows in (500, 30_000):
+        block, evaluations = TrainConfig().plan(rows)
+        per_epoch = -(-rows // 128)
+        assert MIN_STEPS <= block * evaluations * per_epoch <= MAX_STEPS + block * per_epoch
+    assert TrainConfig(epochs=7).plan(1000) == (1, 7)
+    assert TrainConfig(steps=100, batch_size=10).plan(95) == (5, 2)  # 10 steps an epoch, 50 per evaluation
+
+
+def test_steps_budget_trains_about_that_many_steps(table):
+    X, obs, lay = table  # 128 rows, batch 32: 4 steps an epoch
+    cfg = TrainConfig(**{**PLAIN, "steps": 200, "batch_size": 32, "learning_rate": 1e-2})
+    res = fit(symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.0), X, obs, lay, cfg, jax.random.key(0))
+    block, evaluations = cfg.plan(X.shape[0])
+    assert (block, evaluations) == (12, 5)  # about 50 steps per evaluation: 12 epochs of 4 steps
+    assert len(res.history.loss) == evaluations
+    assert res.history.loss[-1] < res.history.loss[0]

@@ -13,10 +13,10 @@ import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SMALL = {
-    "epochs=150,": "epochs=2,",   # Use: the Mushroom model
+    '"epochs": 150,': '"epochs": 2,',  # Use: the Mushroom model
     "ii.TrainConfig(epochs=30,": "ii.TrainConfig(epochs=1,",  # the inversion engine on its own
     "InversionConfig(steps=200,": "InversionConfig(steps=5,",
-    "epochs=80)": "epochs=2)",    # uncertainty
+    '"epochs": 80,': '"epochs": 2,',  # uncertainty
 }
 
 

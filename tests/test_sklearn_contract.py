@@ -16,16 +16,18 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from invimpute import METHODS, Imputer  # noqa: E402
 
-NEURAL_TINY = dict(hidden=(8,), latent=2, epochs=2, batch_size=16, inversion={"steps": 3}, calibrate=False)
+NEURAL_TINY = dict(model={"hidden": (8,), "latent": 2}, train={"steps": 4, "batch_size": 16},
+                   inversion={"steps": 3}, uncertainty={"calibrate": False})
 TINY = {
+    "auto": {"model": {"hidden": (8,), "latent": 2}, "train": {"steps": 4, "batch_size": 16}},
     "ae": NEURAL_TINY, "recurrent": NEURAL_TINY, "reverse": NEURAL_TINY,
     "mean": {},
     "knn": {},
-    "iterative": {"method_options": {"max_iter": 2}},
-    "missforest": {"method_options": {"max_iter": 1, "n_estimators": 3}},
-    "softimpute": {"method_options": {"max_iters": 10}},
-    "gain": {"method_options": {"iterations": 20, "batch_size": 16}},
-    "miwae": {"method_options": {"n_steps": 20, "n_samples": 10, "hidden": 8, "batch_size": 16, "k": 2}},
+    "iterative": {"options": {"max_iter": 2}},
+    "missforest": {"options": {"max_iter": 1, "n_estimators": 3}},
+    "softimpute": {"options": {"max_iters": 10}},
+    "gain": {"options": {"iterations": 20, "batch_size": 16}},
+    "miwae": {"options": {"n_steps": 20, "n_samples": 10, "hidden": 8, "batch_size": 16, "k": 2}},
 }
 
 PICKLE = ("a fitted neural Imputer does not pickle yet (its model holds jax.nn functions): issue 14 item 3, "
@@ -38,7 +40,7 @@ def _expected(estimator: Imputer) -> dict[str, str]:
     """Checks that cannot pass for ``estimator``, each with its reason."""
     out = {"check_array_api_input(array_namespace=numpy,expect_only_array_outputs=False)": ARRAY_API,
            "check_array_api_input": ARRAY_API}
-    if estimator.method in ("ae", "recurrent", "reverse"):
+    if estimator.method in ("auto", "ae", "recurrent", "reverse"):
         out["check_estimators_pickle"] = PICKLE
         out["check_estimators_pickle(readonly_memmap=True)"] = PICKLE
     return out

@@ -31,7 +31,8 @@ from invimpute.uncertainty import (
     selective_accuracy_curve,
 )
 
-TINY = dict(hidden=(16,), latent=4, epochs=3, batch_size=32, learning_rate=1e-2, dropout=0.2)
+TINY = dict(model={"hidden": (16,), "latent": 4, "dropout": 0.2},
+            train={"epochs": 3, "batch_size": 32, "learning_rate": 1e-2})
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +57,14 @@ def _n_differing(tables: list[pd.DataFrame], df: pd.DataFrame) -> int:
 # ---- multiple imputation -------------------------------------------------------------------------
 def test_multiple_imputation_agrees_on_observed_and_differs_on_missing(fitted):
     df, imp = fitted
-    tables = imp.transform(df, n_imputations=4)
+    tables = imp.multiple_imputations(df, 4)
     assert isinstance(tables, list) and len(tables) == 4
     for t in tables:
         _observed_identical(t, df)
         assert set(t["color"]) <= {"blue", "green", "red"}
     assert _n_differing(tables, df) > 0
     # same seed, same M tables (that a fit is reproducible is tested in test_imputer.py)
-    again = imp.transform(df, n_imputations=4)
+    again = imp.multiple_imputations(df, 4)
     for a, b in zip(tables, again):
         pd.testing.assert_frame_equal(a, b)
 
@@ -72,7 +73,7 @@ def test_no_source_of_spread_gives_the_single_imputation(fitted):
     df, imp = fitted
     imp.set_params(mi_dropout=False, mi_sample_categorical=False)
     try:
-        tables = imp.transform(df, n_imputations=2)
+        tables = imp.multiple_imputations(df, 2)
     finally:
         imp.set_params(mi_dropout=True, mi_sample_categorical=True)
     single = imp.transform(df)
@@ -84,7 +85,7 @@ def test_numeric_sampling_spreads_numeric_cells(fitted):
     df, imp = fitted
     imp.set_params(mi_dropout=False, mi_sample_categorical=False, mi_sample_numeric=True)
     try:
-        tables = imp.transform(df, n_imputations=3)
+        tables = imp.multiple_imputations(df, 3)
     finally:
         imp.set_params(mi_dropout=True, mi_sample_categorical=True, mi_sample_numeric=False)
     miss = df["size"].isna()
@@ -96,24 +97,24 @@ def test_numeric_sampling_spreads_numeric_cells(fitted):
 
 def test_reverse_restarts_are_one_program_and_reproducible():
     df = make_mixed_missing()
-    imp = Imputer("reverse", **{**TINY, "dropout": 0.0, "epochs": 1}, inversion={"steps": 5}, calibrate=False,
-                  mi_sample_categorical=False, seed=1)
+    imp = Imputer("reverse", model={**TINY["model"], "dropout": 0.0}, train={**TINY["train"], "epochs": 1},
+                  inversion={"steps": 5}, uncertainty={"calibrate": False, "sample_categorical": False}, seed=1)
     imp.fit(df)
-    tables = imp.transform(df, n_imputations=3)
+    tables = imp.multiple_imputations(df, 3)
     for t in tables:
         _observed_identical(t, df)
     miss = df["size"].isna()
     sizes = np.stack([t["size"][miss].to_numpy() for t in tables])
     assert (sizes.std(axis=0) > 0).any()
-    for a, b in zip(tables, imp.transform(df, n_imputations=3)):
+    for a, b in zip(tables, imp.multiple_imputations(df, 3)):
         pd.testing.assert_frame_equal(a, b)
 
 
 @pytest.mark.parametrize("bad", [0, -2, 2.5, True, "3"])
 def test_bad_n_imputations(fitted, bad):
     df, imp = fitted
-    with pytest.raises(ValueError, match="n_imputations"):
-        imp.transform(df, n_imputations=bad)
+    with pytest.raises(ValueError, match="number of imputations"):
+        imp.multiple_imputations(df, bad)
 
 
 def test_methods_without_uncertainty_raise_clearly():
@@ -121,7 +122,7 @@ def test_methods_without_uncertainty_raise_clearly():
     with pytest.raises(ValueError, match=r"method 'knn' gives no per-cell belief; use 'ae', 'recurrent' or 'reverse'"):
         Imputer("knn").belief(df)
     with pytest.raises(ValueError, match=r"method 'mean' gives no multiple imputations"):
-        Imputer("mean").fit(df).transform(df, n_imputations=2)
+        Imputer("mean").fit(df).multiple_imputations(df, 2)
 
 
 # ---- belief --------------------------------------------------------------------------------------

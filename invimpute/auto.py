@@ -1,0 +1,164 @@
+"""``method="auto"``: the default imputer, which proves its choice per column on held-out observed cells.
+
+:meth:`Auto.fit` hides a share of the observed cells (per source column, at the table's own missing rate
+bounded to [5%, 20%]), fits every candidate on the rest, and scores each candidate's fill of the hidden
+cells per column: the masked-prediction autoencoder sized to the table (its training budget in
+optimiser steps, early stopping on a further held-out slice), and fast peers (mean/mode, KNN on at most
+:data:`KNN_DONORS` donor rows, chained Bayesian-ridge regressions). :mod:`invimpute.selection` turns the
+scores into a fill per column: the best candidate, or a convex blend where a blend beats every single
+one out of sample, never anything worse than mean/mode.
+
+After choosing, the peers that carry weight are refitted on every observed cell (they are cheap); the
+network keeps the split (refitting it would double the cost of a fit), and at imputation time every
+observed cell, held-out ones included, is input to each candidate.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from invimpute.baselines import KNN, Iterative, MeanMode
+from invimpute.config import ModelConfig
+from invimpute.encoding import Schema
+from invimpute.inversion import InversionConfig
+from invimpute.layout import Layout
+from invimpute.methods import Autoencoding
+from invimpute.selection import BASELINE, ColumnChoice, choose_column, pooled_weights
+from invimpute.training import TrainConfig, hide_cells
+
+CANDIDATES = ("mean", "knn", "iterative", "network")
+KNN_DONORS = 4_000
+"""Rows KNN draws its neighbours from (a seeded sample of the fit rows): bounds its cost on large tables."""
+MIN_HOLDOUT, MAX_HOLDOUT = 0.05, 0.2
+REFIT = ("mean", "knn", "iterative")
+"""Candidates refitted on every observed cell once chosen (the network keeps the split: refitting it
+would double the cost of a fit)."""
+
+
+def holdout_rate(observed: np.ndarray, fraction: float) -> float:
+    """The share of observed cells to hold out: the table's own missing rate, within [5%, 20%];
+    ``fraction`` when the table is complete."""
+    missing = 1.0 - float(np.mean(observed))
+    return float(np.clip(missing, MIN_HOLDOUT, MAX_HOLDOUT)) if missing > 0 else float(fraction)
+
+
+class Auto:
+    """Candidates fitted on most observed cells, and per column the fill that held-out cells proved best.
+
+    Args:
+      model, train, inversion: the autoencoder candidate's settings (``inversion`` is kept for the
+        reverse-training refinement, which is not a default candidate).
+      fraction: hold-out share for a table with no missing cell.
+      candidates: which candidates to fit; ``"mean"`` is always among them.
+      image_shape, progress: as for :class:`~invimpute.methods.Autoencoding`.
+    """
+
+    def __init__(
+        self,
+        model: ModelConfig = ModelConfig(),
+        train: TrainConfig = TrainConfig(),
+        inversion: InversionConfig = InversionConfig(),
+        fraction: float = 0.1,
+        candidates: tuple[str, ...] = CANDIDATES,
+        image_shape: tuple[int, int] | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.model_config = model
+        self.train_config = train
+        self.inversion_config = inversion
+        self.fraction = fraction
+        self.candidates = candidates
+        self.image_shape = image_shape
+        self.progress = progress
+
+    def _make(self, name: str, n_rows: int):
+        if name == "mean":
+            return MeanMode()
+        if name == "knn":
+            return KNN(n_neighbors=5)
+        if name == "iterative":
+            return Iterative(estimator="bayesian_ridge", max_iter=10)
+        if name == "network":
+            return Autoencoding("ae", model=self.model_config, train=self.train_config,
+                                inversion=self.inversion_config, image_shape=self.image_shape, progress=self.progress)
+        raise ValueError(f"unknown auto candidate {name!r}; choose among {CANDIDATES}")
+
+    def _fit_candidate(self, name: str, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array):
+        method = self._make(name, X.shape[0])
+        if name == "knn" and X.shape[0] > KNN_DONORS:
+            rows = np.sort(np.asarray(jax.random.choice(key, X.shape[0], (KNN_DONORS,), replace=False)))
+            return method.fit(X[rows], observed[rows], layout, key)
+        return method.fit(X, observed, layout, key)
+
+    def fit(self, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array) -> "Auto":
+        """Hold cells out, fit every candidate on the rest, and choose each column's fill on the held-out cells."""
+        names = [BASELINE] + [c for c in self.candidates if c != BASELINE]
+        X = np.asarray(X, np.float32)
+        observed = np.asarray(observed, bool)
+        k_hold, k_fit, k_imp, k_sel = jax.random.split(key, 4)
+        held = np.asarray(hide_cells(k_hold, jnp.asarray(observed), layout, holdout_rate(observed, self.fraction)))
+        train = observed & ~held
+        self.layout_ = layout
+        self.names_ = names
+        self.methods_ = {n: self._fit_candidate(n, X, train, layout, jax.random.fold_in(k_fit, i))
+                         for i, n in enumerate(names)}
+        preds = np.stack([self.methods_[n].impute(X, train, jax.random.fold_in(k_imp, i))
+                          for i, n in enumerate(names)], axis=-1)
+        self.choices_ = self._choose(preds, X, held, layout, np.random.default_rng(np.asarray(jax.random.key_data(k_sel))))
+        self.weights_ = self._weight_matrix(layout)
+        for i, n in enumerate(names):  # peers are cheap: refit the chosen ones on every observed cell
+            if n in REFIT and np.any(self.weights_[i] > 0):
+                self.methods_[n] = self._fit_candidate(n, X, observed, layout, jax.random.fold_in(k_fit, i))
+        return self
+
+    def _choose(self, preds: np.ndarray, X: np.ndarray, held: np.ndarray, layout: Layout,
+                rng: np.random.Generator) -> list[ColumnChoice]:
+        group = layout.group_array
+        per_group = []
+        for g in range(int(group.max()) + 1):
+            cols = np.flatnonzero(group == g)
+            rows = held[:, cols].all(axis=1)
+            per_group.append((preds[rows][:, cols, :], X[rows][:, cols]))
+        categorical = [len(np.flatnonzero(group == g)) > 1 for g in range(len(per_group))]
+        pooled = {kind: pooled_weights(self.names_, [p for (p, _), c in zip(per_group, categorical) if c == kind],
+                                       [t for (_, t), c in zip(per_group, categorical) if c == kind])
+                  for kind in (False, True)}
+        return [choose_column(self.names_, p, t, rng, pooled[c]) for (p, t), c in zip(per_group, categorical)]
+
+    def _weight_matrix(self, layout: Layout) -> np.ndarray:
+        """(candidates, encoded width): each encoded column's weight on each candidate's fill."""
+        group = layout.group_array
+        W = np.zeros((len(self.names_), layout.width), np.float32)
+        for g, choice in enumerate(self.choices_):
+            for c, n in enumerate(self.names_):
+                W[c, group == g] = choice.weights[n]
+        return W
+
+    def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
+        """Every candidate with weight somewhere fills the table; each column takes its blend of them."""
+        if not hasattr(self, "weights_"):
+            raise RuntimeError("this method is not fitted yet: call fit first")
+        X = np.asarray(X, np.float32)
+        observed = np.asarray(observed, bool)
+        out = np.zeros(X.shape, np.float64)
+        for c, n in enumerate(self.names_):
+            if np.any(self.weights_[c] > 0):
+                out += self.weights_[c] * self.methods_[n].impute(X, observed, jax.random.fold_in(key, c))
+        return np.where(observed, X, out).astype(np.float32)
+
+    def selection_table(self, schema: Schema) -> pd.DataFrame:
+        """Per source column: every candidate's held-out error (mean squared error per cell in the encoded
+        domain: scaled numbers, Brier score for categories), its weight, the choice, and the rule used."""
+        rows = []
+        for spec, choice in zip(schema.columns, self.choices_):
+            row = {f"{n}_error": choice.errors[n] for n in self.names_}
+            row |= {f"{n}_weight": choice.weights[n] for n in self.names_}
+            row |= {"choice": choice.choice, "held_out_cells": choice.cells, "rule": choice.rule}
+            rows.append(row)
+        return pd.DataFrame(rows, index=pd.Index(schema.names, name="column"))
+
+
+__all__ = ["Auto", "CANDIDATES", "holdout_rate", "KNN_DONORS"]

@@ -1,0 +1,128 @@
+"""Choosing a fill per column from candidates scored on held-out observed cells (pure NumPy).
+
+For every source column, each candidate imputer's prediction of the held-out cells is compared with the
+truth by squared error in the encoded domain: squared error of scaled numbers, the Brier score of a
+categorical one-hot group. The column's fill is then the convex blend of candidates with the least
+squared error (weights on the simplex, fitted exactly by :func:`simplex_weights`) when that blend beats
+every single candidate out of sample (two-fold cross-fitting over the held-out cells), else the best
+single candidate; a column is never filled by anything that scored worse than the mean/mode candidate.
+A column with fewer than :data:`MIN_CELLS` held-out cells takes the weights pooled over all columns of
+its kind (numeric or categorical), and says so.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+MIN_CELLS = 20
+"""Held-out cells a column needs to get weights of its own; fewer take the pooled weights of its kind."""
+BASELINE = "mean"
+"""The candidate no column's fill may score worse than."""
+
+
+@dataclass(frozen=True)
+class ColumnChoice:
+    """What :func:`choose` decided for one source column: the candidates' held-out errors (mean squared
+    error per cell, in the encoded domain), the weight of each candidate in the fill, and why."""
+
+    errors: dict[str, float]
+    weights: dict[str, float]
+    choice: str
+    cells: int
+    rule: str
+
+
+def simplex_weights(P: np.ndarray, t: np.ndarray, ridge: float = 1e-9) -> np.ndarray:
+    """Weights ``w >= 0``, ``sum(w) = 1`` minimising ``|P @ w - t|^2`` for predictions ``P`` (m, C).
+
+    Exact for the few candidates an imputer compares: every subset of candidates is solved with the
+    equality constraint only (a small KKT system), and the best solution with no negative weight wins.
+    """
+    P = np.asarray(P, np.float64)
+    t = np.asarray(t, np.float64)
+    n_cand = P.shape[1]
+    G, b = P.T @ P, P.T @ t
+    scale = max(np.trace(G) / max(n_cand, 1), 1e-12)
+    best, best_w = np.inf, np.eye(n_cand)[0]
+    for size in range(1, n_cand + 1):
+        for subset in itertools.combinations(range(n_cand), size):
+            idx = list(subset)
+            k = len(idx)
+            A = np.zeros((k + 1, k + 1))
+            A[:k, :k] = 2.0 * G[np.ix_(idx, idx)] + 2.0 * ridge * scale * np.eye(k)
+            A[:k, k] = A[k, :k] = 1.0
+            rhs = np.concatenate([2.0 * b[idx], [1.0]])
+            try:
+                sol = np.linalg.solve(A, rhs)[:k]
+            except np.linalg.LinAlgError:
+                continue
+            if np.any(sol < -1e-12):
+                continue
+            w = np.zeros(n_cand)
+            w[idx] = np.clip(sol, 0.0, None)
+            w /= w.sum()
+            err = float(np.sum((P @ w - t) ** 2))
+            if err < best - 1e-15:
+                best, best_w = err, w
+    return best_w
+
+
+def _flatten(preds: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cells * group width, C) predictions and the matching truths, one row per encoded entry."""
+    return preds.reshape(-1, preds.shape[-1]), truth.reshape(-1)
+
+
+def _cross_fitted_error(preds: np.ndarray, truth: np.ndarray, rng: np.random.Generator) -> float:
+    """Mean squared error per cell of the simplex blend when its weights are fitted on the other half."""
+    m = preds.shape[0]
+    order = rng.permutation(m)
+    halves = (order[: m // 2], order[m // 2:])
+    total = 0.0
+    for fit_rows, test_rows in (halves, halves[::-1]):
+        w = simplex_weights(*_flatten(preds[fit_rows], truth[fit_rows]))
+        total += float(np.sum((preds[test_rows] @ w - truth[test_rows]) ** 2))
+    return total / m
+
+
+def choose_column(names: list[str], preds: np.ndarray, truth: np.ndarray, rng: np.random.Generator,
+                  pooled: np.ndarray | None = None) -> ColumnChoice:
+    """The fill of one column from candidate predictions ``preds`` (cells, width, C) of held-out ``truth``
+    (cells, width); ``pooled`` are the weights used when the column has too few cells of its own."""
+    m = preds.shape[0]
+    errors = {n: float(np.sum((preds[..., c] - truth) ** 2) / max(m, 1)) for c, n in enumerate(names)}
+    base = names.index(BASELINE)
+    if m < MIN_CELLS:
+        weights = pooled if pooled is not None else np.eye(len(names))[base]
+        rule = f"pooled ({m} held-out cells < {MIN_CELLS})" if pooled is not None else f"mean ({m} held-out cells)"
+        return _choice(names, errors, weights, m, rule)
+    best = min(errors, key=errors.get)
+    blend_error = _cross_fitted_error(preds, truth, rng)
+    if blend_error < errors[best]:
+        weights, rule = simplex_weights(*_flatten(preds, truth)), "blend"
+    else:
+        weights, rule = np.eye(len(names))[names.index(best)], "best"
+    if min(blend_error, errors[best]) > errors[BASELINE]:
+        weights, rule = np.eye(len(names))[base], "mean (nothing beat it)"
+    return _choice(names, errors, weights, m, rule)
+
+
+def _choice(names: list[str], errors: dict, weights: np.ndarray, cells: int, rule: str) -> ColumnChoice:
+    w = {n: float(weights[c]) for c, n in enumerate(names)}
+    top = max(w, key=w.get)
+    label = top if w[top] > 0.999 else "blend"
+    return ColumnChoice(errors=errors, weights=w, choice=label, cells=cells, rule=rule)
+
+
+def pooled_weights(names: list[str], preds: list[np.ndarray], truths: list[np.ndarray]) -> np.ndarray | None:
+    """Simplex weights fitted on the held-out cells of several columns together (None when too few)."""
+    if sum(p.shape[0] for p in preds) < MIN_CELLS:
+        return None
+    P = np.concatenate([p.reshape(-1, len(names)) for p in preds])
+    t = np.concatenate([t.reshape(-1) for t in truths])
+    return simplex_weights(P, t)
+
+
+__all__ = ["ColumnChoice", "simplex_weights", "choose_column", "pooled_weights", "MIN_CELLS", "BASELINE"]
