@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from invimpute.layout import BINARY, CATEGORICAL, NUMERIC, UNIT, Layout
+from invimpute.columns import bool_values, is_time_dtype, time_unit, time_values, times_from_values
+from invimpute.tables import check_cells
 
 SCALINGS = ("minmax", "standard", "none")
 
@@ -115,43 +117,13 @@ def _is_numeric(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s.dtype) and not _is_bool(s) and not _is_time(s)
 
 
-def _is_time_dtype(dtype: str) -> bool:
-    try:
-        return getattr(pd.api.types.pandas_dtype(dtype), "kind", "") in ("M", "m")
-    except TypeError:
-        return False
-
-
-def _time_unit(dtype: str) -> str:
-    """The resolution ("s", "ms", "us", "ns") of a datetime/timedelta dtype named by ``dtype``."""
-    dt = pd.api.types.pandas_dtype(dtype)
-    if isinstance(dt, pd.ArrowDtype):
-        return dt.pyarrow_dtype.unit
-    if isinstance(dt, pd.DatetimeTZDtype):
-        return dt.unit
-    return np.datetime_data(dt)[0]
-
-
-def _time_index(s: pd.Series, unit: str) -> pd.Index:
-    index = pd.DatetimeIndex(s) if s.dtype.kind == "M" else pd.TimedeltaIndex(s)
-    return index.as_unit(unit)
-
-
-def _time_values(s: pd.Series, unit: str) -> np.ndarray:
-    """Datetimes as float64 counts of ``unit`` since the Unix epoch (UTC), timedeltas as counts of ``unit``."""
-    index = _time_index(s, unit)
-    v = index.asi8.astype(np.float64)
-    v[np.asarray(index.isna())] = np.nan
-    return v
-
-
 def _to_float(s: pd.Series, name: object, unit: str | None = None) -> np.ndarray:
     """Numeric values of ``s`` as float64 with NaN for missing; junk raises naming the column.
 
     Datetime and timedelta columns are read on their time axis, in ``unit`` (the fitted resolution).
     """
     if _is_time(s):
-        v = _time_values(s, unit or _time_unit(str(s.dtype)))
+        v = time_values(s, unit or time_unit(str(s.dtype)))
     elif _is_numeric(s):
         v = s.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
@@ -172,39 +144,11 @@ def _to_float(s: pd.Series, name: object, unit: str | None = None) -> np.ndarray
     return v
 
 
-_TRUE = frozenset({"true", "1", "1.0"})
-_FALSE = frozenset({"false", "0", "0.0"})
-
-
-def _bool_values(s: pd.Series, name: object) -> np.ndarray:
-    """Observed values of a boolean column as 0.0/1.0: bools, the numbers 0/1, or the text "True"/"False".
-
-    Anything else raises naming the column, so a changed column is refused instead of read as False.
-    """
-    if s.dtype != object and pd.api.types.is_bool_dtype(s.dtype):
-        return s.to_numpy(dtype=np.float32)
-    out = np.empty(len(s), dtype=np.float32)
-    for i, v in enumerate(s.astype(object)):
-        if isinstance(v, str):
-            key = v.strip().lower()
-            if key in _TRUE or key in _FALSE:
-                out[i] = key in _TRUE
-                continue
-        elif isinstance(v, (bool, np.bool_)) or (isinstance(v, (int, float, np.integer, np.floating)) and v in (0, 1)):
-            out[i] = bool(v)
-            continue
-        raise ValueError(
-            f"column {name!r} held True/False values at fit but holds {v!r} ({type(v).__name__}); give True/False "
-            f"(or 1/0, or the text 'True'/'False') in this column, or refit on the new table"
-        )
-    return out
-
-
 def _check_kind(spec: ColumnSpec, s: pd.Series) -> None:
     """Refuse a column whose values are of another kind than at fit (same name is not enough)."""
     if len(s) == 0 or spec.kind == "categorical":
         return
-    fitted_time = spec.kind == "numeric" and _is_time_dtype(spec.dtype)
+    fitted_time = spec.kind == "numeric" and is_time_dtype(spec.dtype)
     now = "True/False values" if _is_bool(s) else f"{s.dtype} values" if _is_time(s) else None
     if spec.kind == "numeric" and not fitted_time and now is not None:
         raise ValueError(
@@ -216,20 +160,6 @@ def _check_kind(spec: ColumnSpec, s: pd.Series) -> None:
             f"column {spec.name!r} held {spec.dtype} values at fit but holds {s.dtype} values now; convert it "
             f"(pd.to_datetime / pd.to_timedelta) or refit on the new table"
         )
-
-
-def _refuse_unsupported(s: pd.Series, name: object) -> None:
-    """Columns the encoder cannot read, refused by name: complex numbers and cells holding containers."""
-    if pd.api.types.is_complex_dtype(s.dtype):
-        raise ValueError(f"Complex data not supported: column {name!r} has dtype {s.dtype}; split it into real columns")
-    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("mixed", "complex"):
-        for v in s:
-            if isinstance(v, (list, tuple, dict, set, frozenset, np.ndarray, complex)):
-                what = "complex numbers" if isinstance(v, complex) else f"{type(v).__name__} values"
-                raise ValueError(
-                    f"column {name!r} holds {what} (e.g. {v!r}); only scalar cells can be imputed: expand or "
-                    f"drop the column (for a list column, e.g. df.explode or one column per element)"
-                )
 
 
 class TableEncoder:
@@ -268,7 +198,7 @@ class TableEncoder:
                     f"column {col!r} has no observed values; drop it or supply some values before fitting"
                 )
             dtype = str(frame[col].dtype)
-            _refuse_unsupported(s, col)
+            check_cells(s, col)
             if col in self.categorical or not (_is_numeric(s) or _is_bool(s) or _is_time(s) or _numeric_like(s)):
                 cats = tuple(sorted(pd.unique(s.astype(object)), key=lambda v: (str(type(v)), str(v))))
                 specs.append(ColumnSpec(col, "categorical", start, start + len(cats), dtype, categories=cats))
@@ -277,7 +207,7 @@ class TableEncoder:
                 specs.append(ColumnSpec(col, "boolean", start, start + 1, dtype))
                 start += 1
             else:
-                v = _to_float(s, col, _time_unit(dtype) if _is_time(s) else None)
+                v = _to_float(s, col, time_unit(dtype) if _is_time(s) else None)
                 if self.scaling == "minmax":
                     lo, hi = float(v.min()), float(v.max())
                     offset, scale, bounded = lo, (hi - lo) if hi > lo else 1.0, True
@@ -316,7 +246,7 @@ class TableEncoder:
         for spec in schema.columns:
             col_obs = obs_frame[spec.name].to_numpy().copy()
             s = frame[spec.name]
-            _refuse_unsupported(s[col_obs], spec.name)
+            check_cells(s[col_obs], spec.name)
             _check_kind(spec, s[col_obs])
             if spec.kind == "categorical":
                 lookup = {c: i for i, c in enumerate(spec.categories)}
@@ -335,10 +265,10 @@ class TableEncoder:
                 X[:, spec.start:spec.stop] = np.where(col_obs[:, None], block, self.fill)
             elif spec.kind == "boolean":
                 v = np.full(n, self.fill, dtype=np.float32)
-                v[col_obs] = _bool_values(s[col_obs], spec.name)
+                v[col_obs] = bool_values(s[col_obs], spec.name)
                 X[:, spec.start] = v
             else:
-                unit = _time_unit(spec.dtype) if _is_time(s) else None
+                unit = time_unit(spec.dtype) if _is_time(s) else None
                 v = np.full(n, np.nan)
                 v[col_obs] = _to_float(s[col_obs], spec.name, unit)
                 z = ((v - spec.offset) / spec.scale).astype(np.float32)
@@ -406,16 +336,7 @@ def _restore_numeric(v: np.ndarray, dtype: str):
         return v
     kind = getattr(dt, "kind", "O")
     if kind in ("M", "m"):
-        unit = _time_unit(dtype)
-        ticks = np.rint(v).astype(np.int64)
-        if kind == "m":
-            values = pd.TimedeltaIndex(ticks.view(f"m8[{unit}]"))
-        else:
-            values = pd.DatetimeIndex(ticks.view(f"M8[{unit}]"))
-            tz = getattr(dt, "tz", None) or getattr(getattr(dt, "pyarrow_dtype", None), "tz", None)
-            if tz is not None:
-                values = values.tz_localize("UTC").tz_convert(tz)
-        return pd.array(values).astype(dt)
+        return times_from_values(v, dtype)
     if kind in "iu":
         info = np.iinfo(dt.numpy_dtype if hasattr(dt, "numpy_dtype") else dt)
         ints = np.clip(np.rint(v), info.min, info.max).astype(info.dtype)

@@ -193,10 +193,7 @@ def _check_frame(frame: pd.DataFrame, input_name: str, owner: str) -> None:
         if isinstance(dtype, pd.SparseDtype):
             raise TypeError(f"Sparse data was passed for {input_name}, but dense data is required: column {name!r} "
                             f"has dtype {dtype}; use df.sparse.to_dense() to convert it.")
-        if pd.api.types.is_complex_dtype(dtype):
-            raise ValueError(f"Complex data not supported: column {name!r} has dtype {dtype}; split it into real columns")
-        if dtype == object or (isinstance(dtype, pd.ArrowDtype) and _nested(dtype)):
-            _refuse_containers(frame.iloc[:, j], name)
+        check_cells(frame.iloc[:, j], name)
 
 
 def _nested(dtype: pd.ArrowDtype) -> bool:
@@ -206,11 +203,14 @@ def _nested(dtype: pd.ArrowDtype) -> bool:
     return pa.types.is_nested(t)
 
 
-def _refuse_containers(s: pd.Series, name) -> None:
-    if isinstance(s.dtype, pd.ArrowDtype):
+def check_cells(s: pd.Series, name) -> None:
+    """Refuse, naming the column, a column whose cells cannot be imputed: complex numbers, lists and other containers."""
+    if pd.api.types.is_complex_dtype(s.dtype):
+        raise ValueError(f"Complex data not supported: column {name!r} has dtype {s.dtype}; split it into real columns")
+    if isinstance(s.dtype, pd.ArrowDtype) and _nested(s.dtype):
         raise ValueError(f"column {name!r} holds {s.dtype} values (lists or structs); only scalar cells can be "
                          f"imputed: expand or drop the column (for a list column, e.g. df.explode or one column per element)")
-    if pd.api.types.infer_dtype(s, skipna=True) not in ("mixed", "complex", "mixed-integer"):
+    if s.dtype != object or pd.api.types.infer_dtype(s, skipna=True) not in ("mixed", "complex", "mixed-integer"):
         return
     for v in s:
         if isinstance(v, (list, tuple, dict, set, frozenset, np.ndarray)):
@@ -434,5 +434,5 @@ def check_n_features(n_fitted: int, n_got: int, owner: str) -> None:
         raise ValueError(f"X has {n_got} features, but {owner} is expecting {n_fitted} features as input.")
 
 
-__all__ = ["OUTPUTS", "Table", "read_table", "merge_filled", "write_table", "feature_names",
+__all__ = ["OUTPUTS", "Table", "read_table", "check_cells", "merge_filled", "write_table", "feature_names",
            "check_feature_names", "check_n_features"]
