@@ -16,10 +16,13 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from invimpute import METHODS, Imputer  # noqa: E402
 
-NEURAL_TINY = dict(model={"hidden": (8,), "latent": 2}, train={"steps": 4, "batch_size": 16},
-                   inversion={"steps": 3}, uncertainty={"calibrate": False})
+# the fewest compiled programs: no held-out early stopping, plain Adam, no corruption
+TRAIN_TINY = {"steps": 4, "batch_size": 16, "validation_fraction": 0.0, "schedule": "constant", "weight_decay": 0.0,
+              "corruption": 0.0, "target": "observed"}
+NEURAL_TINY = dict(model={"hidden": (8,), "latent": 2}, train=TRAIN_TINY, inversion={"steps": 3},
+                   uncertainty={"calibrate": False})
 TINY = {
-    "auto": {"model": {"hidden": (8,), "latent": 2}, "train": {"steps": 4, "batch_size": 16}},
+    "auto": {"model": {"hidden": (8,), "latent": 2}, "train": TRAIN_TINY},
     "ae": NEURAL_TINY, "recurrent": NEURAL_TINY, "reverse": NEURAL_TINY,
     "mean": {},
     "knn": {},
@@ -68,7 +71,7 @@ EXTRA_CHECKS = [
 
 
 @pytest.mark.parametrize("check_name", EXTRA_CHECKS)
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", ["mean", "ae"])  # names and outputs are the shell's code, the same for every method
 def test_sklearn_output_and_name_checks(method, check_name):
     from sklearn.utils import estimator_checks
 
