@@ -11,7 +11,7 @@ from __future__ import annotations
 import pathlib
 import statistics
 
-from invimpute.bench import read_results, select_records
+from invimpute.bench.results import read_results, select_records
 from invimpute.files import write_atomic
 
 HERE = pathlib.Path(__file__).resolve().parent

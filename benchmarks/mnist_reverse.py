@@ -29,7 +29,8 @@ import jax
 import numpy as np
 
 import invimpute as ii
-from invimpute.methods import Autoencoding, ModelConfig
+from invimpute.config import ModelConfig
+from invimpute.methods import Autoencoding
 from invimpute.training import TrainConfig
 from invimpute.files import write_atomic
 
@@ -71,10 +72,12 @@ ROWS = tuple(i // 28 for i in range(784))
 
 def train(xtr: np.ndarray, epochs: int, *, hidden, latent, corruption: float, mask_input: bool, key) -> Autoencoding:
     layout = ii.Layout.uniform(xtr.shape[1])
-    model = ModelConfig(kind="mlp", hidden=hidden, latent=latent, dropout=0.0, mask_input=mask_input)
+    model = ModelConfig(architecture="mlp", hidden=hidden, latent=latent, dropout=0.0, mask_input=mask_input,
+                        skip=False)
     train_config = TrainConfig(
         epochs=epochs, batch_size=128, learning_rate=1e-3, loss="mse", corruption=corruption,
-        corruption_groups=ROWS if corruption > 0 else None,
+        corruption_by=ROWS if corruption > 0 else "cell", target="observed", schedule="constant",
+        weight_decay=0.0, validation_fraction=0.0,
     )
     method = Autoencoding("reverse", model=model, train=train_config)
     return method.fit(xtr, np.ones_like(xtr, dtype=bool), layout, key)

@@ -21,7 +21,7 @@ import jax
 import numpy as np
 
 import invimpute as ii
-from invimpute.bench import PRESETS
+from invimpute.bench.presets import PRESETS, imputer_params
 from invimpute.files import publish
 
 BEST = dict(PRESETS["invimpute-reference"])
@@ -71,7 +71,7 @@ def main(argv=None) -> str:
         for name, params in methods(args).items():
             t = time.perf_counter()
             try:
-                filled = ii.Imputer(**params, seed=seed).fit_transform(damaged)
+                filled = ii.Imputer(**imputer_params(params, len(df)), seed=seed).fit_transform(damaged)
             except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:
                 failures.setdefault(name, []).append(f"seed {seed}: {type(err).__name__}: {err}")
                 print(f"seed {seed}  {name:55s} FAILED: {err}", flush=True)

@@ -39,7 +39,7 @@ import jax
 import numpy as np
 
 import invimpute as ii
-from invimpute.bench import PRESETS
+from invimpute.bench.presets import PRESETS, imputer_params
 from invimpute.files import publish
 
 BEST = dict(PRESETS["invimpute-reference"])
@@ -89,14 +89,14 @@ def score_seed(df, seed: int, rate: float, k: int, arms: tuple[str, ...]) -> dic
     for arm in arms:
         t = time.perf_counter()
         if arm == "whole":
-            filled = ii.Imputer(**BEST, seed=seed).fit_transform(damaged).to_numpy()
+            filled = ii.Imputer(**imputer_params(BEST, len(df)), seed=seed).fit_transform(damaged).to_numpy()
             hits = filled[missing] == truth[missing]
         else:
             source = df if arm == "complete" else damaged
             hits_parts = []
             for i, test in enumerate(folds(seed, len(df), k)):
                 train = np.setdiff1d(np.arange(len(df)), test)
-                imp = ii.Imputer(**BEST, seed=seed * 100 + i).fit(source.iloc[train])
+                imp = ii.Imputer(**imputer_params(BEST, len(train)), seed=seed * 100 + i).fit(source.iloc[train])
                 filled = imp.transform(damaged.iloc[test]).to_numpy()
                 m = missing[test]
                 hits_parts.append(filled[m] == truth[test][m])

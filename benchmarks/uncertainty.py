@@ -43,6 +43,8 @@ from invimpute.uncertainty import (
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from mushroom import BEST  # noqa: E402
 
+from invimpute.bench.presets import imputer_params  # noqa: E402
+
 NUMERIC = dict(method="ae", model="mlp", dropout=0.2, corruption=0.3, target="hidden")
 """The numeric tables' configuration: the Mushroom recipe (denoising, loss on hidden cells) on a symmetric MLP."""
 TABLES = ("letter", "spam", "breast_diagnostic")
@@ -64,7 +66,7 @@ def mushroom(args) -> tuple[list[str], dict]:
     missing = ii.mcar_mask(args.seed, df.shape, 0.1)
     damaged = ii.apply_mask(df, missing)
     t = time.perf_counter()
-    imp = ii.Imputer(**{**BEST, "epochs": args.epochs, "calibrate": True}, seed=args.seed).fit(damaged)
+    imp = ii.Imputer(**imputer_params({**BEST, "epochs": args.epochs, "calibrate": True}, len(df)), seed=args.seed).fit(damaged)
     fit_s = time.perf_counter() - t
     filled = imp.transform(damaged)
     correct = (filled.to_numpy() == df.to_numpy())[missing]
@@ -77,7 +79,7 @@ def mushroom(args) -> tuple[list[str], dict]:
     q, acc = selective_accuracy_curve(after.confidence.to_numpy()[missing], correct)
     half = selective_accuracy_curve(after.confidence.to_numpy()[missing], correct, [0.5])[1][0]
     t = time.perf_counter()
-    tables = imp.transform(damaged, n_imputations=5)
+    tables = imp.multiple_imputations(damaged, 5)
     mi_s = time.perf_counter() - t
     stack = np.stack([tb.to_numpy()[missing] for tb in tables])
     agree = (stack == stack[0]).all(axis=0)
@@ -85,7 +87,8 @@ def mushroom(args) -> tuple[list[str], dict]:
     acc_agree = float(np.mean(stack[0][agree] == truth[agree])) if agree.any() else float("nan")
     acc_split = float(np.mean(filled.to_numpy()[missing][~agree] == truth[~agree])) if (~agree).any() else float("nan")
     t = time.perf_counter()
-    plain = ii.Imputer(**{**BEST, "epochs": args.epochs, "calibrate": False}, seed=args.seed).fit_transform(damaged)
+    plain = ii.Imputer(**imputer_params({**BEST, "epochs": args.epochs, "calibrate": False}, len(df)),
+                      seed=args.seed).fit_transform(damaged)
     plain_s = time.perf_counter() - t
     acc_plain = ii.metrics.categorical_accuracy(df, plain, missing)
 
@@ -125,7 +128,7 @@ def numeric(name: str, args) -> tuple[str, dict]:
     missing = ii.mcar_mask(args.seed, df.shape, 0.2)
     damaged = ii.apply_mask(df, missing)
     t = time.perf_counter()
-    imp = ii.Imputer(**NUMERIC, epochs=args.numeric_epochs, seed=args.seed).fit(damaged)
+    imp = ii.Imputer(**imputer_params({**NUMERIC, "epochs": args.numeric_epochs}, len(df)), seed=args.seed).fit(damaged)
     fit_s = time.perf_counter() - t
     truth = df.to_numpy(dtype=np.float64)
     after = imp.belief(damaged)

@@ -5,7 +5,7 @@ each damaged sample by gradient descent over only its missing entries through th
 ``vmap``ped and ``jit``-compiled over many samples at once.
 """
 
-from invimpute import checkpoint, datasets, job, metrics, missingness, tables, uncertainty
+from invimpute import checkpoint, compile_cache, datasets, distributed, job, metrics, missingness, tables, uncertainty
 from invimpute.belief import Belief, Calibration
 from invimpute.encoding import Schema, TableEncoder
 from invimpute.heads import apply_head, inverse_head
@@ -33,5 +33,5 @@ __all__ = [
     "TrainConfig", "History", "FitResult", "fit", "predict",
     "InversionConfig", "InversionResult", "invert", "invert_draws", "code_radius",
     "Belief", "Calibration", "PooledEstimate", "rubin_pool", "uncertainty",
-    "METHODS", "datasets", "metrics", "missingness", "checkpoint", "job",
+    "METHODS", "datasets", "metrics", "missingness", "checkpoint", "job", "distributed", "compile_cache",
 ]

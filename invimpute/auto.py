@@ -15,6 +15,8 @@ observed cell, held-out ones included, is input to each candidate.
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -26,8 +28,9 @@ from invimpute.encoding import Schema
 from invimpute.inversion import InversionConfig
 from invimpute.layout import Layout
 from invimpute.methods import Autoencoding
-from invimpute.selection import BASELINE, ColumnChoice, choose_column, pooled_weights
-from invimpute.training import TrainConfig, hide_cells
+from invimpute.selection import BASELINE, blend, choose_columns, seeded_rng, selection_frame, weight_matrix
+from invimpute.missingness import hide_cells
+from invimpute.training import TrainConfig
 
 CANDIDATES = ("mean", "knn", "iterative", "network")
 KNN_DONORS = 4_000
@@ -88,6 +91,10 @@ class Auto:
 
     def _fit_candidate(self, name: str, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array):
         method = self._make(name, X.shape[0])
+        if name == "iterative":
+            with warnings.catch_warnings():  # a round budget that ends before sklearn's tolerance is expected
+                warnings.filterwarnings("ignore", message=".*Early stopping criterion not reached.*")
+                return method.fit(X, observed, layout, key)
         if name == "knn" and X.shape[0] > KNN_DONORS:
             rows = np.sort(np.asarray(jax.random.choice(key, X.shape[0], (KNN_DONORS,), replace=False)))
             return method.fit(X[rows], observed[rows], layout, key)
@@ -107,35 +114,12 @@ class Auto:
                          for i, n in enumerate(names)}
         preds = np.stack([self.methods_[n].impute(X, train, jax.random.fold_in(k_imp, i))
                           for i, n in enumerate(names)], axis=-1)
-        self.choices_ = self._choose(preds, X, held, layout, np.random.default_rng(np.asarray(jax.random.key_data(k_sel))))
-        self.weights_ = self._weight_matrix(layout)
+        self.choices_ = choose_columns(names, preds, X, held, layout.group_array, seeded_rng(k_sel))
+        self.weights_ = weight_matrix(names, self.choices_, layout.group_array)
         for i, n in enumerate(names):  # peers are cheap: refit the chosen ones on every observed cell
             if n in REFIT and np.any(self.weights_[i] > 0):
                 self.methods_[n] = self._fit_candidate(n, X, observed, layout, jax.random.fold_in(k_fit, i))
         return self
-
-    def _choose(self, preds: np.ndarray, X: np.ndarray, held: np.ndarray, layout: Layout,
-                rng: np.random.Generator) -> list[ColumnChoice]:
-        group = layout.group_array
-        per_group = []
-        for g in range(int(group.max()) + 1):
-            cols = np.flatnonzero(group == g)
-            rows = held[:, cols].all(axis=1)
-            per_group.append((preds[rows][:, cols, :], X[rows][:, cols]))
-        categorical = [len(np.flatnonzero(group == g)) > 1 for g in range(len(per_group))]
-        pooled = {kind: pooled_weights(self.names_, [p for (p, _), c in zip(per_group, categorical) if c == kind],
-                                       [t for (_, t), c in zip(per_group, categorical) if c == kind])
-                  for kind in (False, True)}
-        return [choose_column(self.names_, p, t, rng, pooled[c]) for (p, t), c in zip(per_group, categorical)]
-
-    def _weight_matrix(self, layout: Layout) -> np.ndarray:
-        """(candidates, encoded width): each encoded column's weight on each candidate's fill."""
-        group = layout.group_array
-        W = np.zeros((len(self.names_), layout.width), np.float32)
-        for g, choice in enumerate(self.choices_):
-            for c, n in enumerate(self.names_):
-                W[c, group == g] = choice.weights[n]
-        return W
 
     def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
         """Every candidate with weight somewhere fills the table; each column takes its blend of them."""
@@ -143,22 +127,13 @@ class Auto:
             raise RuntimeError("this method is not fitted yet: call fit first")
         X = np.asarray(X, np.float32)
         observed = np.asarray(observed, bool)
-        out = np.zeros(X.shape, np.float64)
-        for c, n in enumerate(self.names_):
-            if np.any(self.weights_[c] > 0):
-                out += self.weights_[c] * self.methods_[n].impute(X, observed, jax.random.fold_in(key, c))
-        return np.where(observed, X, out).astype(np.float32)
+        fills = {n: self.methods_[n].impute(X, observed, jax.random.fold_in(key, c))
+                 for c, n in enumerate(self.names_) if np.any(self.weights_[c] > 0)}
+        return np.where(observed, X, blend(self.weights_, fills, self.names_)).astype(np.float32)
 
     def selection_table(self, schema: Schema) -> pd.DataFrame:
-        """Per source column: every candidate's held-out error (mean squared error per cell in the encoded
-        domain: scaled numbers, Brier score for categories), its weight, the choice, and the rule used."""
-        rows = []
-        for spec, choice in zip(schema.columns, self.choices_):
-            row = {f"{n}_error": choice.errors[n] for n in self.names_}
-            row |= {f"{n}_weight": choice.weights[n] for n in self.names_}
-            row |= {"choice": choice.choice, "held_out_cells": choice.cells, "rule": choice.rule}
-            rows.append(row)
-        return pd.DataFrame(rows, index=pd.Index(schema.names, name="column"))
+        """Per source column: every candidate's held-out error, its weight, the choice and the rule."""
+        return selection_frame(self.names_, self.choices_, schema.names)
 
 
 __all__ = ["Auto", "CANDIDATES", "holdout_rate", "KNN_DONORS"]

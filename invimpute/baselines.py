@@ -25,7 +25,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from invimpute.layout import BINARY, CATEGORICAL, UNIT, Layout
+from invimpute.layout import Layout
+from invimpute.peers_base import Fitted, bounded_columns, finish
 
 __all__ = ["MeanMode", "KNN", "Iterative", "SoftImpute"]
 
@@ -47,85 +48,12 @@ def _seed_from_key(key: jax.Array) -> int:
     return int(jax.random.randint(key, (), 0, 2**31 - 1))
 
 
-def _as_inputs(X: np.ndarray, observed: np.ndarray, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Validated float32 / bool copies of ``X`` and ``observed``, with missing entries set to 0."""
-    X = np.asarray(X, dtype=np.float32)
-    observed = np.asarray(observed, dtype=bool)
-    if X.ndim != 2:
-        raise ValueError(f"X must be a 2-d (n, d) matrix, got shape {X.shape}")
-    if observed.shape != X.shape:
-        raise ValueError(f"observed has shape {observed.shape}, X has shape {X.shape}")
-    if width is not None and X.shape[1] != width:
-        raise ValueError(f"X has {X.shape[1]} columns, the method was fitted on {width}")
-    observed = observed & np.isfinite(X)
-    return np.where(observed, X, np.float32(0.0)), observed
-
-
-def _bounded(layout: Layout) -> np.ndarray:
-    """Boolean (d,): True where the column's values live in [0, 1]."""
-    kind = layout.kind_array
-    return (kind == UNIT) | (kind == BINARY) | (kind == CATEGORICAL)
-
-
-def _fallback(layout: Layout) -> np.ndarray:
-    """Value (d,) for a column with nothing observed: 0, or 1/k inside a k-way categorical group."""
-    out = np.zeros(layout.width, dtype=np.float32)
-    kind, group = layout.kind_array, layout.group_array
-    for g in np.unique(group[kind == CATEGORICAL]):
-        cols = group == g
-        out[cols] = 1.0 / cols.sum()
-    return out
-
-
-def _observed_mean(X: np.ndarray, observed: np.ndarray, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column mean over observed entries (the fallback where none), and the mask of empty columns."""
-    count = observed.sum(axis=0)
-    total = np.where(observed, X, 0.0).sum(axis=0, dtype=np.float64)
-    empty = count == 0
-    mean = np.where(empty, _fallback(layout), total / np.maximum(count, 1)).astype(np.float32)
-    return mean, empty
-
-
-def _finish(
-    X: np.ndarray, observed: np.ndarray, imputed: np.ndarray, layout: Layout, empty: np.ndarray
-) -> np.ndarray:
-    """Final output: no NaN, fallback in columns empty at fit time, bounded kinds clipped, observed copied back."""
-    fallback = _fallback(layout)
-    out = np.asarray(imputed, dtype=np.float32).copy()
-    out = np.where(np.isfinite(out), out, fallback[None, :])
-    out[:, empty] = fallback[empty]
-    bounded = _bounded(layout)
-    out[:, bounded] = np.clip(out[:, bounded], 0.0, 1.0)
-    return np.where(observed, X, out).astype(np.float32)
-
-
 def _with_nan(X: np.ndarray, observed: np.ndarray) -> np.ndarray:
     """float64 copy of ``X`` with NaN at the missing entries (scikit-learn's missing marker)."""
     return np.where(observed, X, np.nan).astype(np.float64)
 
 
-class _Fitted:
-    """Common state and checks: the layout and the columns that had no observed value at fit time."""
-
-    layout_: Layout
-    empty_: np.ndarray
-
-    def _check_fitted(self) -> None:
-        """Raise when ``impute`` is called before ``fit``."""
-        if not hasattr(self, "layout_"):
-            raise RuntimeError(f"{type(self).__name__} is not fitted yet; call fit(X, observed, layout, key)")
-
-    def _start_fit(self, X: np.ndarray, observed: np.ndarray, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
-        """Validate the fit inputs, store the layout, column means and empty columns; return clean inputs."""
-        if layout.width != np.shape(X)[1]:
-            raise ValueError(f"layout has {layout.width} columns, X has {np.shape(X)[1]}")
-        X, observed = _as_inputs(X, observed)
-        self.layout_ = layout
-        self.mean_, self.empty_ = _observed_mean(X, observed, layout)
-        return X, observed
-
-
-class MeanMode(_Fitted):
+class MeanMode(Fitted):
     """Column means of the observed values; categorical groups get their observed category frequencies.
 
     The frequencies of a one-hot group are the column means of its entries, so the caller's arg-max over
@@ -143,25 +71,23 @@ class MeanMode(_Fitted):
 
     def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
         """Fill every missing entry with its column's fitted mean."""
-        self._check_fitted()
-        X, observed = _as_inputs(X, observed, self.layout_.width)
+        X, observed = self._start_impute(X, observed)
         filled = np.broadcast_to(self.mean_, X.shape)
-        return _finish(X, observed, filled, self.layout_, self.empty_)
+        return finish(X, observed, filled, self.layout_, self.empty_)
 
 
-class _Sklearn(_Fitted):
+class _Sklearn(Fitted):
     """A peer that wraps a fitted scikit-learn imputer (``imputer_``) and applies it to new rows."""
 
     imputer_: object
 
     def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
         """Fill the missing entries with the fitted scikit-learn imputer's ``transform``."""
-        self._check_fitted()
-        X, observed = _as_inputs(X, observed, self.layout_.width)
+        X, observed = self._start_impute(X, observed)
         if observed.all():
             return X.copy()
         filled = self.imputer_.transform(_with_nan(X, observed))
-        return _finish(X, observed, filled, self.layout_, self.empty_)
+        return finish(X, observed, filled, self.layout_, self.empty_)
 
 
 class KNN(_Sklearn):
@@ -236,7 +162,7 @@ class Iterative(_Sklearn):
 
         X, observed = self._start_fit(X, observed, layout)
         k_est, k_imp = jax.random.split(key)
-        bounded = _bounded(layout)
+        bounded = bounded_columns(layout)
         self.imputer_ = IterativeImputer(
             estimator=self._make_estimator(_seed_from_key(k_est)),
             max_iter=self.max_iter,
@@ -282,7 +208,7 @@ def _soft_impute_loop(
     return jax.lax.while_loop(cond, body, start)
 
 
-class SoftImpute(_Fitted):
+class SoftImpute(Fitted):
     """Soft-Impute (Mazumder, Hastie & Tibshirani, JMLR 2010): nuclear-norm regularised matrix completion.
 
     Columns are centred by their observed means, the missing entries start at the mean (0 after
@@ -337,8 +263,7 @@ class SoftImpute(_Fitted):
 
     def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
         """Complete ``[fit rows; X]`` (or reuse the fit result when ``X`` is the fit data) and return X's rows."""
-        self._check_fitted()
-        X, observed = _as_inputs(X, observed, self.layout_.width)
+        X, observed = self._start_impute(X, observed)
         if np.array_equal(observed, self.observed_fit_) and np.array_equal(X, self.X_fit_):
             completed = self.completed_
         else:
@@ -347,4 +272,4 @@ class SoftImpute(_Fitted):
                 np.concatenate([self.X_fit_, X]), np.concatenate([self.observed_fit_, observed])
             )
             completed = stacked[n_fit:]
-        return _finish(X, observed, completed, self.layout_, self.empty_)
+        return finish(X, observed, completed, self.layout_, self.empty_)

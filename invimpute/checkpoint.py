@@ -4,20 +4,29 @@ A checkpoint is a directory holding two files:
 
 * ``manifest.json``: the format name and version, the library version, the Imputer's constructor
   parameters, the encoder's :class:`~invimpute.encoding.Schema`, the layout, the image shape, the key
-  implementation, the method's small state (training histories) and the calibration's scalars, and
-  the name, shape and dtype of every array with a checksum of the array file;
+  implementation, the method's small state (training histories, or for the peer methods their fitted
+  attributes as tagged JSON, see :mod:`invimpute.state`) and the calibration's scalars, the name, shape
+  and dtype of every array, and one integrity record: the SHA-256 of the array file and of the
+  manifest itself (its canonical JSON without that record);
 * ``arrays.npz``: every array, as a plain NumPy ``.npz`` (no pickles): each trained model's parameters
   as flattened leaves named by their path, the column means, the per-model code radii, the calibration's
-  per-column arrays and the raw data of the imputation key.
+  per-column arrays, the peers' fitted arrays (a scikit-learn estimator as ``skops`` bytes) and the raw
+  data of the imputation key.
+
+Every method can be saved; nothing in a checkpoint is code (no pickle), so loading one runs nothing
+it holds. A loaded checkpoint is checked before use: any edit of either file fails the integrity
+record, and the content is then checked again for consistency (shapes against the schema), so a
+damaged checkpoint raises :class:`CheckpointError` naming the path, never another exception.
 
 Model parameters are restored by building a fresh model of the saved configuration
 (:meth:`~invimpute.methods.ModelConfig.build`) and writing the saved leaves into it with
 ``nnx.update``, so the file needs no pickled tree structure and a shape mismatch is caught leaf by leaf.
 The imputation key is saved too, so a loaded Imputer returns bit-identical fills on the same machine.
-The training table is not saved: a loaded ``"recurrent"`` Imputer fills every table, its training table
-included, with the refill rule, where the original returns the fills refined during training.
+A ``"recurrent"`` checkpoint also holds its training table and the fills refined during training,
+which it returns for that table (as the original does); ``"knn"`` and ``"softimpute"`` hold their
+training rows too (their donors / reference rows), so these checkpoints contain the training data.
 Saving is atomic: the files are written into a temporary directory next to the target, which is then
-renamed into place. Only the neural methods and ``"mean"`` can be saved.
+renamed into place.
 """
 
 from __future__ import annotations
@@ -29,8 +38,8 @@ import json
 import os
 import pathlib
 import shutil
-import tempfile
 import uuid
+import zipfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,17 +48,19 @@ import numpy as np
 from flax import nnx
 
 from invimpute.encoding import Schema, TableEncoder
-from invimpute.imputer import CONFIGS, Imputer
+from invimpute.imputer import CONFIGS, METHODS, Imputer
 from invimpute.layout import Layout
-from invimpute.methods import NEURAL, Autoencoding
+from invimpute import state as method_state
+from invimpute.files import sync_dir, temp_sibling, write_synced
+from invimpute.methods import REVERSE_CANDIDATES, Autoencoding
 from invimpute.training import History
-from invimpute.files import write_synced
 
 FORMAT = "invimpute-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 ARRAYS = "arrays.npz"
-SUPPORTED = NEURAL + ("mean",)
+INTEGRITY = "integrity"
+SUPPORTED = METHODS
 
 PathLike = str | os.PathLike
 
@@ -160,10 +171,15 @@ def collect(imputer: Imputer) -> tuple[dict, dict[str, np.ndarray]]:
         arrays["radii"] = np.asarray([np.nan if r is None else r for r in method.radii_], dtype=np.float64)
         state = {"kind": method.algorithm, "n_models": len(method.models_),
                  "histories": [_history_dict(h) for h in method.histories_]}
+        if getattr(method, "weights_", None) is not None:
+            arrays["column_weights"] = np.asarray(method.weights_)
+        if method.algorithm == "recurrent":  # the fills refined in training, returned for the training table
+            arrays["fit_x"], arrays["fit_observed"] = (np.asarray(a) for a in method.fit_data_)
+            arrays.update({f"fill_{i}": np.asarray(f) for i, f in enumerate(method.fills_)})
     else:
-        arrays["mean"] = np.asarray(method.mean_)
-        arrays["empty"] = np.asarray(method.empty_)
-        state = {"kind": "mean"}
+        tree, peer_arrays, opaque = method_state.dump(method, "method/")
+        arrays.update(peer_arrays)
+        state = {"kind": "peer", "attributes": tree, "opaque": opaque}
     calibration = getattr(imputer, "calibration_", None)
     calibration_info = None
     if calibration is not None:
@@ -194,11 +210,18 @@ def collect(imputer: Imputer) -> tuple[dict, dict[str, np.ndarray]]:
     return manifest, arrays
 
 
+def _canonical(manifest: dict) -> bytes:
+    """The manifest without its integrity record, as canonical JSON (what the record's hash covers)."""
+    body = {k: v for k, v in manifest.items() if k != INTEGRITY}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=_plain).encode()
+
+
 def fingerprint(imputer: Imputer) -> str:
     """A SHA-256 over everything a checkpoint of ``imputer`` holds: equal fingerprints, equal fills."""
     manifest, arrays = collect(imputer)
-    h = hashlib.sha256(json.dumps(manifest, sort_keys=True, default=_plain).encode())
-    for name in sorted(arrays):
+    h = hashlib.sha256(_canonical(json.loads(json.dumps(manifest, default=_plain))))
+    opaque = set(manifest["method_state"].get("opaque", ()))
+    for name in sorted(set(arrays) - opaque):
         a = np.ascontiguousarray(arrays[name])
         h.update(name.encode())
         h.update(a.dtype.str.encode())
@@ -229,14 +252,16 @@ def save(imputer: Imputer, path: PathLike, *, overwrite: bool = False) -> pathli
         if not (path.is_dir() and _is_checkpoint(path)):
             raise FileExistsError(f"{path} exists and is not an invimpute checkpoint; refusing to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp = temp_sibling(path, directory=True)
     try:
         buf = io.BytesIO()
         np.savez(buf, **arrays)
         data = buf.getvalue()
         write_synced(tmp / ARRAYS, data)
-        manifest["arrays_sha256"] = hashlib.sha256(data).hexdigest()
-        write_synced(tmp / MANIFEST, json.dumps(manifest, indent=1, default=_plain).encode())
+        manifest = json.loads(json.dumps(manifest, default=_plain))
+        manifest[INTEGRITY] = {"algorithm": "sha256", "arrays": hashlib.sha256(data).hexdigest(),
+                               "manifest": hashlib.sha256(_canonical(manifest)).hexdigest()}
+        write_synced(tmp / MANIFEST, json.dumps(manifest, indent=1).encode())
         if path.exists():
             old = path.parent / f".{path.name}.old-{uuid.uuid4().hex}"
             os.replace(path, old)
@@ -244,6 +269,7 @@ def save(imputer: Imputer, path: PathLike, *, overwrite: bool = False) -> pathli
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
+        sync_dir(path.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -262,9 +288,9 @@ def read_manifest(path: PathLike) -> dict:
     if not mpath.is_file():
         raise CheckpointError(f"{path}: {MANIFEST} is missing; this is not an invimpute checkpoint or it is incomplete")
     try:
-        manifest = json.loads(mpath.read_text())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{mpath} is not valid JSON ({exc}); the checkpoint is corrupted") from exc
+        manifest = json.loads(mpath.read_bytes())
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise CheckpointError(f"{mpath} is not valid JSON ({type(exc).__name__}: {exc}); the checkpoint is corrupted") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CheckpointError(f"{mpath} is not an invimpute checkpoint manifest")
     version = manifest.get("format_version")
@@ -274,6 +300,14 @@ def read_manifest(path: PathLike) -> dict:
             f"{manifest.get('library_version', '?')}) cannot be read by invimpute with format version "
             f"{FORMAT_VERSION}; refit the model or load it with the version that wrote it"
         )
+    record = manifest.get(INTEGRITY)
+    if not isinstance(record, dict) or record.get("algorithm") != "sha256":
+        raise CheckpointError(f"{mpath} has no integrity record; the checkpoint is corrupted or was edited")
+    if hashlib.sha256(_canonical(manifest)).hexdigest() != record.get("manifest"):
+        raise CheckpointError(
+            f"{mpath} was changed after it was saved (its checksum does not match its integrity record); "
+            f"the checkpoint is corrupted or was edited: save the model again"
+        )
     return manifest
 
 
@@ -282,12 +316,12 @@ def _read_arrays(path: pathlib.Path, manifest: dict) -> dict[str, np.ndarray]:
     if not apath.is_file():
         raise CheckpointError(f"{path}: {ARRAYS} is missing; the checkpoint is incomplete")
     data = apath.read_bytes()
-    if hashlib.sha256(data).hexdigest() != manifest["arrays_sha256"]:
+    if hashlib.sha256(data).hexdigest() != manifest[INTEGRITY]["arrays"]:
         raise CheckpointError(f"{apath} is corrupted: its checksum does not match the manifest")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as exc:
         raise CheckpointError(f"{apath} cannot be read ({exc}); the checkpoint is corrupted") from exc
     for name, spec in manifest["arrays"].items():
         if name not in arrays:
@@ -331,7 +365,7 @@ def load(path: PathLike) -> Imputer:
         return _load(path, manifest)
     except CheckpointError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError, OverflowError) as exc:
         raise CheckpointError(f"{path}: the checkpoint is corrupted or inconsistent ({type(exc).__name__}: {exc})") from exc
 
 
@@ -361,25 +395,33 @@ def _load(path: pathlib.Path, manifest: dict) -> Imputer:
             _restore_model(path, model, arrays, i)
             method.models_.append(model)
         method.histories_ = [History(**h) for h in state["histories"]]
-        method.fills_ = []
-        method.fit_data_ = (np.zeros((0, width), np.float32), np.zeros((0, width), bool))
+        method.fills_ = [arrays[f"fill_{i}"] for i in range(n_models) if f"fill_{i}" in arrays]
+        method.fit_data_ = (arrays.get("fit_x", np.zeros((0, width), np.float32)),
+                            arrays.get("fit_observed", np.zeros((0, width), bool)))
         method.mean_ = arrays["mean"]
         radii = arrays["radii"]
         if radii.shape != (n_models,):
             raise CheckpointError(f"{path}: {ARRAYS} holds {radii.shape[0]} radii for {n_models} models")
         method.radii_ = [None if np.isnan(r) else float(r) for r in radii]
+        method.weights_ = arrays.get("column_weights")
+        if method.weights_ is not None and method.weights_.shape != (len(REVERSE_CANDIDATES), width):
+            raise CheckpointError(f"{path}: the saved column weights have shape {method.weights_.shape}, expected "
+                                  f"{(len(REVERSE_CANDIDATES), width)}")
     else:
-        method.layout_ = layout
-        method.mean_ = arrays["mean"]
-        method.empty_ = arrays["empty"]
+        method_state.load(method, state["attributes"], arrays)
+        if getattr(method, "layout_", None) != layout:
+            raise CheckpointError(f"{path}: the method's saved layout does not match the saved schema")
     if manifest["calibration"] is not None:
         from invimpute.belief import Calibration
 
         values = {k: _from_json(v) for k, v in manifest["calibration"].items()}
         values.update({name.split("/", 1)[1]: a for name, a in arrays.items() if name.startswith("calibration/")})
+        for name in ("sd", "scale"):
+            if np.shape(values.get(name)) != (width,):
+                raise CheckpointError(f"{path}: the calibration's {name!r} has shape {np.shape(values.get(name))}, the schema has {width} encoded columns")
         imputer.calibration_ = Calibration(**values)
-    if arrays["mean"].shape != (width,):
-        raise CheckpointError(f"{path}: the saved column means have shape {arrays['mean'].shape}, the schema has {width} columns")
+    if np.shape(method.mean_) != (width,):
+        raise CheckpointError(f"{path}: the saved column means have shape {np.shape(method.mean_)}, the schema has {width} columns")
     return imputer
 
 

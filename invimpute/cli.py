@@ -3,9 +3,12 @@
 ``invimpute fit DATA --out MODEL_DIR`` trains an Imputer on a CSV, Parquet or ``.npy`` file and saves it
 (:mod:`invimpute.checkpoint`); ``invimpute impute DATA --model MODEL_DIR --out OUTPUT`` fills a file of
 any size chunk by chunk (:func:`invimpute.job.impute_file`), resuming where an interrupted run stopped;
-``invimpute demo`` compares mean fill, one autoencoder pass and reverse training on 8x8 digits with pixel
-rows removed; ``invimpute bench`` runs :mod:`invimpute.bench` when it is installed. Expected failures
+with ``--engine ray`` it fills Parquet or CSV files on a Ray cluster into a folder of Parquet parts
+(:mod:`invimpute.distributed`); ``invimpute demo`` compares mean fill, one autoencoder pass and reverse
+training on 8x8 digits with pixel rows removed; ``invimpute bench`` runs :mod:`invimpute.bench` when it is installed. Expected failures
 (bad input, missing files, an existing output) print one ``invimpute: error: ...`` line and exit 1.
+``fit``, ``impute`` and ``demo`` keep compiled programs in JAX's persistent compilation cache
+(:mod:`invimpute.compile_cache`; ``--compile-cache off`` or ``INVIMPUTE_COMPILE_CACHE=off`` to skip it).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from invimpute import checkpoint
+from invimpute import checkpoint, compile_cache
 from invimpute.job import JobError, impute_file, read_table
 
 EXPECTED_ERRORS = (ValueError, TypeError, OSError, ImportError, FloatingPointError, JobError)
@@ -32,6 +35,9 @@ DEMO_PARAMS = {
     "inversion": {"steps": 100, "learning_rate": 0.1, "batch_size": 512},
 }
 """The demo's small denoising autoencoder: one 256-unit layer each side of a 32-unit bottleneck."""
+ENGINES = ("local", "ray")
+RAY_ONLY = ("address", "workers", "gpus_per_worker", "cpus_per_worker", "batch_rows")
+"""Options of ``impute`` that only the Ray engine takes."""
 MNIST_EPOCHS = 10
 """Default epochs of ``demo --mnist``, whose 784-pixel images cost far more per epoch than 8x8 digits."""
 
@@ -60,16 +66,30 @@ def build_parser() -> argparse.ArgumentParser:
                           "--method/--steps/--epochs/--seed take precedence")
     fit.add_argument("--overwrite", action="store_true", help="replace an existing model directory")
     fit.add_argument("--no-progress", action="store_true", help="do not show progress bars")
+    _cache_flag(fit)
 
     imp = sub.add_parser("impute", help="fill a file of any size with a saved model, in resumable chunks",
                          description="Fill every missing cell of DATA with the model in MODEL_DIR and write OUTPUT. "
-                                     "Run the same command again after an interruption to resume.")
-    imp.add_argument("data", metavar="DATA", help="input file (.csv, .parquet or .npy)")
+                                     "Run the same command again after an interruption to resume. With --engine ray, "
+                                     "DATA may be Parquet/CSV files or a folder of Parquet files, and OUTPUT is a "
+                                     "folder of Parquet parts filled by a pool of Ray workers.")
+    imp.add_argument("data", metavar="DATA", help="input file (.csv, .parquet or .npy); with --engine ray also a folder")
     imp.add_argument("--model", required=True, metavar="MODEL_DIR", help="a model saved by `invimpute fit`")
-    imp.add_argument("--out", required=True, metavar="OUTPUT", help="output file (.csv or .parquet for tables, .npy for arrays)")
+    imp.add_argument("--out", required=True, metavar="OUTPUT",
+                     help="output file (.csv or .parquet for tables, .npy for arrays); with --engine ray a folder")
     imp.add_argument("--chunk-rows", type=int, default=100_000, metavar="N", help="rows per chunk (default: 100000)")
     imp.add_argument("--overwrite", action="store_true", help="replace an existing output once the new one is complete")
     imp.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
+    _cache_flag(imp)
+    ray = imp.add_argument_group("Ray engine (pip install 'invimpute[distributed]')")
+    ray.add_argument("--engine", choices=ENGINES, default="local",
+                     help="local: one process, resumable chunks (default); ray: a pool of workers on a Ray cluster")
+    ray.add_argument("--address", metavar="ADDR",
+                     help="the Ray cluster to join (e.g. auto, or host:6379); default: $RAY_ADDRESS, else a local one")
+    ray.add_argument("--workers", type=int, metavar="N", help="workers, each holding the model once (default: 1)")
+    ray.add_argument("--gpus-per-worker", type=float, metavar="G", help="GPUs per worker (default: 0)")
+    ray.add_argument("--cpus-per-worker", type=float, metavar="C", help="CPUs per worker (default: 1)")
+    ray.add_argument("--batch-rows", type=int, metavar="N", help="rows per worker batch (default: 16 inversion chunks)")
 
     demo = sub.add_parser("demo", help="mean fill vs one autoencoder pass vs reverse training on digits",
                           description="Remove 3 of 8 pixel rows from scikit-learn's 8x8 digits (or 10 of 28 from "
@@ -81,10 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"training epochs (default: {DEMO_PARAMS['train']['epochs']}, {MNIST_EPOCHS} with --mnist)")
     demo.add_argument("--seed", type=int, default=0, help="seed of every random draw (default: 0)")
     demo.add_argument("--no-progress", action="store_true", help="do not show progress bars")
+    _cache_flag(demo)
 
     sub.add_parser("bench", help="run the benchmarks (invimpute.bench), passing on every argument",
                    description="Run invimpute.bench's main with the remaining arguments.", add_help=True)
     return parser
+
+
+def _cache_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--compile-cache", metavar="on|off|DIR",
+                        help="JAX's persistent compilation cache: on (<data home>/jax-cache), off, or a folder "
+                             "(default: $INVIMPUTE_COMPILE_CACHE, else on)")
 
 
 # ---- fit ---------------------------------------------------------------------------------------------
@@ -134,11 +161,31 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
 # ---- impute ------------------------------------------------------------------------------------------
 def _cmd_impute(args: argparse.Namespace) -> int:
+    if args.engine == "ray":
+        return _cmd_impute_ray(args)
+    given = [f"--{name.replace('_', '-')}" for name in RAY_ONLY if getattr(args, name) is not None]
+    if given:
+        raise ValueError(f"{', '.join(given)} apply to the Ray engine only; add --engine ray")
     summary = impute_file(args.model, args.data, args.out, chunk_rows=args.chunk_rows,
                           overwrite=args.overwrite, progress=not args.no_progress)
     resumed = f", {summary.chunks_resumed} resumed" if summary.chunks_resumed else ""
     print(f"imputed {summary.cells_imputed:,} cells in {summary.rows:,} rows ({summary.chunks} chunks{resumed}) "
           f"in {summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s) -> {summary.output}")
+    return 0
+
+
+def _cmd_impute_ray(args: argparse.Namespace) -> int:
+    from invimpute import distributed
+
+    distributed.require_ray()
+    import ray.data
+
+    ray.data.DataContext.get_current().enable_progress_bars = not args.no_progress
+    options = {name: getattr(args, name) for name in RAY_ONLY if name != "address" and getattr(args, name) is not None}
+    summary = distributed.impute_to_parquet(args.data, args.model, args.out, overwrite=args.overwrite,
+                                            address=args.address, compile_cache_setting=args.compile_cache, **options)
+    print(f"imputed {summary.rows:,} rows into {summary.parts} Parquet parts in {summary.seconds:.1f} s "
+          f"({summary.rows_per_second:,.0f} rows/s) -> {summary.output}")
     return 0
 
 
@@ -217,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv and argv[0] == "bench":
             return _cmd_bench(argv[1:], parser)
         args = parser.parse_args(argv)
+        compile_cache.enable(args.compile_cache)
         command = {"fit": _cmd_fit, "impute": _cmd_impute, "demo": _cmd_demo}[args.command]
         return command(args)
     except KeyboardInterrupt:

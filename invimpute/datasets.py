@@ -9,9 +9,13 @@ Every loader reads plain files from one *data home* folder, laid out as::
     uci/credit.csv  uci/wine.csv
 
 The data home is the ``data_home`` argument, else the ``INVIMPUTE_DATA`` environment variable, else
-``~/.invimpute/data``. A file that is absent is downloaded from its canonical public source into that
+``~/.invimpute/data``. A file that is absent is downloaded from its public source into that
 folder (when ``download=True``), written under a temporary name and moved into place only once it is
-complete and checked, so an interrupted download never leaves a truncated file behind. Files that come
+complete and checked, so an interrupted download never leaves a truncated file behind. Every source
+is pinned: a fixed commit for files kept in third-party repositories, and the SHA-256 of the bytes
+served, checked before anything is done with them; the stored file's SHA-256 is pinned too and
+checked every time a loader reads it (``verify=False`` reads a file of your own anyway). The
+diagnostic breast table is written from the copy scikit-learn ships, with no download. Files that come
 in another shape upstream (the UCI mushroom file has no header, the UCI wine file carries its class
 label, ...) are rewritten into the layout above before they are stored, so a downloaded cache and a
 prepared copy of the folder read the same.
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import io
 import os
 import pathlib
@@ -98,10 +103,12 @@ _DIAGNOSTIC_COLUMNS = (
     + tuple(f"worst_{f}" for f in _DIAGNOSTIC_FEATURES)
 )
 
-_UCI_ARCHIVE = "https://archive.ics.uci.edu/ml/machine-learning-databases"
 _MNIST_BASE = "https://storage.googleapis.com/cvdf-datasets/mnist"
-_GAIN_RAW = "https://raw.githubusercontent.com/jsyoon0823/GAIN/master/data"
-_GAIN_DATA_RAW = "https://raw.githubusercontent.com/tommyngx/gain_data/HEAD/data"
+_RAW = "https://raw.githubusercontent.com"
+_GAIN_RAW = f"{_RAW}/jsyoon0823/GAIN/ed53e6d0be14a8d4ce35eff46449d4047bcb483e/data"
+_GAIN_DATA_RAW = f"{_RAW}/tommyngx/gain_data/319d5296fa728bd1c1c5d9232d1be6596248c5ce/data"
+_MUSHROOM_RAW = f"{_RAW}/gburlew/mushrooms/92567a3602aa23cc8acaab8e97c009cdef99be08/mushrooms.csv"
+_WINE_RAW = f"{_RAW}/guaiyoui/NOMI/547e5577ab82c3c95b991852d1564d1604f0fc8e/data/wine.csv"
 
 _MNIST_MAGIC = {"images": 2051, "labels": 2049}
 _MNIST_PREFIX = {"test": "t10k", "train": "train"}
@@ -174,17 +181,40 @@ def _download(url: str, dest: pathlib.Path, transform: Callable[[bytes], bytes] 
 
 @dataclass(frozen=True)
 class _Remote:
-    """One file of the data home: where it lives, where it comes from, how to rewrite it."""
+    """One file of the data home: where it lives, where it comes from, how to rewrite it, and the
+    pinned SHA-256 of the bytes served (``sha256``) and of the stored file (``stored``: the hashes of
+    the known good copies). ``build`` makes the file locally instead of downloading it."""
 
     relpath: str
     url: str
+    sha256: str
+    stored: tuple[str, ...]
     transform: Callable[[bytes], bytes] | None = None
+    build: Callable[[], bytes] | None = None
 
 
-def _ensure(remote: _Remote, home: pathlib.Path, download: bool) -> pathlib.Path:
-    """Return the local path of ``remote`` under ``home``, downloading it first if absent and allowed."""
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _verify_stored(remote: _Remote, path: pathlib.Path) -> None:
+    """Raise ValueError naming ``path`` when its bytes are not those of a known good copy."""
+    digest = _sha256(path.read_bytes())
+    if digest not in remote.stored:
+        raise ValueError(
+            f"{path}: its SHA-256 is {digest}, not that of the known copy ({remote.stored[0]}); the file is "
+            f"damaged or another version. Delete it to have it downloaded again, or pass verify=False to "
+            f"read a file of your own"
+        )
+
+
+def _ensure(remote: _Remote, home: pathlib.Path, download: bool, verify: bool = True) -> pathlib.Path:
+    """Return the local path of ``remote`` under ``home``, downloading it first if absent and allowed;
+    with ``verify`` the file's SHA-256 is checked against the pinned one before it is used."""
     path = home / remote.relpath
     if path.is_file():
+        if verify:
+            _verify_stored(remote, path)
         return path
     how_to_fix = (
         f"To fix: set the {DATA_ENV_VAR} environment variable (or pass data_home=) to a folder that "
@@ -196,13 +226,39 @@ def _ensure(remote: _Remote, home: pathlib.Path, download: bool) -> pathlib.Path
             f"download=True to fetch it from {remote.url}."
         )
     try:
-        _download(remote.url, path, remote.transform)
+        if remote.build is not None:
+            _store_built(remote, path)
+        else:
+            _download(remote.url, path, _pinned(remote))
     except OSError as exc:
         raise FileNotFoundError(
             f"Data file not found: {path}, and downloading it from {remote.url} failed ({exc}). "
             f"{how_to_fix}, or call again with network access and write access to {path.parent}."
         ) from exc
     return path
+
+
+def _pinned(remote: _Remote) -> Callable[[bytes], bytes]:
+    """The transform for a download of ``remote``, checking the served and the stored SHA-256 around it."""
+
+    def transform(raw: bytes) -> bytes:
+        if _sha256(raw) != remote.sha256:
+            raise ValueError(f"the bytes served have SHA-256 {_sha256(raw)}, the pinned one is {remote.sha256}")
+        out = raw if remote.transform is None else remote.transform(raw)
+        if _sha256(out) not in remote.stored:
+            raise ValueError(f"the rewritten file has SHA-256 {_sha256(out)}, the pinned one is {remote.stored[0]}")
+        return out
+
+    return transform
+
+
+def _store_built(remote: _Remote, path: pathlib.Path) -> None:
+    from invimpute.files import write_atomic
+
+    data = remote.build()
+    if _sha256(data) not in remote.stored:
+        raise OSError(f"the file built for {path} has SHA-256 {_sha256(data)}, the pinned one is {remote.stored[0]}")
+    write_atomic(path, data)
 
 
 # ----------------------------------------------------------------------------- rewriting upstream files
@@ -226,12 +282,32 @@ def _check_shape(frame: pd.DataFrame, shape: tuple[int, int], what: str) -> None
         raise ValueError(f"{what}: expected {shape[0]} rows x {shape[1]} columns, got {frame.shape}")
 
 
-def _mushroom_from_uci(raw: bytes) -> bytes:
-    """UCI ``agaricus-lepiota.data`` (no header, class first) -> ``mushrooms.csv``."""
-    frame = _read_upstream_csv(raw, header=False)
+def _mushroom_from_copy(raw: bytes) -> bytes:
+    """The public copy's ``mushrooms.csv`` (index and ``id`` columns, ``class`` last) -> ``mushrooms.csv``."""
+    frame = _read_upstream_csv(raw, header=True)
+    frame = frame.drop(columns=[frame.columns[0], "id"])
+    frame = frame[["class"] + [c for c in frame.columns if c != "class"]]
     _check_shape(frame, (8124, len(MUSHROOM_COLUMNS)), "mushroom")
     frame.columns = list(MUSHROOM_COLUMNS)
     return _to_csv_bytes(frame)
+
+
+def _wine_from_copy(raw: bytes) -> bytes:
+    """The public copy's ``wine.csv`` (a class column the header does not name) -> ``uci/wine.csv``."""
+    frame = pd.read_csv(io.BytesIO(raw), header=None, skiprows=1).iloc[:, 1:]
+    _check_shape(frame, _UCI_SHAPES["wine"], "wine")
+    frame.columns = list(_WINE_COLUMNS)
+    return _to_csv_bytes(frame)
+
+
+def _diagnostic_from_sklearn() -> bytes:
+    """``uci/breast_diagnostic.csv`` from the copy of the table that scikit-learn ships (6 significant digits)."""
+    try:
+        from sklearn.datasets import load_breast_cancer
+    except ImportError as exc:
+        raise OSError("the diagnostic breast table is written from scikit-learn's copy: pip install scikit-learn") from exc
+    frame = pd.DataFrame(load_breast_cancer().data, columns=list(_DIAGNOSTIC_COLUMNS))
+    return frame.to_csv(index=False, lineterminator="\n", float_format="%.6g").encode("utf-8")
 
 
 def _drop_leading_columns(frame: pd.DataFrame, n_features: int) -> pd.DataFrame:
@@ -265,31 +341,41 @@ def _uci_table(name: str, header: bool, columns: tuple[str, ...] | None,
 
 
 _MUSHROOM = _Remote(
-    "mushrooms.csv", f"{_UCI_ARCHIVE}/mushroom/agaricus-lepiota.data", _mushroom_from_uci,
+    "mushrooms.csv", _MUSHROOM_RAW,
+    "1153aafa043081550f244c33297b5768709f910bca9c07ce054c3b5658675eec",
+    ("7204d38399e2c7c84d85e7a2019081724bb943613e82be5d3523156cfbcf9f64",), _mushroom_from_copy,
 )
 
 _UCI_REMOTES: dict[str, _Remote] = {
     "letter": _Remote(
-        "uci/letter.csv", f"{_GAIN_RAW}/letter.csv", _uci_table("letter", header=True, columns=None),
+        "uci/letter.csv", f"{_GAIN_RAW}/letter.csv",
+        "42835dcd77d1ca6f9cd57b32062683ea836d2fac741be629a76f926396280465",
+        ("42835dcd77d1ca6f9cd57b32062683ea836d2fac741be629a76f926396280465",),
     ),
     "spam": _Remote(
-        "uci/spam.csv", f"{_GAIN_RAW}/spam.csv", _uci_table("spam", header=True, columns=None),
+        "uci/spam.csv", f"{_GAIN_RAW}/spam.csv",
+        "0097a29db5e48ecb268afd175d4f0b603f3cd16d000ca43328ca8ce739070938",
+        ("0097a29db5e48ecb268afd175d4f0b603f3cd16d000ca43328ca8ce739070938",),
     ),
     "breast": _Remote(
         "uci/breast.csv", f"{_GAIN_DATA_RAW}/breast.csv",
-        _uci_table("breast", header=True, columns=_BREAST_COLUMNS),
+        "031a0a163603c4c458686cde2ffb768bcf1aeb321a1fd052e98cb16303569ee1",
+        ("031a0a163603c4c458686cde2ffb768bcf1aeb321a1fd052e98cb16303569ee1",),
     ),
     "breast_diagnostic": _Remote(
-        "uci/breast_diagnostic.csv", f"{_UCI_ARCHIVE}/breast-cancer-wisconsin/wdbc.data",
-        _uci_table("breast_diagnostic", header=False, columns=_DIAGNOSTIC_COLUMNS, leading=2),
+        "uci/breast_diagnostic.csv", "scikit-learn's bundled copy (sklearn.datasets.load_breast_cancer)", "",
+        ("ae64e5b7766be9401e88c4d2e35945964704ef24276119bf78546ec9847361b2",), build=_diagnostic_from_sklearn,
     ),
     "credit": _Remote(
         "uci/credit.csv", f"{_GAIN_DATA_RAW}/credit.csv",
+        "f8a55ab060d4d0dfda2002ca9792bbb0afb88baf6fdd241f30915af7ec00d908",
+        ("96afd8cbfb790ec9b17e509391ee848fe80f719bf3ed77ea07e0d3fcfa90116e",),
         _uci_table("credit", header=True, columns=_CREDIT_COLUMNS),
     ),
     "wine": _Remote(
-        "uci/wine.csv", f"{_UCI_ARCHIVE}/wine/wine.data",
-        _uci_table("wine", header=False, columns=_WINE_COLUMNS, leading=1),
+        "uci/wine.csv", _WINE_RAW,
+        "7d96f0ebe08f2c830a0702542b71c6b628aaa7817ded56ef9eaf4931b4fef499",
+        ("98c6bc7b102ca0eea74083939c5956c9053dad07cf65671325e99fbdbde15eb3",), _wine_from_copy,
     ),
 }
 
@@ -346,12 +432,23 @@ def _mnist_check(kind: Literal["images", "labels"], split: str) -> Callable[[byt
     return transform
 
 
+_MNIST_SHA256 = {  # the canonical files, then the project's prepared copy (another gzip container, same bytes inside)
+    "train-images-idx3-ubyte.gz": ("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",),
+    "train-labels-idx1-ubyte.gz": ("3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",),
+    "t10k-images-idx3-ubyte.gz": ("8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+                                  "167310007f03058885c7e95e6c0b19c20de5c7fd3031f4cbdadc9014a523d80b"),
+    "t10k-labels-idx1-ubyte.gz": ("f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+                                  "fc607395669ec21321ea83e4b82c0544b7e8e63ff5b34337c06bc0a17cc0da3c"),
+}
+
+
 def _mnist_remotes(split: str) -> dict[str, _Remote]:
     prefix = _MNIST_PREFIX[split]
     remotes = {}
     for kind, ndim in (("images", 3), ("labels", 1)):
         name = f"{prefix}-{kind}-idx{ndim}-ubyte.gz"
-        remotes[kind] = _Remote(f"mnist/{name}", f"{_MNIST_BASE}/{name}", _mnist_check(kind, split))
+        known = _MNIST_SHA256[name]
+        remotes[kind] = _Remote(f"mnist/{name}", f"{_MNIST_BASE}/{name}", known[0], known, _mnist_check(kind, split))
     return remotes
 
 
@@ -362,6 +459,7 @@ def load_mushroom(
     data_home: str | os.PathLike[str] | None = None,
     drop_stalk_root: bool = False,
     download: bool = True,
+    verify: bool = True,
 ) -> pd.DataFrame:
     """Load the UCI Mushroom table: 8124 rows, ``class`` then the 22 categorical attributes.
 
@@ -369,7 +467,7 @@ def load_mushroom(
     markers for missingness detection downstream. ``drop_stalk_root=True`` drops that column, giving the
     22-column table of the reference study.
     """
-    path = _ensure(_MUSHROOM, _resolve_home(data_home), download)
+    path = _ensure(_MUSHROOM, _resolve_home(data_home), download, verify)
     frame = pd.read_csv(path, dtype=object, keep_default_na=False, na_filter=False)
     if tuple(frame.columns) != MUSHROOM_COLUMNS:
         raise ValueError(
@@ -384,6 +482,7 @@ def load_mnist(
     data_home: str | os.PathLike[str] | None = None,
     split: Literal["test", "train"] = "test",
     download: bool = True,
+    verify: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Load one MNIST split from its gzipped IDX files.
 
@@ -395,8 +494,8 @@ def load_mnist(
         raise ValueError(f"split must be one of {sorted(_MNIST_PREFIX)}, got {split!r}")
     home = _resolve_home(data_home)
     remotes = _mnist_remotes(split)
-    images = _read_idx_gz(_ensure(remotes["images"], home, download), "images")
-    labels = _read_idx_gz(_ensure(remotes["labels"], home, download), "labels")
+    images = _read_idx_gz(_ensure(remotes["images"], home, download, verify), "images")
+    labels = _read_idx_gz(_ensure(remotes["labels"], home, download, verify), "labels")
     if images.shape[1:] != (28, 28):
         raise ValueError(f"{home / remotes['images'].relpath}: images are {images.shape[1:]}, not 28x28")
     if images.shape[0] != labels.shape[0]:
@@ -410,6 +509,7 @@ def load_uci(
     name: str,
     data_home: str | os.PathLike[str] | None = None,
     download: bool = True,
+    verify: bool = True,
 ) -> pd.DataFrame:
     """Load one of the numeric UCI tables of the GAIN benchmarks (see :data:`UCI_TABLES`).
 
@@ -419,7 +519,7 @@ def load_uci(
     if name not in _UCI_REMOTES:
         raise ValueError(f"unknown UCI table {name!r}; valid names: {', '.join(UCI_TABLES)}")
     remote = _UCI_REMOTES[name]
-    path = _ensure(remote, _resolve_home(data_home), download)
+    path = _ensure(remote, _resolve_home(data_home), download, verify)
     frame = pd.read_csv(path, encoding="utf-8-sig")
     try:
         _check_shape(frame, _UCI_SHAPES[name], str(path))

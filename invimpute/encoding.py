@@ -34,8 +34,8 @@ class ColumnSpec:
     offset: float = 0.0
     scale: float = 1.0
     bounded: bool = False  # numeric values lie in [0, 1] once scaled
-    low: float = -np.inf  # the observed range of a numeric column: decoded fills are clipped into it
-    high: float = np.inf
+    low: float | None = None  # the observed range of a numeric column: decoded fills are clipped into it
+    high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Schema:
             ColumnSpec(
                 name=c["name"], kind=c["kind"], start=c["start"], stop=c["stop"], dtype=c["dtype"],
                 categories=tuple(c["categories"]), offset=c["offset"], scale=c["scale"],
-                bounded=c["bounded"], low=c.get("low", -np.inf), high=c.get("high", np.inf),
+                bounded=c["bounded"], low=c.get("low"), high=c.get("high"),
             )
             for c in d["columns"]
         )
@@ -208,14 +208,7 @@ class TableEncoder:
                 start += 1
             else:
                 v = _to_float(s, col, time_unit(dtype) if _is_time(s) else None)
-                if self.scaling == "minmax":
-                    lo, hi = float(v.min()), float(v.max())
-                    offset, scale, bounded = lo, (hi - lo) if hi > lo else 1.0, True
-                elif self.scaling == "standard":
-                    mu, sd = float(v.mean()), float(v.std())
-                    offset, scale, bounded = mu, sd if sd > 0 else 1.0, False
-                else:
-                    offset, scale, bounded = 0.0, 1.0, bool(v.min() >= 0.0 and v.max() <= 1.0)
+                offset, scale, bounded = _fit_scaling(v, self.scaling)
                 specs.append(ColumnSpec(col, "numeric", start, start + 1, dtype, offset=offset, scale=scale,
                                         bounded=bounded, low=float(v.min()), high=float(v.max())))
                 start += 1
@@ -271,7 +264,7 @@ class TableEncoder:
                 unit = time_unit(spec.dtype) if _is_time(s) else None
                 v = np.full(n, np.nan)
                 v[col_obs] = _to_float(s[col_obs], spec.name, unit)
-                z = ((v - spec.offset) / spec.scale).astype(np.float32)
+                z = _scale(v, spec.offset, spec.scale).astype(np.float32)
                 X[:, spec.start] = np.where(col_obs, z, self.fill)
             O[:, spec.start:spec.stop] = col_obs[:, None]
         return X, O
@@ -304,12 +297,61 @@ class TableEncoder:
                 flags = pd.Series(block[:, 0] >= 0.5, index=index)
                 out[spec.name] = flags if spec.dtype == "object" else flags.astype(spec.dtype)
             else:
-                v = np.clip(block[:, 0].astype(np.float64) * spec.scale + spec.offset, spec.low, spec.high)
+                v = _unscale(block[:, 0].astype(np.float64), spec.offset, spec.scale)
+                if spec.low is not None:
+                    v = np.clip(v, spec.low, spec.high)
                 out[spec.name] = pd.Series(_restore_numeric(v, spec.dtype), index=index)
+        _check_finite(out)
         frame = pd.DataFrame(out, index=index)
         if schema.input_kind == "array":
             return frame.to_numpy(dtype=np.dtype(schema.array_dtype) if schema.array_dtype != "object" else object)
         return frame
+
+
+def _fit_scaling(v: np.ndarray, scaling: str) -> tuple[float, float, bool]:
+    """``(offset, scale, bounded)`` of one numeric column, finite for any finite values.
+
+    A min-max range wider than the float64 range (``hi - lo`` overflows) is encoded around its
+    midpoint on [-1, 1] instead, and the column is then not bounded; a standard deviation that
+    overflows is computed on the values divided by their largest magnitude.
+    """
+    if scaling == "minmax":
+        lo, hi = float(v.min()), float(v.max())
+        if np.isfinite(hi - lo):
+            return lo, (hi - lo) if hi > lo else 1.0, True
+        return lo / 2 + hi / 2, hi / 2 - lo / 2, False
+    if scaling == "standard":
+        with np.errstate(over="ignore", invalid="ignore"):
+            mu, sd = float(v.mean()), float(v.std())
+        if not (np.isfinite(mu) and np.isfinite(sd)):
+            m = float(np.abs(v).max())
+            mu, sd = m * float((v / m).mean()), m * float((v / m).std())
+        return mu, sd if sd > 0 else 1.0, False
+    return 0.0, 1.0, bool(v.min() >= 0.0 and v.max() <= 1.0)
+
+
+def _scale(v: np.ndarray, offset: float, scale: float) -> np.ndarray:
+    """``(v - offset) / scale`` without overflow (halving is exact, so ordinary values are unchanged)."""
+    return (v / 2 - offset / 2) / (scale / 2)
+
+
+def _unscale(z: np.ndarray, offset: float, scale: float) -> np.ndarray:
+    """``z * scale + offset``, computed halved and clipped to the float64 range so it never overflows."""
+    big = np.finfo(np.float64).max
+    with np.errstate(over="ignore"):
+        half = z * (scale / 2) + offset / 2
+    return np.clip(half, -big / 2, big / 2) * 2
+
+
+def _check_finite(columns: dict) -> None:
+    """The one output check: every decoded numeric cell is finite, else raise naming the column."""
+    for name, col in columns.items():
+        arr = pd.Series(col).to_numpy()
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+            raise FloatingPointError(
+                f"column {name!r}: decoding produced {int((~np.isfinite(arr)).sum())} non-finite values; the "
+                f"method diverged: try a smaller learning_rate, more epochs or scaling='minmax'"
+            )
 
 
 def _numeric_like(s: pd.Series) -> bool:
@@ -342,6 +384,8 @@ def _restore_numeric(v: np.ndarray, dtype: str):
         ints = np.clip(np.rint(v), info.min, info.max).astype(info.dtype)
         return ints if isinstance(dt, np.dtype) else pd.array(ints, dtype=dt)
     if kind == "f":
+        big = float(np.finfo(dt.numpy_dtype if hasattr(dt, "numpy_dtype") else dt).max)
+        v = np.clip(v, -big, big)
         return v.astype(dt) if isinstance(dt, np.dtype) else pd.array(v, dtype=dt)
     return v
 

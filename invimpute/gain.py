@@ -26,8 +26,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from invimpute.baselines import _as_inputs, _Fitted, _finish
 from invimpute.layout import NUMERIC, Layout
+from invimpute.peers_base import Fitted, finish
 
 __all__ = ["GAIN"]
 
@@ -116,7 +116,7 @@ def _generate(g_params: Params, x: jax.Array, m: jax.Array, key: jax.Array) -> j
     return jax.nn.sigmoid(_mlp_logits(g_params, m * x + (1.0 - m) * z, m))
 
 
-class GAIN(_Fitted):
+class GAIN(Fitted):
     """Generative Adversarial Imputation Nets with the reference code's defaults.
 
     Unit, binary and categorical columns are used as they are (already in [0, 1]); numeric columns are
@@ -180,9 +180,8 @@ class GAIN(_Fitted):
 
     def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
         """One generator pass with fresh noise in the missing entries."""
-        self._check_fitted()
-        X, observed = _as_inputs(X, observed, self.layout_.width)
+        X, observed = self._start_impute(X, observed)
         Xs = np.where(observed, self._scale(X), 0.0).astype(np.float32)
         g = _generate(self.generator_, jnp.asarray(Xs), jnp.asarray(observed, jnp.float32), key)
         imputed = np.asarray(g) * self.span_ + self.low_
-        return _finish(X, observed, imputed, self.layout_, self.empty_)
+        return finish(X, observed, imputed, self.layout_, self.empty_)

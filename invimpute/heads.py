@@ -16,13 +16,28 @@ from invimpute.layout import BINARY, CATEGORICAL, NUMERIC, UNIT, Layout
 _EPS = 1e-6
 
 
-def group_softmax(scores: jax.Array, group: jax.Array, n_groups: int) -> jax.Array:
-    """Softmax of ``scores`` (..., d) within each group of columns named by ``group`` (d,)."""
+def _group_exp(s: jax.Array, group: jax.Array, n_groups: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """For one row ``s`` (d,): the scores less their group's maximum, their exponentials, and each group's
+    sum of those."""
+    m = jax.ops.segment_max(s, group, num_segments=n_groups)
+    shifted = s - m[group]
+    e = jnp.exp(shifted)
+    return shifted, e, jax.ops.segment_sum(e, group, num_segments=n_groups)
+
+
+def group_softmax(
+    scores: jax.Array, group: jax.Array, n_groups: int, temperature: float | jax.Array = 1.0
+) -> jax.Array:
+    """``softmax(scores / temperature)`` (..., d) within each group of columns named by ``group`` (d,).
+
+    The one grouped softmax of the package: the categorical head, and (through
+    :func:`invimpute.uncertainty.apply_temperature`) temperature-scaled class probabilities.
+    """
+    if not (isinstance(temperature, (int, float)) and temperature == 1.0):
+        scores = scores / temperature
 
     def one(s: jax.Array) -> jax.Array:
-        m = jax.ops.segment_max(s, group, num_segments=n_groups)
-        e = jnp.exp(s - m[group])
-        z = jax.ops.segment_sum(e, group, num_segments=n_groups)
+        _, e, z = _group_exp(s, group, n_groups)
         return e / z[group]
 
     flat = scores.reshape(-1, scores.shape[-1])
@@ -33,9 +48,7 @@ def group_log_softmax(scores: jax.Array, group: jax.Array, n_groups: int) -> jax
     """Log of :func:`group_softmax`, computed stably."""
 
     def one(s: jax.Array) -> jax.Array:
-        m = jax.ops.segment_max(s, group, num_segments=n_groups)
-        shifted = s - m[group]
-        z = jax.ops.segment_sum(jnp.exp(shifted), group, num_segments=n_groups)
+        shifted, _, z = _group_exp(s, group, n_groups)
         return shifted - jnp.log(z)[group]
 
     flat = scores.reshape(-1, scores.shape[-1])

@@ -298,8 +298,8 @@ class Imputer(*_BASES, **_CLASS_OPTIONS):
             self.calibration_ = fit_calibrated(self.method_, Xe, Oe, self.layout_, k_fit, settings.uncertainty.fraction)
         else:
             self.method_.fit(Xe, Oe, self.layout_, k_fit)
-        if settings.method == "auto":
-            self.selection_ = self.method_.selection_table(self.encoder_.schema)
+        table = getattr(self.method_, "selection_table", None)
+        self.selection_ = table(self.encoder_.schema) if table is not None else None
         self.n_features_in_ = frame.shape[1]
         self._remember_names(feature_names(table))
         return table, observed, Xe, Oe
@@ -321,6 +321,7 @@ class Imputer(*_BASES, **_CLASS_OPTIONS):
         self._remember_names(np.asarray(names, dtype=object) if all(isinstance(n, str) for n in names) else None)
         self.report_ = None
         self.calibration_ = None
+        self.selection_ = None
         return self.method_
 
     def _check_fitted(self) -> None:
@@ -333,9 +334,10 @@ class Imputer(*_BASES, **_CLASS_OPTIONS):
         return self.transform_with_mask(X)[0]
 
     def _uncertainty_method(self, what: str) -> None:
+        method = self.settings_.method if hasattr(self, "settings_") else self.method
+        if method not in NEURAL:
+            raise ValueError(f"method {method!r} gives no {what}; use 'ae', 'recurrent' or 'reverse'")
         self._check_fitted()
-        if self.settings_.method not in NEURAL:
-            raise ValueError(f"method {self.settings_.method!r} gives no {what}; use 'ae', 'recurrent' or 'reverse'")
 
     def _encoded(self, X):
         table = self._read(X)
@@ -363,7 +365,8 @@ class Imputer(*_BASES, **_CLASS_OPTIONS):
         missing = ~observed.to_numpy()
         if not missing.any():
             return [self._write(table, None, missing) for _ in range(n)]
-        u = self.settings_.uncertainty
+        u = coerce(UncertaintyConfig, self.uncertainty, "uncertainty")  # draw-time settings: read at each call
+        u.validate()
         draws = draw_imputations(
             self.method_, Xe, Oe, self.layout_, jax.random.fold_in(self.key_impute_, 1), int(n),
             point_key=self.key_impute_, calibration=self.calibration_, restarts=u.restarts,

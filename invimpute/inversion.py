@@ -12,14 +12,13 @@ instead, with ``x_hat = where(observed, x, decode(c))``.
 The per-sample solver runs its step loop inside the compiled program (``lax.while_loop``, with an
 optional per-sample early stop on relative loss change); ``jax.vmap`` runs it over a chunk of samples,
 each with its own optimiser state, and ``jax.jit`` compiles it once per (chunk size, model structure,
-configuration). Inputs are cut into fixed-size chunks (the last one padded), so repeated calls with the
-same shapes never recompile, and each chunk's sample axis is sharded over all local devices.
+configuration). :func:`invimpute.rows.map_rows` cuts the inputs into fixed-size chunks (the last one
+padded), so repeated calls never recompile, and shards each chunk's sample axis over all local devices.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 
 import jax
@@ -27,11 +26,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from invimpute.heads import apply_head, inverse_head, is_bounded
 from invimpute.layout import Layout
 from invimpute.losses import reconstruction_loss
+from invimpute.rows import chunk_size, map_rows
 
 MODES = ("input", "latent")
 OBJECTIVES = ("observed", "all")
@@ -250,15 +249,6 @@ def column_means(X: np.ndarray, observed: np.ndarray) -> np.ndarray:
     return np.where(counts > 0, np.where(observed, X, 0.0).sum(0) / np.maximum(counts, 1), 0.0)
 
 
-def chunk_size(n: int, batch_size: int, n_devices: int = 1) -> int:
-    """Samples per compiled chunk: the next power of two up to ``batch_size``, a multiple of the devices.
-
-    Rounding small inputs up to a power of two keeps the number of distinct compiled shapes small.
-    """
-    size = min(batch_size, 1 << max(0, math.ceil(math.log2(max(n, 1)))))
-    return max(n_devices, math.ceil(size / n_devices) * n_devices)
-
-
 def check_inputs(model: nnx.Module, X: np.ndarray, observed: np.ndarray, layout: Layout, config: InversionConfig) -> None:
     """Raise a clear error for inputs the solver cannot take."""
     config.validate()
@@ -295,14 +285,6 @@ def _prepare(model, X, observed, layout, config, key, mean):
     return X, observed, key, mean, radius
 
 
-def _pad(X: np.ndarray, observed: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """``X`` (missing entries zeroed) and ``observed`` padded with rows up to a multiple of ``size``."""
-    n = X.shape[0]
-    n_pad = math.ceil(n / size) * size
-    Xp = np.pad(np.where(observed, X, 0.0).astype(np.float32), ((0, n_pad - n), (0, 0)))
-    return Xp, np.pad(observed, ((0, n_pad - n), (0, 0))), n_pad
-
-
 def invert(
     model: nnx.Module,
     X: np.ndarray,
@@ -321,26 +303,17 @@ def invert(
     the column means for ``init="mean"`` (default: means of the observed entries).
     """
     X, observed, key, mean, radius = _prepare(model, X, observed, layout, config, key, mean)
-    n = X.shape[0]
     graphdef, params = nnx.split(model)
-    devices = jax.local_devices()
-    size = chunk_size(n, config.batch_size, len(devices))
-    Xp, Op, n_pad = _pad(X, observed, size)
-    keys = jax.random.split(key, n_pad)
-    sharding = NamedSharding(Mesh(np.asarray(devices), ("batch",)), PartitionSpec("batch")) if len(devices) > 1 else None
 
-    outs = []
-    for s in range(0, n_pad, size):
-        xc, oc, kc = Xp[s:s + size], Op[s:s + size], keys[s:s + size]
-        if sharding is not None:
-            xc, oc, kc = (jax.device_put(a, sharding) for a in (xc, oc, kc))
-        x0 = _start_chunk(graphdef, layout, config.init, params, xc, oc, mean)
-        outs.append(_invert_chunk(graphdef, layout, config, params, xc, oc, x0, kc, radius))
-    x_hat, loss, steps, done, trace = (np.concatenate([np.asarray(o[i]) for o in outs])[:n] for i in range(5))
-    x_out = np.where(observed, X, x_hat).astype(np.float32)
+    def chunk(x, obs, keys):
+        x0 = _start_chunk(graphdef, layout, config.init, params, x, obs, mean)
+        return _invert_chunk(graphdef, layout, config, params, x, obs, x0, keys, radius)
+
+    outs = map_rows(chunk, (np.where(observed, X, 0.0).astype(np.float32), observed), config.batch_size, key=key)
+    x_hat, loss, steps, done, trace = (np.asarray(o) for o in outs)
     return InversionResult(
-        x=x_out, loss=loss, steps=steps, converged=done, all_missing=~observed.any(axis=1),
-        trace=trace if config.trace else None,
+        x=np.where(observed, X, x_hat).astype(np.float32), loss=loss, steps=steps, converged=done,
+        all_missing=~observed.any(axis=1), trace=trace if config.trace else None,
     )
 
 
@@ -401,7 +374,7 @@ def invert_draws(
     its own input-dropout key and, with ``model_dropout``, through its own Monte-Carlo dropout network
     (the model's dropout on, under a key fixed for the whole optimisation). The draw axis is a second
     ``vmap`` around the sample ``vmap``, so M draws are one compiled program; chunks hold about
-    ``config.batch_size / n_draws`` samples each and run on the default device. Observed entries are
+    ``config.batch_size / n_draws`` samples each. Observed entries are
     bit-identical to ``X`` in every draw; the same key gives the same draws.
     """
     if not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
@@ -409,30 +382,27 @@ def invert_draws(
     if not start_noise >= 0.0:
         raise ValueError(f"start_noise must be >= 0, got {start_noise}")
     X, observed, key, mean, radius = _prepare(model, X, observed, layout, config, key, mean)
-    n = X.shape[0]
     noise = jnp.asarray(start_noise, jnp.float32)
     graphdef, params = nnx.split(model)
-    size = chunk_size(n, max(1, config.batch_size // int(n_draws)))
-    Xp, Op, n_pad = _pad(X, observed, size)
-    keys = jax.random.split(key, (int(n_draws), n_pad))
-    outs = []
-    for s in range(0, n_pad, size):
-        xc, oc = Xp[s:s + size], Op[s:s + size]
-        x0 = _start_chunk(graphdef, layout, config.init, params, xc, oc, mean)
-        outs.append(_invert_draws_chunk(
-            graphdef, layout, config, bool(model_dropout), params, xc, oc, x0, keys[:, s:s + size], noise, radius))
-    x_hat = np.concatenate([np.asarray(o) for o in outs], axis=1)[:, :n]
-    return np.where(observed, X, x_hat).astype(np.float32)
+
+    def chunk(x, obs, keys):
+        x0 = _start_chunk(graphdef, layout, config.init, params, x, obs, mean)
+        draws = _invert_draws_chunk(
+            graphdef, layout, config, bool(model_dropout), params, x, obs, x0, jnp.swapaxes(keys, 0, 1), noise, radius)
+        return jnp.swapaxes(draws, 0, 1)
+
+    x_hat = map_rows(chunk, (np.where(observed, X, 0.0).astype(np.float32), observed),
+                     max(1, config.batch_size // int(n_draws)), key=key, key_shape=(int(n_draws),))
+    return np.where(observed, X, np.swapaxes(np.asarray(x_hat), 0, 1)).astype(np.float32)
 
 
 def code_radius(model: nnx.Module, X: np.ndarray, observed: np.ndarray, batch_size: int = 4096) -> float:
-    """Mean norm of the bottleneck codes of the (mean-filled) training rows: the sphere's radius."""
+    """Mean norm of the bottleneck codes of the (zero-filled) training rows: the sphere's radius."""
     graphdef, params = nnx.split(model)
-    X = np.where(observed, X, 0.0).astype(np.float32)
-    norms = []
-    for s in range(0, X.shape[0], batch_size):
-        norms.append(np.asarray(_code_norms(graphdef, params, X[s:s + batch_size], observed[s:s + batch_size])))
-    return float(np.concatenate(norms).mean())
+    observed = np.asarray(observed, dtype=bool)
+    x = np.where(observed, X, 0.0).astype(np.float32)
+    norms = map_rows(functools.partial(_code_norms, graphdef, params), (x, observed), batch_size)
+    return float(np.asarray(norms).mean())
 
 
 @functools.partial(jax.jit, static_argnums=(0,))

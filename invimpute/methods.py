@@ -23,6 +23,7 @@ from invimpute.heads import apply_head
 from invimpute.inversion import InversionConfig, code_radius, column_means, invert
 from invimpute.layout import UNIT, Layout
 from invimpute.config import ModelConfig
+from invimpute.selection import blend, choose_columns, seeded_rng, selection_frame, weight_matrix
 from invimpute.training import TrainConfig, fit, predict
 
 
@@ -35,6 +36,8 @@ class Method(Protocol):
 
 
 NEURAL = ("ae", "recurrent", "reverse")
+REVERSE_CANDIDATES = ("mean", "one_pass", "reverse")
+"""What ``reverse`` scores per column on held-out cells: column means, the model's one pass, reverse training."""
 
 
 def row_groups(image_shape: tuple[int, int]) -> tuple[int, ...]:
@@ -103,13 +106,15 @@ class Autoencoding:
         self.layout_ = self.training_layout(layout)
         train = self.resolved_train_config()
         self.models_, self.histories_, self.fills_ = [], [], []
-        for i, k in enumerate(jax.random.split(key, train.members)):
+        k_members, k_check = jax.random.split(key)
+        for i, k in enumerate(jax.random.split(k_members, train.members)):
             seed = int(jax.random.randint(k, (), 0, 2**31 - 1))
             model = self.model_config.build(X.shape[1], seed, self.image_shape)
             res = fit(model, X, observed, self.layout_, train, jax.random.fold_in(k, i), progress=self.progress)
             self.models_.append(res.model)
             self.histories_.append(res.history)
             self.fills_.append(res.filled)
+            held = res.held if i == 0 else held
         self.mean_ = column_means(X, observed)
         inv = self.inversion_config
         if self.algorithm == "reverse" and inv.code_penalty == "sphere" and inv.radius is None:
@@ -117,20 +122,57 @@ class Autoencoding:
         else:
             self.radii_ = [inv.radius] * len(self.models_)
         self.fit_data_ = (X, observed)
+        self.weights_ = None
+        if self.algorithm == "reverse" and held.any():
+            self._check_inversion(np.asarray(X, np.float32), np.asarray(observed, bool), held, k_check)
         return self
+
+    def _check_inversion(self, X: np.ndarray, observed: np.ndarray, held: np.ndarray, key: jax.Array) -> None:
+        """Score the one-pass fill, reverse training from it and the column means on the cells held out for
+        early stopping, and keep per column the best or a blend (:mod:`invimpute.selection`): reverse
+        training is never kept where the held-out cells say it does not help."""
+        train = observed & ~held
+        fills = self._candidate_fills(X, train, key, REVERSE_CANDIDATES)
+        preds = np.stack([fills[n] for n in REVERSE_CANDIDATES], axis=-1)
+        group = self.layout_.group_array
+        self.choices_ = choose_columns(list(REVERSE_CANDIDATES), preds, X, held, group, seeded_rng(key))
+        self.weights_ = weight_matrix(list(REVERSE_CANDIDATES), self.choices_, group)
+
+    def _candidate_fills(self, X: np.ndarray, observed: np.ndarray, key: jax.Array, names) -> dict[str, np.ndarray]:
+        """The ensemble-mean fill of each of ``names`` (``"mean"``, ``"one_pass"``, ``"reverse"``)."""
+        out = {}
+        if "mean" in names:
+            out["mean"] = np.broadcast_to(column_means(X, observed), X.shape).astype(np.float32)
+        for name, algorithm in (("one_pass", "ae"), ("reverse", "reverse")):
+            if name in names:
+                out[name] = np.mean([self._impute_one(i, m, X, observed, jax.random.fold_in(key, i), algorithm)
+                                     for i, m in enumerate(self.models_)], axis=0)
+        return out
+
+    def selection_table(self, schema) -> "pd.DataFrame | None":
+        """For ``reverse``: per source column, the held-out error of the column means, the one-pass fill and
+        reverse training, and the weight each has in the fill (None when no cell was held out)."""
+        if getattr(self, "weights_", None) is None or not hasattr(self, "choices_"):
+            return None
+        return selection_frame(list(REVERSE_CANDIDATES), self.choices_, schema.names)
 
     def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
         if not self.models_:
             raise RuntimeError("this method is not fitted yet: call fit first")
-        fills = [self._impute_one(i, model, X, observed, jax.random.fold_in(key, i))
-                 for i, model in enumerate(self.models_)]
-        out = np.mean(fills, axis=0)
+        if getattr(self, "weights_", None) is not None:
+            names = [n for c, n in enumerate(REVERSE_CANDIDATES) if np.any(self.weights_[c] > 0)]
+            out = blend(self.weights_, self._candidate_fills(X, observed, key, names), list(REVERSE_CANDIDATES))
+        else:
+            out = np.mean([self._impute_one(i, model, X, observed, jax.random.fold_in(key, i))
+                           for i, model in enumerate(self.models_)], axis=0)
         return np.where(observed, X, out).astype(np.float32)
 
-    def _impute_one(self, i: int, model: nnx.Module, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
-        if self.algorithm == "ae":
+    def _impute_one(self, i: int, model: nnx.Module, X: np.ndarray, observed: np.ndarray, key: jax.Array,
+                    algorithm: str | None = None) -> np.ndarray:
+        algorithm = algorithm or self.algorithm
+        if algorithm == "ae":
             return np.asarray(predict(model, jnp.where(observed, X, 0.0), ~observed, self.layout_))
-        if self.algorithm == "recurrent":
+        if algorithm == "recurrent":
             if self.is_fit_data(X, observed):
                 return self.fills_[i]
             train = self.resolved_train_config()

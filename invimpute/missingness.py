@@ -12,8 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pandas as pd
+
+from invimpute.layout import Layout
 
 DEFAULT_TOKENS: tuple[str, ...] = (
     "", "NA", "N/A", "n/a", "na", "NULL", "null", "Null", "None", "none", "nan", "NaN", "NAN", "?",
@@ -266,6 +269,20 @@ def patch_mask(
     )
 
 
+def hide_cells(
+    key: jax.Array, observed: jax.Array, layout: Layout, rate: float | jax.Array, groups: tuple[int, ...] | None = None
+) -> jax.Array:
+    """A mask (like ``observed``) of observed cells of an encoded matrix to hide, drawn per group of columns.
+
+    The sampler behind denoising, early-stopping hold-outs and calibration hold-outs (a pure JAX function
+    of ``key``). ``groups`` names the group of each encoded column (default: the layout's, so a one-hot
+    group goes together); every group is hidden with probability ``rate`` (a scalar, or one per row).
+    """
+    group = np.asarray(layout.group if groups is None else groups, dtype=np.int32)
+    u = jax.random.uniform(key, observed.shape[:-1] + (int(group.max()) + 1,))
+    return (u < rate)[..., jnp.asarray(group)] & observed
+
+
 def apply_mask(data: pd.DataFrame | np.ndarray, missing: np.ndarray) -> pd.DataFrame | np.ndarray:
     """A copy of ``data`` with the cells where ``missing`` is True set to NaN (the input is not modified)."""
     missing = np.asarray(missing, dtype=bool)
@@ -290,5 +307,5 @@ def apply_mask(data: pd.DataFrame | np.ndarray, missing: np.ndarray) -> pd.DataF
 
 __all__ = [
     "DEFAULT_TOKENS", "Detection", "detect", "mcar_mask", "mar_mask", "mnar_mask",
-    "row_mask", "patch_mask", "apply_mask",
+    "row_mask", "patch_mask", "apply_mask", "hide_cells",
 ]

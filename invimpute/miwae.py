@@ -29,8 +29,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from invimpute.baselines import _as_inputs, _Fitted, _finish
 from invimpute.layout import Layout
+from invimpute.peers_base import Fitted, finish
+from invimpute.rows import in_blocks, map_rows
 
 __all__ = ["MIWAE"]
 
@@ -40,6 +41,8 @@ Params = list[tuple[jax.Array, jax.Array]]
 _LOG_2PI = math.log(2.0 * math.pi)
 _IMPUTE_BLOCK = 1 << 13
 """Rows times importance samples evaluated together at impute time (bounds the memory in use)."""
+_IMPUTE_ROWS = 4096
+"""Rows per compiled chunk at impute time."""
 
 
 def _init_mlp(key: jax.Array, sizes: tuple[int, ...]) -> Params:
@@ -127,22 +130,26 @@ def _train_epoch(
 
 
 @partial(jax.jit, static_argnames=("n_samples", "latent", "min_scale"))
-def _impute_chunks(
-    params: dict, X: jax.Array, M: jax.Array, key: jax.Array, *, n_samples: int, latent: int, min_scale: float
+def _impute_chunk(
+    params: dict, X: jax.Array, M: jax.Array, keys: jax.Array, *, n_samples: int, latent: int, min_scale: float
 ) -> jax.Array:
-    """Self-normalised importance-sampling conditional means for row chunks ``X`` (C, rows, d)."""
+    """Self-normalised importance-sampling conditional means for a chunk of rows ``X`` (rows, d).
 
-    def one(inputs: tuple[jax.Array, jax.Array, jax.Array]) -> jax.Array:
-        x, m, k = inputs
-        eps = jax.random.normal(k, (n_samples, x.shape[0], latent))
+    Row ``i`` draws its ``n_samples`` latent codes from its own key ``keys[i]``; the rows go through in
+    blocks of about ``_IMPUTE_BLOCK / n_samples`` rows, one block after another, to bound the memory.
+    """
+    block = math.gcd(X.shape[0], 1 << max(0, (_IMPUTE_BLOCK // max(1, n_samples)).bit_length() - 1))
+
+    def one(x: jax.Array, m: jax.Array, k: jax.Array) -> jax.Array:
+        eps = jnp.swapaxes(jax.vmap(lambda ki: jax.random.normal(ki, (n_samples, latent)))(k), 0, 1)
         log_w, loc = _log_weights(params, x, m, eps, min_scale)
         w = jax.nn.softmax(log_w, axis=0)
         return jnp.sum(w[..., None] * loc, axis=0)
 
-    return jax.lax.map(one, (X, M, jax.random.split(key, X.shape[0])))
+    return in_blocks(one, (X, M, keys), block)
 
 
-class MIWAE(_Fitted):
+class MIWAE(Fitted):
     """Missing-data importance-weighted autoencoder with a Gaussian observation model.
 
     Every column is standardised by its observed mean and standard deviation inside ``fit`` (undone at
@@ -225,24 +232,11 @@ class MIWAE(_Fitted):
 
     def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
         """Conditional means of the missing entries by self-normalised importance sampling."""
-        self._check_fitted()
-        X, observed = _as_inputs(X, observed, self.layout_.width)
-        n, d = X.shape
-        if n == 0:
+        X, observed = self._start_impute(X, observed)
+        if X.shape[0] == 0:
             return X.copy()
-        rows = max(1, min(n, _IMPUTE_BLOCK // max(1, self.n_samples)))
-        n_chunks = math.ceil(n / rows)
-        pad = n_chunks * rows - n
-        Xs = np.pad(self._standardise(X, observed), ((0, pad), (0, 0))).reshape(n_chunks, rows, d)
-        M = np.pad(observed.astype(np.float32), ((0, pad), (0, 0))).reshape(n_chunks, rows, d)
-        mean = _impute_chunks(
-            self.params_,
-            jnp.asarray(Xs),
-            jnp.asarray(M),
-            key,
-            n_samples=int(self.n_samples),
-            latent=self.latent_,
-            min_scale=float(self.min_scale),
-        )
-        imputed = np.asarray(mean).reshape(n_chunks * rows, d)[:n] * self.std_ + self.mean_
-        return _finish(X, observed, imputed, self.layout_, self.empty_)
+        program = partial(_impute_chunk, self.params_, n_samples=int(self.n_samples), latent=self.latent_,
+                          min_scale=float(self.min_scale))
+        mean = map_rows(program, (self._standardise(X, observed), observed.astype(np.float32)), _IMPUTE_ROWS, key=key)
+        imputed = np.asarray(mean) * self.std_ + self.mean_
+        return finish(X, observed, imputed, self.layout_, self.empty_)

@@ -16,14 +16,19 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+def _identity(x: jax.Array) -> jax.Array:
+    return x
+
+
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "relu": jax.nn.relu,
     "gelu": jax.nn.gelu,
     "elu": jax.nn.elu,
     "tanh": jnp.tanh,
     "swish": jax.nn.swish,
-    "identity": lambda x: x,
+    "identity": _identity,
 }
+"""Hidden activations by name; models store the name and look the function up here, so they pickle."""
 
 
 def _activation(name: str) -> Callable[[jax.Array], jax.Array]:
@@ -83,8 +88,10 @@ class MLPAutoencoder(nnx.Module):
         self.features = features
         self.mask_input = mask_input
         self.dropout_rate = dropout
-        self.act = _activation(activation)
-        self.latent_act = _activation(latent_activation)
+        _activation(activation)
+        _activation(latent_activation)
+        self.activation = activation
+        self.latent_activation = latent_activation
         width_in = 2 * features if mask_input else features
         enc_widths = [width_in, *encoder, latent]
         dec_widths = [latent, *decoder, features]
@@ -111,7 +118,7 @@ class MLPAutoencoder(nnx.Module):
         for i, layer in enumerate(self.encoder_layers):
             h = layer(h)
             last = i == len(self.encoder_layers) - 1
-            h = self.latent_act(h) if last else self.act(h)
+            h = _activation(self.latent_activation if last else self.activation)(h)
             h = dropout(h, self.dropout_rate, ks[i])
         return h
 
@@ -122,7 +129,7 @@ class MLPAutoencoder(nnx.Module):
         for i, layer in enumerate(self.decoder_layers):
             h = layer(h)
             if i < len(self.decoder_layers) - 1:
-                h = dropout(self.act(h), self.dropout_rate, ks[i])
+                h = dropout(_activation(self.activation)(h), self.dropout_rate, ks[i])
         return h.astype(jnp.float32)
 
     def __call__(self, x: jax.Array, missing: jax.Array | None = None, *, key: jax.Array | None = None) -> jax.Array:

@@ -125,4 +125,60 @@ def pooled_weights(names: list[str], preds: list[np.ndarray], truths: list[np.nd
     return simplex_weights(P, t)
 
 
-__all__ = ["ColumnChoice", "simplex_weights", "choose_column", "pooled_weights", "MIN_CELLS", "BASELINE"]
+def choose_columns(names: list[str], preds: np.ndarray, X: np.ndarray, held: np.ndarray, group: np.ndarray,
+                   rng: np.random.Generator) -> list[ColumnChoice]:
+    """One :class:`ColumnChoice` per source column (``group`` names each encoded column's), from
+    candidate fills ``preds`` (n, d, C) of the table ``X`` whose ``held`` cells were hidden from them."""
+    per_group, categorical = [], []
+    for g in range(int(group.max()) + 1):
+        cols = np.flatnonzero(group == g)
+        rows = held[:, cols].all(axis=1)
+        per_group.append((preds[rows][:, cols, :], X[rows][:, cols]))
+        categorical.append(len(cols) > 1)
+    pooled = {kind: pooled_weights(names, [p for (p, _), c in zip(per_group, categorical) if c == kind],
+                                   [t for (_, t), c in zip(per_group, categorical) if c == kind])
+              for kind in (False, True)}
+    return [choose_column(names, p, t, rng, pooled[c]) for (p, t), c in zip(per_group, categorical)]
+
+
+def weight_matrix(names: list[str], choices: list[ColumnChoice], group: np.ndarray) -> np.ndarray:
+    """(candidates, encoded width): each encoded column's weight on each candidate's fill."""
+    W = np.zeros((len(names), len(group)), np.float32)
+    for g, choice in enumerate(choices):
+        for c, n in enumerate(names):
+            W[c, group == g] = choice.weights[n]
+    return W
+
+
+def blend(weights: np.ndarray, fills: dict[str, np.ndarray], names: list[str]) -> np.ndarray:
+    """The per-column convex blend of candidate fills (only those with weight somewhere are needed)."""
+    out = 0.0
+    for c, n in enumerate(names):
+        if np.any(weights[c] > 0):
+            out = out + weights[c].astype(np.float64) * fills[n]
+    return np.asarray(out, np.float32)
+
+
+def selection_frame(names: list[str], choices: list[ColumnChoice], columns: list) -> "pd.DataFrame":
+    """Per source column: every candidate's held-out error (mean squared error per cell in the encoded
+    domain: scaled numbers, Brier score for categories), its weight, the choice, and the rule used."""
+    import pandas as pd
+
+    rows = []
+    for choice in choices:
+        row = {f"{n}_error": choice.errors[n] for n in names}
+        row |= {f"{n}_weight": choice.weights[n] for n in names}
+        row |= {"choice": choice.choice, "held_out_cells": choice.cells, "rule": choice.rule}
+        rows.append(row)
+    return pd.DataFrame(rows, index=pd.Index(columns, name="column"))
+
+
+def seeded_rng(key) -> np.random.Generator:
+    """A NumPy generator drawn from a JAX key (for the cross-fitting split), so ``seed`` decides it too."""
+    import jax
+
+    return np.random.default_rng(np.asarray(jax.random.key_data(key)))
+
+
+__all__ = ["ColumnChoice", "simplex_weights", "choose_column", "choose_columns", "pooled_weights", "weight_matrix",
+           "blend", "selection_frame", "seeded_rng", "MIN_CELLS", "BASELINE"]

@@ -29,7 +29,9 @@ from flax import nnx
 from invimpute.heads import apply_head
 from invimpute.layout import Layout
 from invimpute.losses import reconstruction_loss
+from invimpute.missingness import hide_cells
 from invimpute.models import weight_penalty
+from invimpute.rows import map_rows
 
 
 SCHEDULES = ("constant", "cosine")
@@ -178,42 +180,26 @@ class History:
 
 @dataclass
 class FitResult:
-    """What :func:`fit` returns: the trained model, its history and the refilled table."""
+    """What :func:`fit` returns: the trained model, its history, the refilled table, and the observed cells
+    held out of training for early stopping (all False when none were)."""
 
     model: nnx.Module
     history: History
     filled: np.ndarray
-
-
-def hide_cells(
-    key: jax.Array, observed: jax.Array, layout: Layout, rate: float, groups: tuple[int, ...] | None = None
-) -> jax.Array:
-    """A mask (like ``observed``) of observed cells to hide, drawn per group of encoded columns.
-
-    ``groups`` names the group of each encoded column (default: the layout's, so a one-hot group goes
-    together); every group is hidden with probability ``rate``.
-    """
-    group = np.asarray(layout.group if groups is None else groups, dtype=np.int32)
-    u = jax.random.uniform(key, observed.shape[:-1] + (int(group.max()) + 1,))
-    return (u < rate)[..., jnp.asarray(group)] & observed
+    held: np.ndarray
 
 
 def predict(model: nnx.Module, x: jax.Array, missing: jax.Array, layout: Layout, batch_size: int = 4096) -> jax.Array:
     """Deterministic values ``apply_head(model(x, missing))`` for a whole table, in fixed-size chunks."""
     graphdef, params = nnx.split(model)
-    n = x.shape[0]
-    size = min(batch_size, max(1, n))
-    pad = (-n) % size
-    xp = jnp.pad(jnp.asarray(x), ((0, pad), (0, 0)))
-    mp = jnp.pad(jnp.asarray(missing, dtype=jnp.float32), ((0, pad), (0, 0)))
-    out = _predict_chunks(graphdef, params, xp.reshape(-1, size, x.shape[1]), mp.reshape(-1, size, x.shape[1]), layout)
-    return out.reshape(-1, x.shape[1])[:n]
+    missing = missing.astype(jnp.float32) if isinstance(missing, jax.Array) else np.asarray(missing, np.float32)
+    return map_rows(functools.partial(_predict_chunk, graphdef, layout, params), (x, missing), batch_size)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 4))
-def _predict_chunks(graphdef, params, xs, ms, layout):
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _predict_chunk(graphdef, layout, params, x, missing):
     model = nnx.merge(graphdef, params)
-    return jax.lax.map(lambda xm: apply_head(model(xm[0], xm[1]), layout), (xs, ms))
+    return apply_head(model(x, missing), layout)
 
 
 def _program_config(config: TrainConfig, n_rows: int) -> TrainConfig:
@@ -393,4 +379,5 @@ def fit(
     if w is None:
         pred, _, _ = evaluate(params, current, X, train_obs, held, fill)
         current = jnp.where(train_obs, X, pred)
-    return FitResult(model=model, history=history, filled=np.asarray(jnp.where(observed, X, current)))
+    return FitResult(model=model, history=history, filled=np.asarray(jnp.where(observed, X, current)),
+                     held=np.asarray(held))

@@ -12,11 +12,14 @@ scaled by to reach the nominal coverage on held-out cells.
 :func:`rubin_pool` pools an estimate computed on each of M multiply-imputed tables with Rubin's rules, and
 :func:`gumbel_max_groups` draws one category per one-hot group (the sampling step of multiple imputation).
 
-Everything here is NumPy, except :func:`gumbel_max_groups`, a pure JAX function of a key.
+Everything here takes and returns NumPy arrays; :func:`gumbel_max_groups` is a pure JAX function of a
+key, and :func:`apply_temperature` computes with the package's one grouped softmax
+(:func:`invimpute.heads.group_softmax`) in double precision.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +29,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from invimpute.heads import group_softmax
+from invimpute.rows import map_rows
+
 _TINY = 1e-12
+_SOFTMAX_ROWS = 4096
 _LOG_T_RANGE = (math.log(0.05), math.log(20.0))
 
 
@@ -206,20 +213,33 @@ def fit_temperature(
 
 
 def apply_temperature(scores, temperature: float, groups=None, *, probabilities: bool = False) -> np.ndarray:
-    """``softmax(scores / T)`` within each group of columns (one group when ``groups`` is None)."""
+    """``softmax(scores / T)`` within each group of columns (one group when ``groups`` is None), in float64.
+
+    ``scores`` (..., d) are logits, or with ``probabilities=True`` probabilities (whose logs are used);
+    ``groups`` (d,) names each column's group. Computed by :func:`invimpute.heads.group_softmax` in
+    double precision, over padded row chunks so that tables of any length reuse one compiled program.
+    """
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
     s = np.asarray(scores, dtype=np.float64)
     if probabilities:
         s = np.log(np.clip(s, _TINY, 1.0))
+    if s.size == 0:
+        return s.copy()
     g = np.zeros(s.shape[-1], dtype=np.int64) if groups is None else np.asarray(groups)
-    out = np.empty_like(s)
-    for grp in np.unique(g):
-        cols = np.flatnonzero(g == grp)
-        z = s[..., cols] / temperature
-        z = np.exp(z - z.max(axis=-1, keepdims=True))
-        out[..., cols] = z / z.sum(axis=-1, keepdims=True)
-    return out
+    if g.shape != (s.shape[-1],):
+        raise ValueError(f"groups must have one entry per column ({s.shape[-1]}), got shape {g.shape}")
+    codes = np.unique(g, return_inverse=True)[1].reshape(-1)
+    with jax.enable_x64(True):
+        program = functools.partial(_softmax_chunk, int(codes.max()) + 1, jnp.asarray(codes),
+                                    jnp.asarray(temperature, jnp.float64))
+        out = np.asarray(map_rows(program, (s.reshape(-1, s.shape[-1]),), _SOFTMAX_ROWS))
+    return out.reshape(s.shape)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _softmax_chunk(n_groups: int, group: jax.Array, temperature: jax.Array, s: jax.Array) -> jax.Array:
+    return group_softmax(s, group, n_groups, temperature)
 
 
 def fit_interval_scale(residuals, std, level: float = 0.9) -> float:

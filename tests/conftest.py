@@ -5,11 +5,16 @@ Everything here is tiny on purpose: the suite runs on a shared 2-core CPU.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+# Tests that run the command line in-process never write compiled programs under the data home; the
+# tests of the compilation cache pass a temporary folder.
+os.environ.setdefault("INVIMPUTE_COMPILE_CACHE", "off")
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ inversion steps) so the module runs in seconds."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pathlib
@@ -57,6 +58,15 @@ def fitted(request, models) -> Imputer:
 def saved(tmp_path_factory, models) -> pathlib.Path:
     """A saved reverse model, for the corruption tests to copy and damage."""
     return checkpoint.save(models["reverse"], tmp_path_factory.mktemp("ck") / "model")
+
+
+def resign(manifest: dict) -> dict:
+    """``manifest`` with its integrity record recomputed, as a deliberate forger would: the content
+    checks behind the record must still catch what it no longer does."""
+    manifest = dict(manifest)
+    manifest["integrity"] = dict(manifest["integrity"])
+    manifest["integrity"]["manifest"] = hashlib.sha256(checkpoint._canonical(manifest)).hexdigest()
+    return manifest
 
 
 def _copy(src: pathlib.Path, dst: pathlib.Path) -> pathlib.Path:
@@ -124,9 +134,9 @@ def test_save_is_atomic_and_refuses_to_clobber(fitted, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "not_a_model"]
 
 
-def test_unsupported_and_unfitted():
-    with pytest.raises(ValueError, match=r"saving method 'knn' is not supported; supported: ae, recurrent, reverse, mean"):
-        checkpoint.save(Imputer("knn"), "unused")
+def test_unknown_and_unfitted():
+    with pytest.raises(ValueError, match=r"saving method 'nope' is not supported; supported: auto, ae, recurrent, reverse, mean, knn"):
+        checkpoint.check_supported("nope")
     with pytest.raises(ValueError, match="not fitted"):
         checkpoint.save(Imputer("reverse"), "unused")
     with pytest.raises(TypeError, match="Imputer"):
@@ -167,10 +177,10 @@ def test_corrupted_checkpoints(saved, tmp_path, damage, message):
         arrays_path.write_bytes(bytes(data))
     elif damage == "other_shape":
         manifest["params"]["model"]["hidden"] = [8]
-        manifest_path.write_text(json.dumps(manifest))
+        manifest_path.write_text(json.dumps(resign(manifest)))
     else:
         del manifest["schema"]
-        manifest_path.write_text(json.dumps(manifest))
+        manifest_path.write_text(json.dumps(resign(manifest)))
     with pytest.raises(CheckpointError, match=message) as err:
         checkpoint.load(path)
     assert str(path) in str(err.value)

@@ -38,6 +38,14 @@ def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
                           env=_env(), timeout=timeout, cwd=ROOT)
 
 
+def _recorded_parts(partial: pathlib.Path) -> dict:
+    """The parts the job's progress record lists (empty while there is no record yet)."""
+    try:
+        return json.loads((partial / "progress.json").read_text())["parts"]
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
 def _table(n: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     z = rng.normal(size=(n, 2))
@@ -168,7 +176,7 @@ def test_kill_and_resume_is_byte_identical(work, data_csv, model_dir, reference)
             "--out", str(out), "--chunk-rows", str(CHUNK), "--no-progress"]
     proc = subprocess.Popen(args, env=_env(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
-    while not (partial / "progress.json").exists() and proc.poll() is None and time.monotonic() < deadline:
+    while not _recorded_parts(partial) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
@@ -192,7 +200,7 @@ def test_resume_skips_finished_chunks_and_restarts_when_input_changes(work, mode
     reference = work / "resume_reference.csv"
     job.impute_file(model_dir, src, reference, chunk_rows=CHUNK, progress=False)
     out = work / "resumed.csv"
-    real_write = job._write_part
+    real_write = job.parts.write_part
     calls = []
 
     def failing(*args, **kwargs):
@@ -201,10 +209,10 @@ def test_resume_skips_finished_chunks_and_restarts_when_input_changes(work, mode
         calls.append(args[1])
         return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(job, "_write_part", failing)
+    monkeypatch.setattr(job.parts, "write_part", failing)
     with pytest.raises(OSError, match="simulated crash"):
         job.impute_file(model_dir, src, out, chunk_rows=CHUNK, progress=False)
-    monkeypatch.setattr(job, "_write_part", real_write)
+    monkeypatch.setattr(job.parts, "write_part", real_write)
     assert not out.exists() and len(list((work / "resumed.csv.partial").glob("part-*"))) == 3
 
     summary = job.impute_file(model_dir, src, out, chunk_rows=CHUNK, progress=False)
@@ -212,11 +220,11 @@ def test_resume_skips_finished_chunks_and_restarts_when_input_changes(work, mode
     assert out.read_bytes() == reference.read_bytes()
 
     out.unlink()
-    monkeypatch.setattr(job, "_write_part", failing)
+    monkeypatch.setattr(job.parts, "write_part", failing)
     calls.clear()
     with pytest.raises(OSError, match="simulated crash"):
         job.impute_file(model_dir, src, out, chunk_rows=CHUNK, progress=False)
-    monkeypatch.setattr(job, "_write_part", real_write)
+    monkeypatch.setattr(job.parts, "write_part", real_write)
     st = src.stat()
     os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     summary = job.impute_file(model_dir, src, out, chunk_rows=CHUNK, progress=False)
@@ -225,9 +233,7 @@ def test_resume_skips_finished_chunks_and_restarts_when_input_changes(work, mode
 
 
 def test_a_second_job_on_the_same_output_is_refused(work, data_csv, model_dir):
-    partial = work / "locked.csv.partial"
-    partial.mkdir()
-    lock = job._Lock(partial, work / "locked.csv")
+    lock = job.workdir.WorkDir.claim(work / "locked.csv")
     try:
         with pytest.raises(job.JobError, match="another invimpute job"):
             job.impute_file(model_dir, data_csv, work / "locked.csv", chunk_rows=CHUNK, progress=False)

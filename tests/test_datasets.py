@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import os
 import pathlib
+import re
 from typing import BinaryIO
 
 import numpy as np
@@ -174,7 +175,7 @@ def test_offline_error_names_path_and_env_var(tmp_path: pathlib.Path, no_network
     assert not (tmp_path / "mushrooms.csv").exists()
 
 
-@pytest.mark.parametrize("name", datasets.UCI_TABLES)
+@pytest.mark.parametrize("name", [n for n in datasets.UCI_TABLES if n != "breast_diagnostic"])
 def test_offline_error_uci(tmp_path: pathlib.Path, no_network: list[str], name: str) -> None:
     with pytest.raises(OSError) as info:
         datasets.load_uci(name, tmp_path)
@@ -210,59 +211,84 @@ def test_atomic_download_leaves_nothing(tmp_path: pathlib.Path, monkeypatch: pyt
 
 
 def test_download_rejects_bad_content(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    serve(monkeypatch, {"wine.data": b"<html>Service unavailable</html>\n"})
+    serve(monkeypatch, {"wine.csv": b"<html>Service unavailable</html>\n"})
     with pytest.raises(FileNotFoundError, match="expected format"):
         datasets.load_uci("wine", tmp_path)
     assert list((tmp_path / "uci").iterdir()) == []
 
 
+def test_every_source_is_pinned() -> None:
+    remotes = [datasets._MUSHROOM, *datasets._UCI_REMOTES.values(),
+               *datasets._mnist_remotes("test").values(), *datasets._mnist_remotes("train").values()]
+    for remote in remotes:
+        assert all(len(h) == 64 and int(h, 16) >= 0 for h in remote.stored), remote.relpath
+        if remote.build is not None:
+            continue
+        assert len(remote.sha256) == 64, remote.relpath
+        if "githubusercontent" in remote.url:
+            assert re.search(r"/[0-9a-f]{40}/", remote.url), f"{remote.url} is not at a fixed commit"
+            assert "/HEAD/" not in remote.url and "/master/" not in remote.url
+
+
+def test_download_with_the_pinned_bytes_is_stored(shared_data: pathlib.Path, tmp_path: pathlib.Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    tried: list[str] = []
+    bodies = {name: (shared_data / "uci" / f"{name}.csv").read_bytes() for name in ("letter", "spam", "breast")}
+
+    def fetch(url: str, out: BinaryIO, timeout: float = 60.0) -> None:
+        tried.append(url)
+        out.write(bodies[url.rsplit("/", 1)[1][:-4]])
+
+    monkeypatch.setattr(datasets, "_fetch_url", fetch)
+    for name in bodies:
+        pd.testing.assert_frame_equal(datasets.load_uci(name, tmp_path), datasets.load_uci(name, shared_data))
+    assert all(re.search(r"/[0-9a-f]{40}/data/", url) for url in tried)
+
+
+def test_download_with_other_bytes_is_refused(shared_data: pathlib.Path, tmp_path: pathlib.Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding 10: well-formed bytes of the right shape that are not the pinned file are never stored."""
+    text = (shared_data / "uci" / "letter.csv").read_text().splitlines(keepends=True)
+    text[5] = "9" + text[5][1:] if not text[5].startswith("9") else "8" + text[5][1:]
+    serve(monkeypatch, {"letter.csv": "".join(text).encode()})
+    with pytest.raises(FileNotFoundError, match="SHA-256"):
+        datasets.load_uci("letter", tmp_path)
+    assert list((tmp_path / "uci").iterdir()) == []
+    mnist = shared_data / "mnist"
+    serve(monkeypatch, {"t10k-images-idx3-ubyte.gz": gzip.compress(gzip.decompress((mnist / "t10k-images-idx3-ubyte.gz").read_bytes())[:-1] + b"\x01"),
+                        "t10k-labels-idx1-ubyte.gz": (mnist / "t10k-labels-idx1-ubyte.gz").read_bytes()})
+    with pytest.raises(FileNotFoundError, match="SHA-256"):
+        datasets.load_mnist(tmp_path, split="test")
+    assert not (tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz").exists()
+
+
+def test_a_changed_stored_file_is_refused_before_use(shared_data: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    (tmp_path / "uci").mkdir()
+    lines = (shared_data / "uci" / "wine.csv").read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace("14.23", "14.24", 1)
+    (tmp_path / "uci" / "wine.csv").write_text("".join(lines))
+    with pytest.raises(ValueError, match="SHA-256") as info:
+        datasets.load_uci("wine", tmp_path, download=False)
+    assert str(tmp_path / "uci" / "wine.csv") in str(info.value) and "verify=False" in str(info.value)
+    assert datasets.load_uci("wine", tmp_path, download=False, verify=False).iloc[0, 0] == 14.24
+
+
+def test_diagnostic_table_is_built_offline_from_scikit_learn(shared_data: pathlib.Path, tmp_path: pathlib.Path,
+                                                           no_network: list[str]) -> None:
+    built = datasets.load_uci("breast_diagnostic", tmp_path)
+    pd.testing.assert_frame_equal(built, datasets.load_uci("breast_diagnostic", shared_data))
+    assert no_network == []
+
+
 def test_download_rewrites_mushroom(shared_data: pathlib.Path, tmp_path: pathlib.Path,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    lines = (shared_data / "mushrooms.csv").read_bytes().splitlines(keepends=True)
-    serve(monkeypatch, {"agaricus-lepiota.data": b"".join(lines[1:])})
-    downloaded = datasets.load_mushroom(tmp_path)
-    pd.testing.assert_frame_equal(downloaded, datasets.load_mushroom(shared_data, download=False))
-    assert datasets.available(tmp_path)["mushroom"]
-
-
-def test_download_rewrites_uci_tables(shared_data: pathlib.Path, tmp_path: pathlib.Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    local = {name: datasets.load_uci(name, shared_data, download=False) for name in datasets.UCI_TABLES}
-    wine = local["wine"].copy()
-    wine.insert(0, "class", 1)
-    diagnostic = local["breast_diagnostic"].copy()
-    diagnostic.insert(0, "diagnosis", "M")
-    diagnostic.insert(0, "id", 842302)
-    breast = local["breast"].copy()
-    breast.insert(0, "col_1", 1000025)
-    credit = local["credit"].copy()
-    credit.columns = [f"X{i}" for i in range(1, 24)]
-    serve(monkeypatch, {
-        "GAIN/master/data/letter.csv": (shared_data / "uci" / "letter.csv").read_bytes(),
-        "GAIN/master/data/spam.csv": (shared_data / "uci" / "spam.csv").read_bytes(),
-        "wine.data": wine.to_csv(index=False, header=False).encode(),
-        "wdbc.data": diagnostic.to_csv(index=False, header=False).encode(),
-        "gain_data/HEAD/data/breast.csv": breast.to_csv(index=False).encode(),
-        "gain_data/HEAD/data/credit.csv": b"\xef\xbb\xbf" + credit.to_csv(index=False).encode(),
-    })
-    for name in datasets.UCI_TABLES:
-        downloaded = datasets.load_uci(name, tmp_path)
-        pd.testing.assert_frame_equal(downloaded, local[name], check_dtype=False)
-    assert all(datasets.available(tmp_path)[name] for name in datasets.UCI_TABLES)
-
-
-def test_download_mnist_checks_and_keeps_bytes(shared_data: pathlib.Path, tmp_path: pathlib.Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    mnist = shared_data / "mnist"
-    serve(monkeypatch, {
-        "t10k-images-idx3-ubyte.gz": (mnist / "t10k-images-idx3-ubyte.gz").read_bytes(),
-        "t10k-labels-idx1-ubyte.gz": (mnist / "t10k-labels-idx1-ubyte.gz").read_bytes(),
-    })
-    images, labels = datasets.load_mnist(tmp_path, split="test")
-    assert images.shape == (10000, 28, 28)
-    assert np.bincount(labels).tolist() == MNIST_TEST_COUNTS
-    assert (tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz").read_bytes() == (
-        mnist / "t10k-labels-idx1-ubyte.gz").read_bytes()
+    local = datasets.load_mushroom(shared_data)
+    copy = local[[c for c in local.columns if c != "class"] + ["class"]].copy()
+    copy.insert(0, "id", range(1, len(copy) + 1))
+    upstream = copy.to_csv(lineterminator="\n").encode()  # the public copy's layout, byte for byte
+    assert datasets._sha256(upstream) == datasets._MUSHROOM.sha256
+    serve(monkeypatch, {"mushrooms.csv": upstream})
+    pd.testing.assert_frame_equal(datasets.load_mushroom(tmp_path), local)
 
 
 # ----------------------------------------------------------------------------- corrupted files
@@ -285,14 +311,14 @@ def _images_idx(n: int, magic: int = 2051) -> bytes:
 
 def test_small_valid_idx_roundtrip(tmp_path: pathlib.Path) -> None:
     _write_mnist(tmp_path, gzip.compress(_images_idx(3)), gzip.compress(_labels_idx([7, 0, 9])))
-    images, labels = datasets.load_mnist(tmp_path, download=False)
+    images, labels = datasets.load_mnist(tmp_path, download=False, verify=False)
     assert images.shape == (3, 28, 28) and labels.tolist() == [7, 0, 9]
 
 
 def test_corrupted_gzip_names_file(tmp_path: pathlib.Path) -> None:
     _write_mnist(tmp_path, b"this is not gzip data", gzip.compress(_labels_idx([1])))
     with pytest.raises(ValueError, match="gzip") as info:
-        datasets.load_mnist(tmp_path, download=False)
+        datasets.load_mnist(tmp_path, download=False, verify=False)
     assert str(tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz") in str(info.value)
 
 
@@ -300,31 +326,31 @@ def test_truncated_gzip_names_file(tmp_path: pathlib.Path) -> None:
     truncated = gzip.compress(_images_idx(2))[:-12]
     _write_mnist(tmp_path, truncated, gzip.compress(_labels_idx([1, 2])))
     with pytest.raises(ValueError) as info:
-        datasets.load_mnist(tmp_path, download=False)
+        datasets.load_mnist(tmp_path, download=False, verify=False)
     assert "t10k-images-idx3-ubyte.gz" in str(info.value)
 
 
 def test_bad_magic_number_names_file(tmp_path: pathlib.Path) -> None:
     _write_mnist(tmp_path, gzip.compress(_images_idx(2)), gzip.compress(_labels_idx([1, 2], magic=2051)))
     with pytest.raises(ValueError, match="magic number") as info:
-        datasets.load_mnist(tmp_path, download=False)
+        datasets.load_mnist(tmp_path, download=False, verify=False)
     assert str(tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz") in str(info.value)
 
 
 def test_size_mismatch_is_reported(tmp_path: pathlib.Path) -> None:
     _write_mnist(tmp_path, gzip.compress(_images_idx(2)[:-5]), gzip.compress(_labels_idx([1, 2])))
     with pytest.raises(ValueError, match="truncated or corrupted"):
-        datasets.load_mnist(tmp_path, download=False)
+        datasets.load_mnist(tmp_path, download=False, verify=False)
 
 
 def test_mismatched_image_and_label_counts(tmp_path: pathlib.Path) -> None:
     _write_mnist(tmp_path, gzip.compress(_images_idx(2)), gzip.compress(_labels_idx([1, 2, 3])))
     with pytest.raises(ValueError, match="2 images but 3 labels"):
-        datasets.load_mnist(tmp_path, download=False)
+        datasets.load_mnist(tmp_path, download=False, verify=False)
 
 
 def test_wrong_uci_shape_is_reported(tmp_path: pathlib.Path) -> None:
     (tmp_path / "uci").mkdir()
     (tmp_path / "uci" / "wine.csv").write_text("a,b\n1,2\n")
     with pytest.raises(ValueError, match="178 rows x 13 columns"):
-        datasets.load_uci("wine", tmp_path, download=False)
+        datasets.load_uci("wine", tmp_path, download=False, verify=False)

@@ -281,3 +281,17 @@ def test_chunk_size():
     assert chunk_size(5, 1024, n_devices=3) == 9
     assert chunk_size(0, 16) == 1
 
+
+
+def test_code_radius_pads_its_last_chunk(trained):
+    """Tables of another length reuse the compiled code-norm chunk: the last chunk is padded, not cut short."""
+    from invimpute.inversion import _code_norms
+
+    model, X, obs, _ = trained
+    code_radius(model, X[:100], obs[:100], batch_size=32)  # four chunks of 32, the last one padded
+    compiled = _code_norms._cache_size()
+    radius = code_radius(model, X[:70], obs[:70], batch_size=32)  # 6 rows in the last chunk
+    assert _code_norms._cache_size() == compiled
+    x = np.where(obs[:70], X[:70], 0.0).astype(np.float32)
+    codes = model.encode(x, (~obs[:70]).astype(np.float32))
+    assert radius == pytest.approx(float(np.linalg.norm(np.asarray(codes), axis=-1).mean()), rel=1e-5)

@@ -71,11 +71,11 @@ def test_multiple_imputation_agrees_on_observed_and_differs_on_missing(fitted):
 
 def test_no_source_of_spread_gives_the_single_imputation(fitted):
     df, imp = fitted
-    imp.set_params(mi_dropout=False, mi_sample_categorical=False)
+    imp.set_params(uncertainty__dropout=False, uncertainty__sample_categorical=False)
     try:
         tables = imp.multiple_imputations(df, 2)
     finally:
-        imp.set_params(mi_dropout=True, mi_sample_categorical=True)
+        imp.set_params(uncertainty__dropout=True, uncertainty__sample_categorical=True)
     single = imp.transform(df)
     for t in tables:
         pd.testing.assert_frame_equal(t, single)
@@ -83,11 +83,11 @@ def test_no_source_of_spread_gives_the_single_imputation(fitted):
 
 def test_numeric_sampling_spreads_numeric_cells(fitted):
     df, imp = fitted
-    imp.set_params(mi_dropout=False, mi_sample_categorical=False, mi_sample_numeric=True)
+    imp.set_params(uncertainty__dropout=False, uncertainty__sample_categorical=False, uncertainty__sample_numeric=True)
     try:
         tables = imp.multiple_imputations(df, 3)
     finally:
-        imp.set_params(mi_dropout=True, mi_sample_categorical=True, mi_sample_numeric=False)
+        imp.set_params(uncertainty__dropout=True, uncertainty__sample_categorical=True, uncertainty__sample_numeric=False)
     miss = df["size"].isna()
     sizes = np.stack([t["size"][miss].to_numpy() for t in tables])
     assert (sizes.std(axis=0) > 0).all()
