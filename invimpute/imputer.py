@@ -298,8 +298,8 @@ class Imputer(*_BASES, **_CLASS_OPTIONS):
             self.calibration_ = fit_calibrated(self.method_, Xe, Oe, self.layout_, k_fit, settings.uncertainty.fraction)
         else:
             self.method_.fit(Xe, Oe, self.layout_, k_fit)
-        table = getattr(self.method_, "selection_table", None)
-        self.selection_ = table(self.encoder_.schema) if table is not None else None
+        selection = getattr(self.method_, "selection_table", None)
+        self.selection_ = selection(self.encoder_.schema) if selection is not None else None
         self.n_features_in_ = frame.shape[1]
         self._remember_names(feature_names(table))
         return table, observed, Xe, Oe
