@@ -5,11 +5,11 @@ each damaged sample by gradient descent over only its missing entries through th
 ``vmap``ped and ``jit``-compiled over many samples at once.
 """
 
-from invimpute import checkpoint, compile_cache, datasets, distributed, job, metrics, missingness, uncertainty
+from invimpute import checkpoint, compile_cache, datasets, distributed, job, metrics, missingness, tables, uncertainty
 from invimpute.belief import Belief, Calibration
 from invimpute.encoding import Schema, TableEncoder
 from invimpute.heads import apply_head, inverse_head
-from invimpute.imputer import Imputer
+from invimpute.imputer import Imputer, NotFittedError
 from invimpute.inversion import InversionConfig, InversionResult, code_radius, invert, invert_draws
 from invimpute.layout import BINARY, CATEGORICAL, NUMERIC, UNIT, Layout
 from invimpute.losses import masked_mse, typed_loss
@@ -24,7 +24,7 @@ from invimpute.uncertainty import PooledEstimate, rubin_pool
 __version__ = "0.1.0"
 
 __all__ = [
-    "Imputer",
+    "Imputer", "NotFittedError", "tables",
     "TableEncoder", "Schema", "Layout", "NUMERIC", "UNIT", "BINARY", "CATEGORICAL",
     "detect", "mcar_mask", "mar_mask", "mnar_mask", "row_mask", "patch_mask", "apply_mask",
     "MLPAutoencoder", "ConvAutoencoder", "reference_mlp", "symmetric_mlp",

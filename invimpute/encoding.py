@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from invimpute.layout import BINARY, CATEGORICAL, NUMERIC, UNIT, Layout
+from invimpute.columns import bool_values, is_time_dtype, time_unit, time_values, times_from_values
+from invimpute.tables import check_cells
 
 SCALINGS = ("minmax", "standard", "none")
 
@@ -97,7 +99,8 @@ class Schema:
 
 
 def _is_bool(s: pd.Series) -> bool:
-    if s.dtype == bool or isinstance(s.dtype, pd.BooleanDtype):
+    """True/False values: a bool dtype (NumPy, nullable ``boolean``, ``bool[pyarrow]``) or objects that are all bools."""
+    if pd.api.types.is_bool_dtype(s.dtype) and s.dtype != object:
         return True
     if s.dtype == object:
         vals = s.dropna()
@@ -105,13 +108,23 @@ def _is_bool(s: pd.Series) -> bool:
     return False
 
 
+def _is_time(s: pd.Series) -> bool:
+    """A datetime (naive or tz-aware) or timedelta column, NumPy- or Arrow-backed."""
+    return getattr(s.dtype, "kind", "") in ("M", "m")
+
+
 def _is_numeric(s: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(s.dtype) and not _is_bool(s)
+    return pd.api.types.is_numeric_dtype(s.dtype) and not _is_bool(s) and not _is_time(s)
 
 
-def _to_float(s: pd.Series, name: object) -> np.ndarray:
-    """Numeric values of ``s`` as float64 with NaN for missing; junk raises naming the column."""
-    if _is_numeric(s):
+def _to_float(s: pd.Series, name: object, unit: str | None = None) -> np.ndarray:
+    """Numeric values of ``s`` as float64 with NaN for missing; junk raises naming the column.
+
+    Datetime and timedelta columns are read on their time axis, in ``unit`` (the fitted resolution).
+    """
+    if _is_time(s):
+        v = time_values(s, unit or time_unit(str(s.dtype)))
+    elif _is_numeric(s):
         v = s.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         conv = pd.to_numeric(s, errors="coerce")
@@ -129,6 +142,24 @@ def _to_float(s: pd.Series, name: object) -> np.ndarray:
             f"column {name!r} contains ±inf; replace infinite values (with NaN to impute them) before fitting"
         )
     return v
+
+
+def _check_kind(spec: ColumnSpec, s: pd.Series) -> None:
+    """Refuse a column whose values are of another kind than at fit (same name is not enough)."""
+    if len(s) == 0 or spec.kind == "categorical":
+        return
+    fitted_time = spec.kind == "numeric" and is_time_dtype(spec.dtype)
+    now = "True/False values" if _is_bool(s) else f"{s.dtype} values" if _is_time(s) else None
+    if spec.kind == "numeric" and not fitted_time and now is not None:
+        raise ValueError(
+            f"column {spec.name!r} held numbers ({spec.dtype}) at fit but holds {now} now; convert it "
+            f"(for example df[{spec.name!r}].astype('float64')) or refit on the new table"
+        )
+    if fitted_time and not _is_time(s):
+        raise ValueError(
+            f"column {spec.name!r} held {spec.dtype} values at fit but holds {s.dtype} values now; convert it "
+            f"(pd.to_datetime / pd.to_timedelta) or refit on the new table"
+        )
 
 
 class TableEncoder:
@@ -167,7 +198,8 @@ class TableEncoder:
                     f"column {col!r} has no observed values; drop it or supply some values before fitting"
                 )
             dtype = str(frame[col].dtype)
-            if col in self.categorical or not (_is_numeric(s) or _is_bool(s) or _numeric_like(s)):
+            check_cells(s, col)
+            if col in self.categorical or not (_is_numeric(s) or _is_bool(s) or _is_time(s) or _numeric_like(s)):
                 cats = tuple(sorted(pd.unique(s.astype(object)), key=lambda v: (str(type(v)), str(v))))
                 specs.append(ColumnSpec(col, "categorical", start, start + len(cats), dtype, categories=cats))
                 start += len(cats)
@@ -175,7 +207,7 @@ class TableEncoder:
                 specs.append(ColumnSpec(col, "boolean", start, start + 1, dtype))
                 start += 1
             else:
-                v = _to_float(s, col)
+                v = _to_float(s, col, time_unit(dtype) if _is_time(s) else None)
                 offset, scale, bounded = _fit_scaling(v, self.scaling)
                 specs.append(ColumnSpec(col, "numeric", start, start + 1, dtype, offset=offset, scale=scale,
                                         bounded=bounded, low=float(v.min()), high=float(v.max())))
@@ -207,6 +239,8 @@ class TableEncoder:
         for spec in schema.columns:
             col_obs = obs_frame[spec.name].to_numpy().copy()
             s = frame[spec.name]
+            check_cells(s[col_obs], spec.name)
+            _check_kind(spec, s[col_obs])
             if spec.kind == "categorical":
                 lookup = {c: i for i, c in enumerate(spec.categories)}
                 codes = np.array([lookup.get(v, -1) if o else -1 for v, o in zip(s.astype(object), col_obs)])
@@ -223,10 +257,13 @@ class TableEncoder:
                 block[rows, codes[rows]] = 1.0
                 X[:, spec.start:spec.stop] = np.where(col_obs[:, None], block, self.fill)
             elif spec.kind == "boolean":
-                v = s.astype(object).map(lambda b: 1.0 if b is True or b == 1 else 0.0).to_numpy(dtype=np.float32)
-                X[:, spec.start] = np.where(col_obs, v, self.fill)
+                v = np.full(n, self.fill, dtype=np.float32)
+                v[col_obs] = bool_values(s[col_obs], spec.name)
+                X[:, spec.start] = v
             else:
-                v = _to_float(s.where(col_obs, np.nan), spec.name)
+                unit = time_unit(spec.dtype) if _is_time(s) else None
+                v = np.full(n, np.nan)
+                v[col_obs] = _to_float(s[col_obs], spec.name, unit)
                 z = _scale(v, spec.offset, spec.scale).astype(np.float32)
                 X[:, spec.start] = np.where(col_obs, z, self.fill)
             O[:, spec.start:spec.stop] = col_obs[:, None]
@@ -257,7 +294,8 @@ class TableEncoder:
                 if spec.dtype == "category":
                     out[spec.name] = out[spec.name].astype(pd.CategoricalDtype(list(spec.categories)))
             elif spec.kind == "boolean":
-                out[spec.name] = pd.Series(block[:, 0] >= 0.5, index=index)
+                flags = pd.Series(block[:, 0] >= 0.5, index=index)
+                out[spec.name] = flags if spec.dtype == "object" else flags.astype(spec.dtype)
             else:
                 v = _unscale(block[:, 0].astype(np.float64), spec.offset, spec.scale)
                 if spec.low is not None:
@@ -332,19 +370,23 @@ def _numeric_like(s: pd.Series) -> bool:
     return bool(conv.notna().mean() > 0.5)
 
 
-def _restore_numeric(v: np.ndarray, dtype: str) -> np.ndarray:
+def _restore_numeric(v: np.ndarray, dtype: str):
+    """Decoded float64 values in the fitted dtype: integers rounded and clipped, times on their own axis."""
     try:
-        dt = np.dtype(dtype)
+        dt = pd.api.types.pandas_dtype(dtype)
     except TypeError:
-        dt = None
-    if dt is not None and dt.kind in "iu":
-        info = np.iinfo(dt)
-        return np.clip(np.rint(v), info.min, info.max).astype(dt)
-    if dtype in ("Int64", "Int32", "Int16", "Int8", "UInt8", "UInt16", "UInt32", "UInt64"):
-        return pd.array(np.rint(v).astype(np.int64), dtype=dtype)
-    if dt is not None and dt.kind == "f":
-        big = float(np.finfo(dt).max)
-        return np.clip(v, -big, big).astype(dt)
+        return v
+    kind = getattr(dt, "kind", "O")
+    if kind in ("M", "m"):
+        return times_from_values(v, dtype)
+    if kind in "iu":
+        info = np.iinfo(dt.numpy_dtype if hasattr(dt, "numpy_dtype") else dt)
+        ints = np.clip(np.rint(v), info.min, info.max).astype(info.dtype)
+        return ints if isinstance(dt, np.dtype) else pd.array(ints, dtype=dt)
+    if kind == "f":
+        big = float(np.finfo(dt.numpy_dtype if hasattr(dt, "numpy_dtype") else dt).max)
+        v = np.clip(v, -big, big)
+        return v.astype(dt) if isinstance(dt, np.dtype) else pd.array(v, dtype=dt)
     return v
 
 

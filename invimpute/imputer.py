@@ -6,10 +6,16 @@
 are copied from the caller's object at the end, so they come back bit-identical by construction, and the
 caller's object is never modified. Images, given as (n, height, width) arrays in [0, 1], are flattened
 to rows and repaired with the same machinery.
+
+Tables come in and go out through :mod:`invimpute.tables` (pandas, polars, pyarrow, NumPy, array-likes;
+the output has the input's type unless ``set_output`` asks otherwise). With scikit-learn installed the
+estimator is a scikit-learn transformer (``BaseEstimator``, ``TransformerMixin``, its tags, its error
+wording); scikit-learn stays optional: without it the same class works on its own.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -24,7 +30,23 @@ from invimpute.encoding import TableEncoder
 from invimpute.inversion import InversionConfig
 from invimpute.methods import NEURAL, PEERS, Autoencoding, peers
 from invimpute.missingness import detect
+from invimpute.tables import (OUTPUTS, Table, check_feature_names, check_n_features, feature_names,
+                              merge_filled, read_table, write_table)
 from invimpute.training import TrainConfig
+
+try:  # scikit-learn is optional: with it, Imputer is a scikit-learn transformer
+    import sklearn
+    from sklearn.base import BaseEstimator, TransformerMixin
+    from sklearn.exceptions import NotFittedError
+
+    _BASES: tuple = (TransformerMixin, BaseEstimator)
+    _CLASS_OPTIONS: dict = {"auto_wrap_output_keys": None}  # set_output is handled here, dtype by dtype
+except ImportError:  # pragma: no cover - exercised where scikit-learn is absent
+    sklearn = None
+    _BASES, _CLASS_OPTIONS = (), {}
+
+    class NotFittedError(ValueError, AttributeError):
+        """Raised by ``transform`` before ``fit`` (scikit-learn's exception when it is installed)."""
 
 METHODS = ("auto",) + NEURAL + PEERS
 CONFIGS: dict[str, type] = {
@@ -55,8 +77,14 @@ def _validate_seed(seed) -> int:
     return int(seed)
 
 
-class Imputer:
+class Imputer(*_BASES, **_CLASS_OPTIONS):
     """Fill missing cells of a table or an image set.
+
+    ``X`` may be a pandas DataFrame or Series, a polars or pyarrow table (or anything with
+    ``__arrow_c_stream__`` / ``__dataframe__``), a NumPy array or a list of rows; the result has the same
+    type (``set_output(transform="pandas" | "polars")`` or scikit-learn's ``transform_output`` asks for
+    another), every column its dtype and every observed cell its value and type. scikit-learn's
+    ``get_params``/``set_params`` are replaced by the nested ones below.
 
     Args:
       method: ``"auto"`` (the default: a masked-prediction autoencoder and fast peers, chosen or blended
@@ -146,6 +174,57 @@ class Imputer:
             text += f"  # fitted: {', '.join(f'{n} column(s) {c}' for c, n in counts.items())}"
         return text
 
+    # ---- scikit-learn estimator contract ------------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.input_tags.sparse = False
+        tags.target_tags.required = False
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def set_output(self, *, transform: str | None = None) -> "Imputer":
+        """Choose the type ``transform`` returns: ``"default"`` (the input's own type), ``"pandas"`` or ``"polars"``.
+
+        ``None`` leaves it unchanged; until set, scikit-learn's global ``transform_output`` decides.
+        """
+        if transform is None:
+            return self
+        if transform not in OUTPUTS:
+            raise ValueError(f"set_output(transform=...) must be one of {OUTPUTS} or None, got {transform!r}")
+        self._sklearn_output_config = {"transform": transform}  # the attribute scikit-learn's clone carries
+        return self
+
+    def _output(self) -> str:
+        chosen = getattr(self, "_sklearn_output_config", {}).get("transform")
+        if chosen is None and sklearn is not None:
+            chosen = sklearn.get_config().get("transform_output", "default")
+        return chosen or "default"
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """The output column names: the fitted ``feature_names_in_``, else ``x0, x1, ...`` (as scikit-learn)."""
+        self._check_fitted()
+        fitted = getattr(self, "feature_names_in_", None)
+        if input_features is not None:
+            names = np.asarray(input_features, dtype=object)
+            if fitted is not None and not np.array_equal(names, fitted):
+                raise ValueError("input_features is not equal to feature_names_in_")
+            if len(names) != self.n_features_in_:
+                raise ValueError(f"input_features should have length equal to number of features "
+                                 f"({self.n_features_in_}), got {len(names)}")
+            return names
+        if fitted is not None:
+            return fitted.copy()
+        return np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+
+    def _remember_names(self, names: np.ndarray | None) -> None:
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
     # ---- configuration ---------------------------------------------------------------------------
     def settings(self) -> Settings:
         """Every setting resolved into config objects and validated; the one place bad settings raise."""
@@ -174,23 +253,8 @@ class Imputer:
         return peers()[settings.method](**settings.options)
 
     # ---- data plumbing ---------------------------------------------------------------------------
-    def _as_table(self, data) -> tuple[pd.DataFrame, tuple[int, int] | None]:
-        if isinstance(data, pd.DataFrame):
-            return data, None
-        if isinstance(data, np.ndarray):
-            if data.ndim == 3:
-                if data.dtype.kind not in "f":
-                    raise TypeError(
-                        f"image arrays must be floats in [0, 1], got dtype {data.dtype}; divide uint8 images by 255"
-                    )
-                finite = data[np.isfinite(data)]
-                if finite.size and (finite.min() < 0 or finite.max() > 1):
-                    raise ValueError("image arrays must hold values in [0, 1] (NaN where missing); rescale them first")
-                return pd.DataFrame(data.reshape(data.shape[0], -1)), data.shape[1:]
-            if data.ndim == 2:
-                return pd.DataFrame(data), None
-            raise ValueError(f"arrays must be 2-D tables or 3-D image stacks (n, height, width), got shape {data.shape}")
-        raise TypeError(f"expected a pandas DataFrame or a NumPy array, got {type(data).__name__}")
+    def _read(self, data) -> Table:
+        return read_table(data, images=True, owner=type(self).__name__)
 
     def _detect(self, frame: pd.DataFrame, encoding: EncodingConfig) -> pd.DataFrame:
         if frame.shape[0] == 0 or frame.shape[1] == 0:
@@ -215,7 +279,8 @@ class Imputer:
 
     def _fit(self, X):
         settings = self.settings()
-        frame, image_shape = self._as_table(X)
+        table = self._read(X)
+        frame, image_shape = table.frame, table.image_shape
         observed = self._detect(frame, settings.encoding)
         scaling = "none" if image_shape is not None else settings.encoding.scaling
         self.encoder_ = TableEncoder(scaling=scaling, categorical=tuple(settings.encoding.categorical))
@@ -233,10 +298,11 @@ class Imputer:
             self.calibration_ = fit_calibrated(self.method_, Xe, Oe, self.layout_, k_fit, settings.uncertainty.fraction)
         else:
             self.method_.fit(Xe, Oe, self.layout_, k_fit)
-        table = getattr(self.method_, "selection_table", None)
-        self.selection_ = table(self.encoder_.schema) if table is not None else None
+        selection = getattr(self.method_, "selection_table", None)
+        self.selection_ = selection(self.encoder_.schema) if selection is not None else None
         self.n_features_in_ = frame.shape[1]
-        return frame, observed, Xe, Oe
+        self._remember_names(feature_names(table))
+        return table, observed, Xe, Oe
 
     def restore_fitted(self, encoder: TableEncoder, image_shape: tuple[int, int] | None, key_impute: jax.Array):
         """Install a saved encoder and imputation key, and return a fresh, unfitted method for them.
@@ -251,6 +317,8 @@ class Imputer:
         self.method_ = self._build_method(self.settings_, self.image_shape_)
         self.key_impute_ = key_impute
         self.n_features_in_ = len(encoder.schema.columns)
+        names = encoder.schema.names
+        self._remember_names(np.asarray(names, dtype=object) if all(isinstance(n, str) for n in names) else None)
         self.report_ = None
         self.calibration_ = None
         self.selection_ = None
@@ -258,7 +326,8 @@ class Imputer:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "method_"):
-            raise RuntimeError("this Imputer is not fitted yet: call fit(X) before transform(X)")
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate "
+                                 "arguments before using this estimator (fit(X) before transform(X)).")
 
     def transform(self, X):
         """A copy of ``X`` with every missing cell filled; observed cells are returned unchanged."""
@@ -271,13 +340,19 @@ class Imputer:
         self._check_fitted()
 
     def _encoded(self, X):
-        frame, image_shape = self._as_table(X)
+        table = self._read(X)
+        fitted, got = getattr(self, "feature_names_in_", None), feature_names(table)
+        check_feature_names(fitted, got, type(self).__name__)
+        check_n_features(self.n_features_in_, table.frame.shape[1], type(self).__name__)
+        if table.kind == "numpy" or (fitted is None) != (got is None):  # columns by position, as scikit-learn
+            table = dataclasses.replace(table, frame=table.frame.set_axis(self.encoder_.schema.names, axis=1))
+        frame, image_shape = table.frame, table.image_shape
         if image_shape != self.image_shape_:
             raise ValueError(f"fitted on {'images ' + str(self.image_shape_) if self.image_shape_ else 'a table'}, got "
                              f"{'images ' + str(image_shape) if image_shape else 'a table'}")
         observed = self._detect(frame, self.settings_.encoding)
         Xe, Oe = self._encode(frame, observed)
-        return frame, observed, Xe, Oe
+        return table, observed, Xe, Oe
 
     def multiple_imputations(self, X, n: int) -> list:
         """``n`` completed copies of ``X`` (multiple imputation) that differ where the data does not pin a
@@ -286,10 +361,10 @@ class Imputer:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n (the number of imputations) must be an integer >= 1, got {n!r}")
         self._uncertainty_method("multiple imputations")
-        frame, observed, Xe, Oe = self._encoded(X)
+        table, observed, Xe, Oe = self._encoded(X)
         missing = ~observed.to_numpy()
         if not missing.any():
-            return [X.copy() for _ in range(n)]
+            return [self._write(table, None, missing) for _ in range(n)]
         u = coerce(UncertaintyConfig, self.uncertainty, "uncertainty")  # draw-time settings: read at each call
         u.validate()
         draws = draw_imputations(
@@ -299,7 +374,7 @@ class Imputer:
         )
         if not np.all(np.isfinite(draws)):
             raise FloatingPointError(f"method {self.settings_.method!r} produced non-finite values in multiple imputation")
-        return [_merge(X, self.encoder_.decode(d, index=frame.index), missing) for d in draws]
+        return [self._write(table, self.encoder_.decode(d), missing) for d in draws]
 
     def belief(self, X, *, level: float = 0.9) -> Belief:
         """A degree of belief for every missing cell of ``X`` (see :class:`~invimpute.belief.Belief`).
@@ -309,63 +384,37 @@ class Imputer:
         the data's units. Neural methods only; calibrated when fitted with ``uncertainty.calibrate``.
         """
         self._uncertainty_method("per-cell belief")
-        frame, observed, Xe, Oe = self._encoded(X)
+        table, observed, Xe, Oe = self._encoded(X)
         filled = self.method_.impute(Xe, Oe, self.key_impute_)
-        return belief_frames(filled, ~observed.to_numpy(), self.encoder_.schema, frame.index, frame.columns,
+        return belief_frames(filled, ~observed.to_numpy(), self.encoder_.schema, table.index, table.columns,
                              self.calibration_, level)
 
     def transform_with_mask(self, X):
         """``transform(X)`` and the (rows, columns) observed mask it found (the batch job checks it)."""
         self._check_fitted()
-        frame, observed, Xe, Oe = self._encoded(X)
-        return self._finish(X, frame, observed, Xe, Oe), observed.to_numpy()
+        table, observed, Xe, Oe = self._encoded(X)
+        return self._finish(table, observed, Xe, Oe), observed.to_numpy()
 
     def fit_transform(self, X, y=None):
         """``fit(X)`` then fill ``X`` (for ``recurrent``, the fills refined during training)."""
-        frame, observed, Xe, Oe = self._fit(X)
-        return self._finish(X, frame, observed, Xe, Oe)
+        table, observed, Xe, Oe = self._fit(X)
+        return self._finish(table, observed, Xe, Oe)
 
-    def _finish(self, X, frame: pd.DataFrame, observed: pd.DataFrame, Xe: np.ndarray, Oe: np.ndarray):
+    def _finish(self, table: Table, observed: pd.DataFrame, Xe: np.ndarray, Oe: np.ndarray):
         missing = ~observed.to_numpy()
         if not missing.any():
-            return X.copy()
+            return self._write(table, None, missing)
         filled = self.method_.impute(Xe, Oe, self.key_impute_)
         if not np.all(np.isfinite(filled)):
             raise FloatingPointError(
                 f"method {self.settings_.method!r} produced non-finite values; try a smaller learning_rate or more steps"
             )
-        decoded = self.encoder_.decode(filled, index=frame.index)
-        return _merge(X, decoded, missing)
+        return self._write(table, self.encoder_.decode(filled), missing)
+
+    def _write(self, table: Table, decoded: pd.DataFrame | None, missing: np.ndarray):
+        """The caller's table with the decoded fills merged in, as the type the caller (or ``set_output``) wants."""
+        merged = table.base.copy() if decoded is None else merge_filled(table.base, decoded, missing)
+        return write_table(table, merged, self._output(), self.get_feature_names_out())
 
 
-def _merge(original, decoded, missing: np.ndarray):
-    """``original`` with the cells where ``missing`` is True taken from ``decoded`` (a new object)."""
-    if isinstance(original, pd.DataFrame):
-        out = original.copy()
-        for j, col in enumerate(original.columns):
-            m = missing[:, j]
-            if not m.any():
-                continue
-            s = out[col]
-            new = decoded[col]
-            if s.dtype.kind in "iu" and new.dtype.kind in "iu":
-                vals = s.array.copy()  # keeps the caller's dtype, nullable Int64 included
-                vals[m] = new.to_numpy()[m]
-                out[col] = vals
-            else:
-                if s.dtype.kind in "iub" or isinstance(s.dtype, pd.StringDtype):
-                    s = s.astype(object)
-                s = s.copy()
-                s[m] = new.to_numpy()[m]
-                if s.dtype == object and not isinstance(original[col].dtype, pd.CategoricalDtype):
-                    s = s.infer_objects()
-                out[col] = s
-        return out
-    arr = np.asarray(original)
-    dec = np.asarray(decoded).reshape(arr.shape)
-    out = arr.astype(np.result_type(arr.dtype, dec.dtype) if arr.dtype != object else object, copy=True)
-    out[missing.reshape(arr.shape)] = dec[missing.reshape(arr.shape)]
-    return out
-
-
-__all__ = ["Imputer", "Settings", "METHODS", "CONFIGS"]
+__all__ = ["Imputer", "NotFittedError", "Settings", "METHODS", "CONFIGS"]

@@ -184,7 +184,9 @@ def test_unknown_inversion_setting():
 
 # ---- errors ------------------------------------------------------------------------------------
 def test_transform_before_fit():
-    with pytest.raises(RuntimeError, match="fit"):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="fit"):
         Imputer("mean").transform(make_mixed_missing())
 
 
@@ -301,8 +303,8 @@ def test_images_outside_unit_interval_are_rejected():
 def test_bad_array_rank():
     with pytest.raises(ValueError, match="2-D"):
         Imputer("mean").fit(np.zeros((2, 2, 2, 2)))
-    with pytest.raises(TypeError, match="list"):
-        Imputer("mean").fit([[1.0, 2.0]])
+    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
+        Imputer("mean").fit([1.0, 2.0])
 
 
 # ---- what counts as missing --------------------------------------------------------------------
