@@ -386,7 +386,7 @@ def test_default_budget_is_counted_in_steps_not_epochs():
         per_epoch = -(-rows // 128)
         assert MIN_STEPS <= block * evaluations * per_epoch <= MAX_STEPS + block * per_epoch
     assert TrainConfig(epochs=7).plan(1000) == (1, 7)
-    assert TrainConfig(steps=100, batch_size=10).plan(95) == (5, 2)  # 10 steps an epoch, 50 per evaluation
+    assert TrainConfig(steps=300, batch_size=10).plan(95) == (10, 3)  # 10 steps an epoch, 100 per evaluation
 
 
 def test_steps_budget_trains_about_that_many_steps(table):
@@ -394,6 +394,6 @@ def test_steps_budget_trains_about_that_many_steps(table):
     cfg = TrainConfig(**{**PLAIN, "steps": 200, "batch_size": 32, "learning_rate": 1e-2})
     res = fit(symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.0), X, obs, lay, cfg, jax.random.key(0))
     block, evaluations = cfg.plan(X.shape[0])
-    assert (block, evaluations) == (12, 5)  # about 50 steps per evaluation: 12 epochs of 4 steps
+    assert (block, evaluations) == (25, 2)  # about 100 steps per evaluation: 25 epochs of 4 steps
     assert len(res.history.loss) == evaluations
     assert res.history.loss[-1] < res.history.loss[0]
