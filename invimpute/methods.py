@@ -212,7 +212,7 @@ def _refill_jit(graphdef, layout, steps, params, X, obs, w):
 
 def peers() -> dict[str, Callable[..., Method]]:
     """Every peer method name :class:`~invimpute.Imputer` accepts, mapped to a factory of its keyword options."""
-    from invimpute import baselines, gain, miwae
+    from invimpute import baselines, gain, gaussian, miwae
 
     return {
         "mean": baselines.MeanMode,
@@ -220,11 +220,12 @@ def peers() -> dict[str, Callable[..., Method]]:
         "iterative": baselines.Iterative,
         "missforest": functools.partial(baselines.Iterative, estimator="extra_trees"),
         "softimpute": baselines.SoftImpute,
+        "gaussian": gaussian.GaussianEM,
         "gain": gain.GAIN,
         "miwae": miwae.MIWAE,
     }
 
 
-PEERS = ("mean", "knn", "iterative", "missforest", "softimpute", "gain", "miwae")
+PEERS = ("mean", "knn", "iterative", "missforest", "softimpute", "gaussian", "gain", "miwae")
 
 __all__ = ["Method", "Autoencoding", "peers", "PEERS", "NEURAL", "row_groups"]

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-MIN_CELLS = 20
-"""Held-out cells a column needs to get weights of its own; fewer take the pooled weights of its kind."""
+MIN_CELLS = 200
+"""Held-out cells a column needs to get weights of its own; fewer take the weights pooled over the columns
+of its kind (on small tables per-column choices would follow the noise of a few cells)."""
 BASELINE = "mean"
 """The candidate no column's fill may score worse than."""
 

@@ -52,6 +52,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "missforest-light": {"method": "missforest", "method_options": {"max_iter": 5, "n_estimators": 30}},
     "miceforest": {"method": "miceforest", "options": {"iterations": 5, "lightgbm": {"num_threads": 1}}},
     "softimpute": {"method": "softimpute"},
+    "gaussian": {"method": "gaussian"},
     "gain": {"method": "gain", "method_options": {"iterations": 10_000, "batch_size": 128, "hint_rate": 0.9,
                                                   "alpha": 100.0}},
     "miwae": {"method": "miwae", "method_options": {"hidden": 128, "k": 20, "n_steps": 5000, "n_samples": 1000}},

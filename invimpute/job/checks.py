@@ -10,14 +10,14 @@ import pandas as pd
 
 from invimpute.encoding import ColumnSpec, Schema
 from invimpute.imputer import Imputer
-from invimpute.job.readers import _Source
+from invimpute.job.readers import Source
 
 
 class JobError(RuntimeError):
     """A job that cannot finish correctly: a check on the imputed rows failed, or another job holds the output."""
 
 
-def _check_compatible(source: _Source, imputer: Imputer, out_fmt: str, output: pathlib.Path) -> None:
+def check_compatible(source: Source, imputer: Imputer, out_fmt: str, output: pathlib.Path) -> None:
     """Raise before any output is written when the input or output cannot go with this model."""
     schema = imputer.encoder_.schema
     if imputer.image_shape_ is not None:
@@ -79,7 +79,7 @@ def _canonical(s: pd.Series, spec: ColumnSpec) -> pd.Series:
     return s.astype(object)
 
 
-def _finish_frame(chunk: pd.DataFrame, out: pd.DataFrame, observed: np.ndarray, schema: Schema, where: str) -> pd.DataFrame:
+def finish_frame(chunk: pd.DataFrame, out: pd.DataFrame, observed: np.ndarray, schema: Schema, where: str) -> pd.DataFrame:
     """``out`` in canonical dtypes, after checking rows, observed cells and that nothing is missing."""
     if len(out) != len(chunk) or list(out.columns) != list(chunk.columns):
         raise JobError(f"{where}: the imputed chunk has {len(out)} rows and columns {list(out.columns)}, expected {len(chunk)} and {list(chunk.columns)}")
@@ -102,7 +102,7 @@ def _finish_frame(chunk: pd.DataFrame, out: pd.DataFrame, observed: np.ndarray, 
     return pd.DataFrame(cols, index=out.index)
 
 
-def _finish_array(chunk: np.ndarray, out: np.ndarray, observed: np.ndarray, dtype: np.dtype, where: str) -> np.ndarray:
+def finish_array(chunk: np.ndarray, out: np.ndarray, observed: np.ndarray, dtype: np.dtype, where: str) -> np.ndarray:
     """``out`` cast to the output dtype, after checking its shape, observed cells and that nothing is missing."""
     out = np.asarray(out).astype(dtype, copy=False)
     if out.shape != chunk.shape:

@@ -53,7 +53,7 @@ def _check_csv_tail(path: pathlib.Path, n_columns: int) -> None:
         )
 
 
-class _Source(ABC):
+class Source(ABC):
     """One input file read in chunks of ``chunk_rows`` rows; ``n_rows`` is None when unknown up front."""
 
     fmt: str
@@ -71,7 +71,7 @@ class _Source(ABC):
         """The file's rows, ``chunk_rows`` at a time, as DataFrames (tables) or arrays (``.npy``)."""
 
 
-class _CsvSource(_Source):
+class CsvSource(Source):
     """A CSV file; ``text_columns`` are read as text so that per-chunk type guessing cannot turn labels
     such as ``"00123"`` into numbers in one chunk and leave them text in another."""
 
@@ -107,7 +107,7 @@ def _data_columns(schema) -> list[str]:
     return [n for n in schema.names if n not in index]
 
 
-class _ParquetSource(_Source):
+class _ParquetSource(Source):
     fmt = "parquet"
 
     def __init__(self, path: pathlib.Path, chunk_rows: int) -> None:
@@ -142,7 +142,7 @@ class _ParquetSource(_Source):
             raise ValueError(f"{self.path}: the Parquet file is corrupt after row {done} ({exc})") from exc
 
 
-class _NpySource(_Source):
+class _NpySource(Source):
     fmt = "npy"
 
     def __init__(self, path: pathlib.Path, chunk_rows: int) -> None:
@@ -163,9 +163,9 @@ class _NpySource(_Source):
             yield np.array(self._array[s:s + self.chunk_rows])
 
 
-def open_source(path: pathlib.Path, chunk_rows: int) -> _Source:
+def open_source(path: pathlib.Path, chunk_rows: int) -> Source:
     fmt = file_format(path)
-    return {"csv": _CsvSource, "parquet": _ParquetSource, "npy": _NpySource}[fmt](path, chunk_rows)
+    return {"csv": CsvSource, "parquet": _ParquetSource, "npy": _NpySource}[fmt](path, chunk_rows)
 
 
 def read_table(path: PathLike) -> pd.DataFrame | np.ndarray:

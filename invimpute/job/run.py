@@ -31,8 +31,8 @@ from invimpute import checkpoint
 from invimpute.encoding import Schema
 from invimpute.imputer import Imputer
 from invimpute.job import parts
-from invimpute.job.checks import JobError, _check_compatible, _finish_array, _finish_frame
-from invimpute.job.readers import _CsvSource, _Source, file_format, open_source
+from invimpute.job.checks import JobError, check_compatible, finish_array, finish_frame
+from invimpute.job.readers import CsvSource, Source, file_format, open_source
 from invimpute.job.workdir import WorkDir
 
 LOG = logging.getLogger("invimpute.job")
@@ -61,7 +61,7 @@ class _Plan:
     """Everything a checked job needs to run: the model, the input, the output and how to write it."""
 
     imputer: Imputer
-    source: _Source
+    source: Source
     schema: Schema
     out_fmt: str
     out_dtype: np.dtype | None
@@ -146,9 +146,9 @@ def _plan(model, input_path: PathLike, output_path: PathLike, chunk_rows, overwr
         raise FileExistsError(f"{output} already exists; pass overwrite=True (--overwrite) to replace it")
     imputer = _as_imputer(model)
     source = open_source(src_path, chunk_rows)
-    _check_compatible(source, imputer, out_fmt, output)
+    check_compatible(source, imputer, out_fmt, output)
     schema = imputer.encoder_.schema
-    if isinstance(source, _CsvSource):
+    if isinstance(source, CsvSource):
         source.text_columns = [c.name for c in schema.columns
                                if c.kind == "categorical" and c.categories and all(isinstance(v, str) for v in c.categories)]
     out_dtype = None
@@ -169,9 +169,9 @@ def _impute_chunk(plan: _Plan, chunk, where: str):
     out, observed = plan.imputer.transform_with_mask(chunk)
     if isinstance(chunk, np.ndarray):
         observed = observed.reshape(chunk.shape)
-        data = _finish_array(chunk, out, observed, plan.out_dtype, where)
+        data = finish_array(chunk, out, observed, plan.out_dtype, where)
     else:
-        data = _finish_frame(chunk, out, observed, plan.schema, where)
+        data = finish_frame(chunk, out, observed, plan.schema, where)
     return data, int((~observed).sum())
 
 

@@ -1,0 +1,85 @@
+"""The package's import direction, checked on the source: a module imports only modules of lower layers
+(or, inside a subpackage, its siblings), and no module imports another's underscored name.
+
+The layers, lowest first, are the data flow of the README's Design section; a new module must be given
+its layer here, so the test also fails when one is added without deciding where it belongs.
+"""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+
+import pytest
+
+PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "invimpute"
+
+LAYERS: list[tuple[str, ...]] = [
+    ("layout", "rows", "files", "columns", "tables", "metrics", "selection"),   # plain data and helpers
+    ("missingness", "heads", "models", "peers_base", "state", "datasets"),
+    ("encoding", "losses", "uncertainty", "compile_cache"),                       # encoding, losses
+    ("training", "inversion", "baselines", "gain", "miwae", "gaussian", "classes", "config"),
+    ("calibration", "methods"),                                                   # methods
+    ("draws", "auto"),
+    ("belief",),
+    ("imputer",),                                                                 # the estimator
+    ("saved_methods",),
+    ("checkpoint",),
+    ("job",),
+    ("distributed", "bench"),                                                     # jobs and harness
+    ("cli",),
+]
+RANK = {name: i for i, names in enumerate(LAYERS) for name in names}
+
+
+def _modules() -> list[tuple[str, pathlib.Path]]:
+    out = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        if parts == ("__init__",):
+            continue
+        out.append((".".join(p for p in parts if p != "__init__"), path))
+    return out
+
+
+def _imports(path: pathlib.Path) -> list[tuple[str, str]]:
+    """(invimpute module, imported name or '') for every import of the package in ``path``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "invimpute":
+            module = node.module.removeprefix("invimpute").lstrip(".")
+            for alias in node.names:  # `from invimpute import x`: the module x, or a name the root re-exports
+                submodule = (PACKAGE / f"{alias.name}.py").exists() or (PACKAGE / alias.name).is_dir()
+                found.append((module or (alias.name if submodule else ""), alias.name))
+        elif isinstance(node, ast.Import):
+            found += [(a.name.removeprefix("invimpute").lstrip("."), "") for a in node.names
+                      if a.name.split(".")[0] == "invimpute"]
+    return found
+
+
+def _top(module: str) -> str:
+    return module.split(".")[0]
+
+
+@pytest.mark.parametrize("module, path", _modules(), ids=lambda v: v if isinstance(v, str) else "")
+def test_imports_go_down_the_layers(module, path):
+    assert _top(module) in RANK, f"invimpute.{module} has no layer in tests/test_layering.py: give it one"
+    for target, _ in _imports(path):
+        if not target or _top(target) == _top(module):
+            continue  # the package root (version, re-exports) or a sibling inside one subpackage
+        assert _top(target) in RANK, f"invimpute.{module} imports invimpute.{target}, which has no layer"
+        assert RANK[_top(target)] < RANK[_top(module)], (
+            f"invimpute.{module} (layer {RANK[_top(module)]}) imports invimpute.{target} "
+            f"(layer {RANK[_top(target)]}): a lower layer must not import a higher one")
+
+
+@pytest.mark.parametrize("module, path", _modules(), ids=lambda v: v if isinstance(v, str) else "")
+def test_no_underscored_name_crosses_a_module(module, path):
+    for target, name in _imports(path):
+        assert not (name.startswith("_") and not name.startswith("__")), (
+            f"invimpute.{module} imports {name!r} from invimpute.{target}: make it public or keep it inside")
+
+
+def test_every_layered_name_exists():
+    present = {_top(m) for m, _ in _modules()}
+    assert set(RANK) <= present, sorted(set(RANK) - present)
