@@ -15,7 +15,8 @@ import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SMALL = {
-    '"epochs": 150,': '"epochs": 2,',  # Use: the Mushroom model
+    "load_mushroom(drop_stalk_root=True)": "load_mushroom(drop_stalk_root=True).sample(400, random_state=0)",
+    "ii.Imputer(seed=0)": 'ii.Imputer(seed=0, train={"steps": 20})',  # Use: the default imputer
     "ii.TrainConfig(epochs=30,": "ii.TrainConfig(epochs=1,",  # the inversion engine on its own
     "InversionConfig(steps=200,": "InversionConfig(steps=5,",
     '"epochs": 80,': '"epochs": 2,',  # uncertainty
