@@ -34,7 +34,7 @@ from invimpute.missingness import hide_cells
 from invimpute.training import TrainConfig
 
 CANDIDATES = ("mean", "knn", "gaussian", "network")
-KNN_DONORS = 4_000
+KNN_DONORS = 10_000
 """Rows KNN draws its neighbours from (a seeded sample of the fit rows): bounds its cost on large tables."""
 MIN_HOLDOUT, MAX_HOLDOUT = 0.05, 0.2
 REFIT = ("mean", "knn", "iterative", "gaussian")

@@ -70,7 +70,7 @@ def _snapshot(folder: pathlib.Path, skip: set[str]) -> dict[str, str]:
 
 def _crash_on(monkeypatch, calls: int):
     """Make the ``calls``-th imputed chunk raise, as if the job died there."""
-    real = Imputer._transform_observed
+    real = Imputer.transform_with_mask
     seen = []
 
     def flaky(self, X):
@@ -79,7 +79,7 @@ def _crash_on(monkeypatch, calls: int):
             raise RuntimeError("simulated crash")
         return real(self, X)
 
-    monkeypatch.setattr(Imputer, "_transform_observed", flaky)
+    monkeypatch.setattr(Imputer, "transform_with_mask", flaky)
 
 
 # ---- the findings ------------------------------------------------------------------------------------
@@ -111,7 +111,7 @@ def test_a_partial_symlink_is_never_followed(setup, tmp_path):
 def test_an_output_that_appears_meanwhile_is_not_replaced(setup, tmp_path, monkeypatch):
     """Finding 3: another job publishes OUT while this one runs; without overwrite it is kept."""
     out = tmp_path / "out.csv"
-    real = Imputer._transform_observed
+    real = Imputer.transform_with_mask
     calls = []
 
     def other_job_finishes(self, X):
@@ -120,7 +120,7 @@ def test_an_output_that_appears_meanwhile_is_not_replaced(setup, tmp_path, monke
             out.write_text("the other job's output\n")
         return real(self, X)
 
-    monkeypatch.setattr(Imputer, "_transform_observed", other_job_finishes)
+    monkeypatch.setattr(Imputer, "transform_with_mask", other_job_finishes)
     with pytest.raises(FileExistsError, match="overwrite") as err:
         impute_file(setup["model"], setup["src"], out, chunk_rows=CHUNK, progress=False)
     assert str(out) in str(err.value)
