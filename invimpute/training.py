@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from invimpute.heads import apply_head
 from invimpute.layout import Layout
@@ -238,6 +239,16 @@ def _step_loss(graphdef, layout: Layout, config: TrainConfig, p, xb, ob, vb, k, 
     return total / jnp.maximum(vb.sum(), 1.0) + weight_penalty(m, config.l1, config.l2)
 
 
+def _row_sharding(batch: int):
+    """Data parallelism over local devices: each minibatch's rows split over every local device (the
+    parameters replicated), or None on one device or when the batch does not split evenly."""
+    devices = jax.local_devices()
+    if len(devices) < 2 or batch % len(devices):
+        return None
+    mesh = Mesh(np.asarray(devices), ("rows",))
+    return lambda ndim: NamedSharding(mesh, PartitionSpec("rows", *([None] * (ndim - 1))))
+
+
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
 def _block(graphdef, layout: Layout, config: TrainConfig, p, s, cur, obs, k, fill):
     """``config.epochs`` passes over the shuffled rows: a ``lax.scan`` over epochs of a ``lax.scan`` of
@@ -252,10 +263,14 @@ def _block(graphdef, layout: Layout, config: TrainConfig, p, s, cur, obs, k, fil
     tx = _optimizer(config)
     valid = (jnp.arange(n_batches * batch) < n).reshape(n_batches, batch)
 
+    rows = _row_sharding(batch)
+
     def step(carry, inp):
         p, s = carry
         ib, vb, kb = inp
-        loss, g = jax.value_and_grad(_step_loss, argnums=3)(graphdef, layout, config, p, cur[ib], obs[ib], vb, kb, fill)
+        xb, ob, vb = (x if rows is None else jax.lax.with_sharding_constraint(x, rows(x.ndim))
+                      for x in (cur[ib], obs[ib], vb))
+        loss, g = jax.value_and_grad(_step_loss, argnums=3)(graphdef, layout, config, p, xb, ob, vb, kb, fill)
         upd, s = tx.update(g, s, p)
         return (optax.apply_updates(p, upd), s), loss
 

@@ -397,3 +397,38 @@ def test_steps_budget_trains_about_that_many_steps(table):
     assert (block, evaluations) == (25, 2)  # about 100 steps per evaluation: 25 epochs of 4 steps
     assert len(res.history.loss) == evaluations
     assert res.history.loss[-1] < res.history.loss[0]
+
+
+SHARDED_FIT = """
+import sys, jax, numpy as np
+from invimpute import Layout, TrainConfig, fit, symmetric_mlp
+from invimpute.training import _row_sharding
+rng = np.random.default_rng(0)
+X = rng.random((96, 6)).astype(np.float32)
+obs = rng.random((96, 6)) > 0.2
+cfg = TrainConfig(epochs=3, batch_size=32, learning_rate=1e-2)
+res = fit(symmetric_mlp(6, (16,), 4, seed=0, dropout=0.0), X, obs, Layout.uniform(6), cfg, jax.random.key(0))
+print(len(jax.devices()), _row_sharding(32) is not None)
+np.save(sys.argv[1], np.concatenate([res.filled.ravel(), np.asarray(res.history.loss)]))
+"""
+
+
+def test_sharded_training_matches_one_device(tmp_path):
+    """fit splits each minibatch over every local device; four forced host devices train the same model."""
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    runs = {}
+    for devices in (1, 4):
+        out = tmp_path / f"fit{devices}.npy"
+        env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}", "JAX_PLATFORMS": "cpu",
+               "PYTHONPATH": str(root)}
+        result = subprocess.run([sys.executable, "-c", SHARDED_FIT, str(out)], capture_output=True, text=True,
+                                timeout=300, cwd=root, env=env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == [str(devices), str(devices > 1)]  # sharded only with several devices
+        runs[devices] = np.load(out)
+    np.testing.assert_allclose(runs[4], runs[1], rtol=1e-4, atol=1e-5)

@@ -26,7 +26,7 @@ from invimpute import Imputer
 OPTIONS = {"gain": {"iterations": 10}, "miwae": {"n_steps": 5, "n_samples": 10},
            "iterative": {"max_iter": 2}, "missforest": {"max_iter": 2, "n_estimators": 3}}
 TINY = dict(model={"hidden": [8], "latent": 4}, train={"epochs": 2, "batch_size": 32}, inversion={"steps": 3})
-FAST = ["mean", "knn", "softimpute", "iterative"]
+FAST = ["mean", "knn", "softimpute", "iterative", "gaussian"]
 SLOW = ["auto", "ae", "reverse", "recurrent", "missforest", "gain", "miwae"]
 N_ROWS = 12
 EXTREMES = [1.7e308, -1.7e308, 1e300, -1e300, 5e-324, -0.0, 0.0, 1.0, -3.5, 123456789.123]

@@ -29,6 +29,7 @@ TINY = {
     "iterative": {"options": {"max_iter": 2}},
     "missforest": {"options": {"max_iter": 1, "n_estimators": 3}},
     "softimpute": {"options": {"max_iters": 10}},
+    "gaussian": {"options": {"rounds": 3}},
     "gain": {"options": {"iterations": 20, "batch_size": 16}},
     "miwae": {"options": {"n_steps": 20, "n_samples": 10, "hidden": 8, "batch_size": 16, "k": 2}},
 }
