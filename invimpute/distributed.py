@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -227,52 +227,71 @@ def _source(data, model_dir: PathLike, address: str | None):
     return imputer, files, check_columns(ds, imputer)
 
 
-def _repair(ds, imputer, files, workers, gpus_per_worker, cpus_per_worker, batch_rows, compile_cache_setting):
-    workers = _positive("workers", workers)
-    gpus = _positive("gpus_per_worker", gpus_per_worker, float, allow_zero=True)
-    cpus = _positive("cpus_per_worker", cpus_per_worker, float, allow_zero=True)
-    rows = BATCH_CHUNKS * inversion_chunk(imputer) if batch_rows is None else _positive("batch_rows", batch_rows)
-    _check_resources(workers, cpus, gpus)
-    ds.context.execution_options.preserve_order = True
-    import ray.data
+@dataclass(frozen=True)
+class RayOptions:
+    """How a job runs on the cluster (the keyword arguments of :func:`impute_dataset` and
+    :func:`impute_to_parquet`).
 
-    return ds.map_batches(
-        Repairer, batch_size=rows, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=workers),
-        fn_constructor_kwargs={"model_files": files, "batch_rows": rows, "compile_cache_setting": compile_cache_setting},
-        num_gpus=gpus or None, num_cpus=cpus,
-    )
-
-
-def impute_dataset(
-    data,
-    model_dir: PathLike,
-    *,
-    workers: int = 1,
-    gpus_per_worker: float = 0.0,
-    cpus_per_worker: float = 1.0,
-    batch_rows: int | None = None,
-    address: str | None = None,
-    compile_cache_setting: compile_cache.Setting = None,
-):
-    """A Ray Dataset holding ``data`` with every missing cell filled by the model in ``model_dir``.
-
-    Args:
-      data: a Ray Dataset, or Parquet/CSV paths Ray Data can read (files, folders, object-store URIs).
-      model_dir: a directory written by :func:`invimpute.checkpoint.save`.
+    Attributes:
       workers: actors in the pool, each holding the model once.
       gpus_per_worker: GPUs reserved per actor (0: CPU only; 1 for one actor per GPU).
       cpus_per_worker: CPUs reserved per actor.
       batch_rows: rows per batch (default: 16 inversion chunks); memory per actor grows with it.
       address: the cluster to join when this process has not joined one (see :func:`connect`).
       compile_cache_setting: the actors' persistent compilation cache (default: ``INVIMPUTE_COMPILE_CACHE``).
+    """
+
+    workers: int = 1
+    gpus_per_worker: float = 0.0
+    cpus_per_worker: float = 1.0
+    batch_rows: int | None = None
+    address: str | None = None
+    compile_cache_setting: compile_cache.Setting = None
+
+
+def _options(given: dict) -> RayOptions:
+    valid = [f.name for f in fields(RayOptions)]
+    unknown = sorted(set(given) - set(valid))
+    if unknown:
+        raise TypeError(f"unknown Ray option(s) {unknown}; valid: {valid}")
+    return RayOptions(**given)
+
+
+def _repair(ds, imputer, files, options: RayOptions):
+    workers = _positive("workers", options.workers)
+    gpus = _positive("gpus_per_worker", options.gpus_per_worker, float, allow_zero=True)
+    cpus = _positive("cpus_per_worker", options.cpus_per_worker, float, allow_zero=True)
+    rows = (BATCH_CHUNKS * inversion_chunk(imputer) if options.batch_rows is None
+            else _positive("batch_rows", options.batch_rows))
+    _check_resources(workers, cpus, gpus)
+    ds.context.execution_options.preserve_order = True
+    import ray.data
+
+    return ds.map_batches(
+        Repairer, batch_size=rows, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=workers),
+        fn_constructor_kwargs={"model_files": files, "batch_rows": rows,
+                               "compile_cache_setting": options.compile_cache_setting},
+        num_gpus=gpus or None, num_cpus=cpus,
+    )
+
+
+def impute_dataset(data, model_dir: PathLike, **options):
+    """A Ray Dataset holding ``data`` with every missing cell filled by the model in ``model_dir``.
+
+    Args:
+      data: a Ray Dataset, or Parquet/CSV paths Ray Data can read (files, folders, object-store URIs).
+      model_dir: a directory written by :func:`invimpute.checkpoint.save`.
+      options: the fields of :class:`RayOptions` (``workers``, ``gpus_per_worker``, ``cpus_per_worker``,
+        ``batch_rows``, ``address``, ``compile_cache_setting``).
 
     The model and the columns are checked here, before any worker starts; the work runs when the
     returned Dataset is consumed (``write_parquet``, ``iter_batches``, ...). Its blocks are Arrow tables
     typed as the single-host job's Parquet output, in the input's row order.
     """
+    options = _options(options)
     require_ray()
-    imputer, files, ds = _source(data, model_dir, address)
-    return _repair(ds, imputer, files, workers, gpus_per_worker, cpus_per_worker, batch_rows, compile_cache_setting)
+    imputer, files, ds = _source(data, model_dir, options.address)
+    return _repair(ds, imputer, files, options)
 
 
 # ---- the Parquet job ---------------------------------------------------------------------------------
@@ -340,33 +359,23 @@ def _count_parts(work: pathlib.Path) -> tuple[int, int]:
     return sum(pq.ParquetFile(p).metadata.num_rows for p in parts), len(parts)
 
 
-def impute_to_parquet(
-    data,
-    model_dir: PathLike,
-    output: PathLike,
-    *,
-    overwrite: bool = False,
-    workers: int = 1,
-    gpus_per_worker: float = 0.0,
-    cpus_per_worker: float = 1.0,
-    batch_rows: int | None = None,
-    address: str | None = None,
-    compile_cache_setting: compile_cache.Setting = None,
-) -> PartsSummary:
+def impute_to_parquet(data, model_dir: PathLike, output: PathLike, *, overwrite: bool = False,
+                      **options) -> PartsSummary:
     """Fill ``data`` on the cluster and write it as Parquet parts to the folder ``output``.
 
     The parts are written into ``<output>.partial/`` (on storage every node sees), their row total is
     checked against the input's, and the folder is renamed to ``output`` only then, so a folder under
     that name is always complete. Reading the parts in name order gives the input's row order. An
     existing ``output`` is replaced only with ``overwrite=True`` and only when this function wrote it.
-    Arguments as in :func:`impute_dataset`.
+    ``options`` as in :func:`impute_dataset` (:class:`RayOptions`).
     """
+    options = _options(options)
     start = time.perf_counter()
     require_ray()
     output = pathlib.Path(output)
     _check_output(output, overwrite)
-    imputer, files, source = _source(data, model_dir, address)
-    repaired = _repair(source, imputer, files, workers, gpus_per_worker, cpus_per_worker, batch_rows, compile_cache_setting)
+    imputer, files, source = _source(data, model_dir, options.address)
+    repaired = _repair(source, imputer, files, options)
     expected = source.count()
     work = output.with_name(output.name + ".partial")
     if work.exists() and not work.is_dir():
@@ -391,5 +400,5 @@ def impute_to_parquet(
     return PartsSummary(rows=rows, parts=parts, seconds=time.perf_counter() - start, output=str(output))
 
 
-__all__ = ["impute_dataset", "impute_to_parquet", "PartsSummary", "read_dataset", "check_columns", "connect",
+__all__ = ["impute_dataset", "impute_to_parquet", "RayOptions", "PartsSummary", "read_dataset", "check_columns", "connect",
            "read_model_files", "inversion_chunk", "require_ray", "Repairer", "INSTALL_HINT"]
