@@ -372,8 +372,6 @@ class Imputer(*_BASES, **_CLASS_OPTIONS):
             point_key=self.key_impute_, calibration=self.calibration_, restarts=u.restarts,
             dropout=u.dropout, sample_categorical=u.sample_categorical, sample_numeric=u.sample_numeric,
         )
-        if not np.all(np.isfinite(draws)):
-            raise FloatingPointError(f"method {self.settings_.method!r} produced non-finite values in multiple imputation")
         return [self._write(table, self.encoder_.decode(d), missing) for d in draws]
 
     def belief(self, X, *, level: float = 0.9) -> Belief:
@@ -405,10 +403,6 @@ class Imputer(*_BASES, **_CLASS_OPTIONS):
         if not missing.any():
             return self._write(table, None, missing)
         filled = self.method_.impute(Xe, Oe, self.key_impute_)
-        if not np.all(np.isfinite(filled)):
-            raise FloatingPointError(
-                f"method {self.settings_.method!r} produced non-finite values; try a smaller learning_rate or more steps"
-            )
         return self._write(table, self.encoder_.decode(filled), missing)
 
     def _write(self, table: Table, decoded: pd.DataFrame | None, missing: np.ndarray):
