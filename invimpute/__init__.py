@@ -16,7 +16,7 @@ from invimpute.losses import masked_mse, typed_loss
 from invimpute.auto import Auto
 from invimpute.config import EncodingConfig, ModelConfig, UncertaintyConfig
 from invimpute.imputer import METHODS
-from invimpute.missingness import apply_mask, detect, mar_mask, mcar_mask, mnar_mask, patch_mask, row_mask
+from invimpute.missingness import apply_mask, detect, group_mask, mar_mask, mcar_mask, mnar_mask, patch_mask, row_mask
 from invimpute.models import ConvAutoencoder, MLPAutoencoder, reference_mlp, symmetric_mlp
 from invimpute.training import FitResult, History, TrainConfig, fit, predict
 from invimpute.uncertainty import PooledEstimate, rubin_pool
@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Imputer", "NotFittedError", "tables",
     "TableEncoder", "Schema", "Layout", "NUMERIC", "UNIT", "BINARY", "CATEGORICAL",
-    "detect", "mcar_mask", "mar_mask", "mnar_mask", "row_mask", "patch_mask", "apply_mask",
+    "detect", "mcar_mask", "mar_mask", "mnar_mask", "row_mask", "patch_mask", "group_mask", "apply_mask",
     "MLPAutoencoder", "ConvAutoencoder", "reference_mlp", "symmetric_mlp",
     "ModelConfig", "UncertaintyConfig", "EncodingConfig", "Auto",
     "masked_mse", "typed_loss", "apply_head", "inverse_head",

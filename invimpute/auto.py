@@ -3,8 +3,8 @@
 :meth:`Auto.fit` hides a share of the observed cells (per source column, at the table's own missing rate
 bounded to [5%, 20%]), fits every candidate on the rest, and scores each candidate's fill of the hidden
 cells per column: the masked-prediction autoencoder sized to the table (its training budget in
-optimiser steps, early stopping on a further held-out slice), and fast peers (mean/mode, KNN on at most
-:data:`KNN_DONORS` donor rows, chained Bayesian-ridge regressions). :mod:`invimpute.selection` turns the
+optimiser steps, early stopping on a further held-out slice), and fast peers (mean/mode, the library's
+compiled KNN over up to :data:`KNN_DONORS` donor rows, a multivariate-normal model fitted by EM). :mod:`invimpute.selection` turns the
 scores into a fill per column: the best candidate, or a convex blend where a blend beats every single
 one out of sample, never anything worse than mean/mode.
 
@@ -22,20 +22,21 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from invimpute.baselines import KNN, Iterative, MeanMode
+from invimpute.baselines import Iterative, MeanMode
 from invimpute.gaussian import GaussianEM
 from invimpute.config import ModelConfig
 from invimpute.encoding import Schema
 from invimpute.inversion import InversionConfig
 from invimpute.layout import Layout
 from invimpute.methods import Autoencoding
+from invimpute.neighbours import NearestNeighbours
 from invimpute.selection import BASELINE, blend, choose_columns, seeded_rng, selection_frame, weight_matrix
 from invimpute.missingness import hide_cells
 from invimpute.training import TrainConfig
 
 CANDIDATES = ("mean", "knn", "gaussian", "network")
-KNN_DONORS = 10_000
-"""Rows KNN draws its neighbours from (a seeded sample of the fit rows): bounds its cost on large tables."""
+KNN_DONORS = 20_000
+"""Rows KNN draws its neighbours from (a seeded sample of the fit rows beyond that): bounds its cost on large tables."""
 MIN_HOLDOUT, MAX_HOLDOUT = 0.05, 0.2
 REFIT = ("mean", "knn", "iterative", "gaussian")
 """Candidates refitted on every observed cell once chosen (the network keeps the split: refitting it
@@ -83,7 +84,7 @@ class Auto:
         if name == "mean":
             return MeanMode()
         if name == "knn":
-            return KNN(n_neighbors=5)
+            return NearestNeighbours(n_neighbors=5, max_donors=KNN_DONORS)
         if name == "iterative":
             return Iterative(estimator="bayesian_ridge", max_iter=10)
         if name == "gaussian":
@@ -99,9 +100,6 @@ class Auto:
             with warnings.catch_warnings():  # a round budget that ends before sklearn's tolerance is expected
                 warnings.filterwarnings("ignore", message=".*Early stopping criterion not reached.*")
                 return method.fit(X, observed, layout, key)
-        if name == "knn" and X.shape[0] > KNN_DONORS:
-            rows = np.sort(np.asarray(jax.random.choice(key, X.shape[0], (KNN_DONORS,), replace=False)))
-            return method.fit(X[rows], observed[rows], layout, key)
         return method.fit(X, observed, layout, key)
 
     def fit(self, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array) -> "Auto":

@@ -269,6 +269,30 @@ def patch_mask(
     )
 
 
+
+def group_mask(
+    key: int | jax.Array,
+    n: int,
+    groups: Sequence[Sequence[int]],
+    n_lost: int = 1,
+) -> np.ndarray:
+    """Whole groups of related columns lost together, as when a sensor fails: a (n, d) ``missing`` mask.
+
+    ``groups`` lists the column indices of each group (together they cover columns ``0..d-1``, each
+    once); every row loses ``n_lost`` groups drawn at random without replacement.
+    """
+    cols = sorted(c for g in groups for c in g)
+    if cols != list(range(len(cols))):
+        raise ValueError("groups must cover the columns 0..d-1, each exactly once")
+    if not 0 < n_lost <= len(groups):
+        raise ValueError(f"n_lost must be in 1..{len(groups)}, got {n_lost}")
+    scores = np.asarray(jax.random.uniform(_key(key), (n, len(groups))))
+    lost = np.argsort(np.argsort(scores, axis=1), axis=1) < n_lost
+    member = np.zeros((len(groups), len(cols)), bool)
+    for i, g in enumerate(groups):
+        member[i, list(g)] = True
+    return (lost.astype(np.int32) @ member.astype(np.int32)) > 0
+
 def hide_cells(
     key: jax.Array, observed: jax.Array, layout: Layout, rate: float | jax.Array, groups: tuple[int, ...] | None = None
 ) -> jax.Array:
@@ -307,5 +331,5 @@ def apply_mask(data: pd.DataFrame | np.ndarray, missing: np.ndarray) -> pd.DataF
 
 __all__ = [
     "DEFAULT_TOKENS", "Detection", "detect", "mcar_mask", "mar_mask", "mnar_mask",
-    "row_mask", "patch_mask", "apply_mask", "hide_cells",
+    "row_mask", "patch_mask", "group_mask", "apply_mask", "hide_cells",
 ]

@@ -21,6 +21,7 @@ from invimpute.baselines import KNN, Iterative, MeanMode, SoftImpute
 from invimpute.gain import GAIN
 from invimpute.layout import BINARY, CATEGORICAL, NUMERIC, UNIT, Layout
 from invimpute.miwae import MIWAE
+from invimpute.neighbours import NearestNeighbours, knn_fill
 
 HAVE_SKLEARN = importlib.util.find_spec("sklearn") is not None
 
@@ -31,6 +32,7 @@ METHODS: dict[str, Callable[[], object]] = {
     "soft_impute": SoftImpute,
     "gain": lambda: GAIN(iterations=1500, chunk_size=500),
     "miwae": lambda: MIWAE(epochs=40, n_samples=50),
+    "nearest_neighbours": NearestNeighbours,
 }
 """Small configurations. GAIN needs about 1000 steps to beat the mean here (300 do not, on some seeds);
 the steps are cheap, compilation is what costs. The scikit-learn methods join when it is installed."""
@@ -210,3 +212,31 @@ def test_missing_sklearn_raises_helpful_import_error(factory, table, monkeypatch
     method = factory()
     with pytest.raises(ImportError, match=r"pip install 'invimpute\[baselines\]'"):
         method.fit(X, observed, Layout.uniform(N_COLS), jax.random.key(0))
+
+
+@pytest.mark.skipif(not HAVE_SKLEARN, reason="the reference is scikit-learn's KNNImputer")
+@pytest.mark.parametrize("weights_rows", [(0.2, 80), (0.5, 60)])
+def test_compiled_knn_equals_sklearn_when_the_pool_holds_every_donor(weights_rows) -> None:
+    """With the pool as large as the donor set the search is exact: scikit-learn's fill, to float precision
+    (continuous data, so no ties in distance)."""
+    from sklearn.impute import KNNImputer
+
+    rate, n = weights_rows
+    rng = np.random.default_rng(3)
+    X = rng.random((n, 6)).astype(np.float32)
+    observed = rng.random(X.shape) >= rate
+    observed[np.arange(n), rng.integers(0, 6, n)] = True  # every row observes something
+    ours = knn_fill(X, observed, X, observed, n_neighbors=3, pool=n)
+    ref = KNNImputer(n_neighbors=3).fit_transform(np.where(observed, X, np.nan)).astype(np.float32)
+    np.testing.assert_allclose(ours, ref, atol=1e-5)
+
+
+def test_compiled_knn_max_donors_and_errors(table) -> None:
+    _, observed, X = table
+    layout = Layout.uniform(N_COLS)
+    method = NearestNeighbours(max_donors=100).fit(X[:N_FIT], observed[:N_FIT], layout, jax.random.key(0))
+    assert method.donors_.shape == (100, N_COLS)
+    again = NearestNeighbours(max_donors=100).fit(X[:N_FIT], observed[:N_FIT], layout, jax.random.key(0))
+    np.testing.assert_array_equal(method.donors_, again.donors_)
+    with pytest.raises(ValueError, match="n_neighbors"):
+        NearestNeighbours(n_neighbors=0).fit(X, observed, layout, jax.random.key(0))

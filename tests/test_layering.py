@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("layout", "rows", "files", "columns", "tables", "metrics", "selection"),   # plain data and helpers
     ("missingness", "heads", "models", "peers_base", "state", "datasets"),
     ("encoding", "losses", "uncertainty", "compile_cache"),                       # encoding, losses
-    ("training", "inversion", "baselines", "gain", "miwae", "gaussian", "classes", "config"),
+    ("training", "inversion", "baselines", "gain", "miwae", "gaussian", "neighbours", "classes", "config"),
     ("calibration", "methods"),                                                   # methods
     ("draws", "auto"),
     ("belief",),

@@ -312,3 +312,18 @@ def test_detect_on_mushrooms_finds_stalk_root_marker(shared_data):
     assert rep.loc["stalk-root", "token"] == 2480
     assert rep["n_missing"].drop("stalk-root").eq(0).all()
     assert found.observed["stalk-root"].to_numpy().sum() == len(df) - 2480
+
+
+def test_group_mask_loses_whole_groups():
+    groups = [[0, 3], [1], [2, 4, 5]]
+    missing = missingness.group_mask(0, 500, groups, n_lost=2)
+    assert missing.shape == (500, 6)
+    for g in groups:  # a group is lost whole or not at all
+        assert np.all(missing[:, g].all(1) == missing[:, g].any(1))
+    lost = np.stack([missing[:, g[0]] for g in groups], axis=1)
+    assert (lost.sum(1) == 2).all() and lost.mean(0).min() > 0.5
+    np.testing.assert_array_equal(missing, missingness.group_mask(0, 500, groups, n_lost=2))
+    with pytest.raises(ValueError, match="cover"):
+        missingness.group_mask(0, 5, [[0], [2]])
+    with pytest.raises(ValueError, match="n_lost"):
+        missingness.group_mask(0, 5, groups, n_lost=4)
