@@ -32,9 +32,13 @@ SMALL = {
     "03_uncertainty.ipynb": {
         "NB_N_ROWS": "600", "NB_EPOCHS": "2", "NB_NUMERIC_EPOCHS": "5", "NB_M": "5",
     },
+    "04_damage_shift.ipynb": {
+        "NB_N_TRAIN": "512", "NB_N_TEST": "32", "NB_TRAIN_STEPS": "20", "NB_STEPS": "5", "NB_CURVE_STEPS": "2,5",
+        "NB_N_SHOW": "4",
+    },
 }
 # figures each notebook draws (image/png outputs)
-FIGURES = {"01_mushroom.ipynb": 3, "02_mnist_reverse.ipynb": 2, "03_uncertainty.ipynb": 4}
+FIGURES = {"01_mushroom.ipynb": 3, "02_mnist_reverse.ipynb": 2, "03_uncertainty.ipynb": 4, "04_damage_shift.ipynb": 5}
 # notebooks with a cell tagged 'checks' of assertions that hold at any size, and what it prints when they pass
 # (at the tiny sizes the measured conclusions mean nothing, so only these are relied on)
 CHECKS = {"03_uncertainty.ipynb": "structural checks passed"}
