@@ -15,8 +15,8 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "invimpute"
 
 LAYERS: list[tuple[str, ...]] = [
-    ("layout", "rows", "files", "columns", "tables", "metrics", "selection"),   # plain data and helpers
-    ("missingness", "heads", "models", "peers_base", "state", "datasets"),
+    ("layout", "rows", "files", "columns", "scaling", "tables", "metrics", "selection"),   # plain data and helpers
+    ("missingness", "heads", "models", "peers_base", "state", "schema", "datasets"),
     ("encoding", "losses", "uncertainty", "compile_cache"),                       # encoding, losses
     ("training", "inversion", "baselines", "gain", "miwae", "gaussian", "classes", "config"),
     ("calibration", "methods"),                                                   # methods
