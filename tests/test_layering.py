@@ -18,8 +18,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("layout", "rows", "files", "columns", "scaling", "tables", "metrics", "selection"),   # plain data and helpers
     ("missingness", "heads", "models", "peers_base", "state", "schema", "datasets"),
     ("encoding", "losses", "uncertainty", "compile_cache"),                       # encoding, losses
+    ("solver",),                                                                  # one sample's reverse training
     ("training", "inversion", "baselines", "gain", "miwae", "gaussian", "classes", "config"),
-    ("calibration", "methods"),                                                   # methods
+    ("calibration", "methods", "inversion_draws"),                                # methods
     ("draws", "auto"),
     ("belief",),
     ("imputer",),                                                                 # the estimator
