@@ -16,7 +16,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "invimpute"
 
 LAYERS: list[tuple[str, ...]] = [
     ("layout", "rows", "files", "columns", "scaling", "tables", "metrics", "selection"),   # plain data and helpers
-    ("missingness", "heads", "models", "peers_base", "state", "schema", "datasets"),
+    ("missingness", "heads", "models", "peers_base", "state", "schema", "datasets", "estimator"),
     ("encoding", "losses", "uncertainty", "compile_cache"),                       # encoding, losses
     ("solver",),                                                                  # one sample's reverse training
     ("training", "inversion", "baselines", "gain", "miwae", "gaussian", "classes", "config"),
