@@ -7,10 +7,12 @@ each damaged sample by gradient descent over only its missing entries through th
 
 from invimpute import checkpoint, compile_cache, datasets, distributed, job, metrics, missingness, tables, uncertainty
 from invimpute.belief import Belief, Calibration
-from invimpute.encoding import Schema, TableEncoder
+from invimpute.encoding import TableEncoder
+from invimpute.schema import Schema
 from invimpute.heads import apply_head, inverse_head
 from invimpute.imputer import Imputer, NotFittedError
-from invimpute.inversion import InversionConfig, InversionResult, code_radius, invert, invert_draws
+from invimpute.inversion import InversionConfig, InversionResult, code_radius, invert
+from invimpute.inversion_draws import invert_draws
 from invimpute.layout import BINARY, CATEGORICAL, NUMERIC, UNIT, Layout
 from invimpute.losses import masked_mse, typed_loss
 from invimpute.auto import Auto

@@ -25,7 +25,7 @@ import pandas as pd
 from invimpute.baselines import Iterative, MeanMode
 from invimpute.gaussian import GaussianEM
 from invimpute.config import ModelConfig
-from invimpute.encoding import Schema
+from invimpute.schema import Schema
 from invimpute.inversion import InversionConfig
 from invimpute.layout import Layout
 from invimpute.methods import Autoencoding

@@ -18,7 +18,7 @@ import pandas as pd
 from invimpute.calibration import MIN_COLUMN_CELLS, MIN_HALF_WIDTH, Calibration, calibrate, fit_calibrated
 from invimpute.classes import class_probabilities, class_view
 from invimpute.draws import START_NOISE, draw_imputations, dropout_passes
-from invimpute.encoding import Schema
+from invimpute.schema import Schema
 from invimpute.uncertainty import normal_quantile
 
 

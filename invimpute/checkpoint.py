@@ -3,7 +3,7 @@
 A checkpoint is a directory holding two files:
 
 * ``manifest.json``: the format name and version, the library version, the Imputer's constructor
-  parameters, the encoder's :class:`~invimpute.encoding.Schema`, the layout, the image shape, the key
+  parameters, the encoder's :class:`~invimpute.schema.Schema`, the layout, the image shape, the key
   implementation, the method's small state (training histories, or for the peer methods their fitted
   attributes as tagged JSON, see :mod:`invimpute.state`) and the calibration's scalars, the name, shape
   and dtype of every array, and one integrity record: the SHA-256 of the array file and of the
@@ -46,7 +46,8 @@ from typing import Any
 import jax
 import numpy as np
 
-from invimpute.encoding import Schema, TableEncoder
+from invimpute.encoding import TableEncoder
+from invimpute.schema import Schema
 from invimpute.imputer import CONFIGS, METHODS, Imputer
 from invimpute.layout import Layout
 from invimpute import saved_methods

@@ -52,7 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"invimpute {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_fit(sub)
+    _add_impute(sub)
+    _add_demo(sub)
+    sub.add_parser("bench", help="run the benchmarks (invimpute.bench), passing on every argument",
+                   description="Run invimpute.bench's main with the remaining arguments.", add_help=True)
+    return parser
 
+
+def _add_fit(sub) -> None:
     fit = sub.add_parser("fit", help="train an imputer on a data file and save it",
                          description="Train an Imputer on DATA (.csv, .parquet or .npy) and save it to MODEL_DIR.")
     fit.add_argument("data", metavar="DATA", help="training data with missing cells (.csv, .parquet or .npy)")
@@ -68,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--no-progress", action="store_true", help="do not show progress bars")
     _cache_flag(fit)
 
+
+def _add_impute(sub) -> None:
     imp = sub.add_parser("impute", help="fill a file of any size with a saved model, in resumable chunks",
                          description="Fill every missing cell of DATA with the model in MODEL_DIR and write OUTPUT. "
                                      "Run the same command again after an interruption to resume. With --engine ray, "
@@ -91,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     ray.add_argument("--cpus-per-worker", type=float, metavar="C", help="CPUs per worker (default: 1)")
     ray.add_argument("--batch-rows", type=int, metavar="N", help="rows per worker batch (default: 16 inversion chunks)")
 
+
+def _add_demo(sub) -> None:
     demo = sub.add_parser("demo", help="mean fill vs one autoencoder pass vs reverse training on digits",
                           description="Remove 3 of 8 pixel rows from scikit-learn's 8x8 digits (or 10 of 28 from "
                                       "MNIST with --mnist), train on the damaged training images, and score the "
@@ -102,10 +114,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="seed of every random draw (default: 0)")
     demo.add_argument("--no-progress", action="store_true", help="do not show progress bars")
     _cache_flag(demo)
-
-    sub.add_parser("bench", help="run the benchmarks (invimpute.bench), passing on every argument",
-                   description="Run invimpute.bench's main with the remaining arguments.", add_help=True)
-    return parser
 
 
 def _cache_flag(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,8 @@
-"""Reading a column's values by kind: datetimes and timedeltas on their time axis, booleans from bools, 0/1 or text.
+"""A column's values by kind, as numbers and back: numbers, datetimes and timedeltas on their time axis, booleans.
+
+:func:`is_bool`, :func:`is_time`, :func:`is_numeric` and :func:`numeric_like` tell a column's kind;
+:func:`to_float` reads its values as float64 (junk refused by name) and :func:`restore_numeric` turns
+decoded floats back into the fitted dtype.
 
 The encoder (:mod:`invimpute.encoding`) imputes datetime, timedelta and tz-aware columns as numbers:
 counts of the column's own unit (``"s"`` ... ``"ns"``) since the Unix epoch in UTC, or of a duration; the
@@ -84,4 +88,88 @@ def bool_values(s: pd.Series, name: object) -> np.ndarray:
     return out
 
 
-__all__ = ["is_time_dtype", "time_unit", "time_index", "time_values", "times_from_values", "bool_values"]
+def is_bool(s: pd.Series) -> bool:
+    """True/False values: a bool dtype (NumPy, nullable ``boolean``, ``bool[pyarrow]``) or objects that are all bools."""
+    if pd.api.types.is_bool_dtype(s.dtype) and s.dtype != object:
+        return True
+    if s.dtype == object:
+        vals = s.dropna()
+        return len(vals) > 0 and vals.map(lambda v: isinstance(v, (bool, np.bool_))).all()
+    return False
+
+
+def is_time(s: pd.Series) -> bool:
+    """A datetime (naive or tz-aware) or timedelta column, NumPy- or Arrow-backed."""
+    return getattr(s.dtype, "kind", "") in ("M", "m")
+
+
+def is_numeric(s: pd.Series) -> bool:
+    """A column of numbers: a numeric dtype that is neither boolean nor a time."""
+    return pd.api.types.is_numeric_dtype(s.dtype) and not is_bool(s) and not is_time(s)
+
+
+def to_float(s: pd.Series, name: object, unit: str | None = None) -> np.ndarray:
+    """Numeric values of ``s`` as float64 with NaN for missing; junk raises naming the column.
+
+    Datetime and timedelta columns are read on their time axis, in ``unit`` (the fitted resolution).
+    """
+    if is_time(s):
+        v = time_values(s, unit or time_unit(str(s.dtype)))
+    elif is_numeric(s):
+        v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        conv = pd.to_numeric(s, errors="coerce")
+        bad = conv.isna() & s.notna()
+        if bad.any():
+            example = s[bad].iloc[0]
+            raise ValueError(
+                f"column {name!r} is numeric but holds non-numeric value {example!r} "
+                f"({int(bad.sum())} cells); add it to `tokens`/`sentinels` if it marks a missing value, "
+                f"or pass the column in `categorical=`"
+            )
+        v = conv.to_numpy(dtype=np.float64, na_value=np.nan)
+    if np.isinf(v).any():
+        raise ValueError(
+            f"column {name!r} contains ±inf; replace infinite values (with NaN to impute them) before fitting"
+        )
+    return v
+
+
+def numeric_like(s: pd.Series) -> bool:
+    """A text column (object or pandas string dtype) whose observed values are mostly numbers.
+
+    A CSV read as text gives such a column. When most values parse but some do not, the column is
+    still numeric: encoding it raises and names the junk (instead of silently making a categorical
+    column with one category per number); pass it in ``categorical=`` to keep it as labels.
+    """
+    if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+        return False
+    vals = s.dropna()
+    if len(vals) == 0:
+        return False
+    conv = pd.to_numeric(vals, errors="coerce")
+    return bool(conv.notna().mean() > 0.5)
+
+
+def restore_numeric(v: np.ndarray, dtype: str):
+    """Decoded float64 values in the fitted dtype: integers rounded and clipped, times on their own axis."""
+    try:
+        dt = pd.api.types.pandas_dtype(dtype)
+    except TypeError:
+        return v
+    kind = getattr(dt, "kind", "O")
+    if kind in ("M", "m"):
+        return times_from_values(v, dtype)
+    if kind in "iu":
+        info = np.iinfo(dt.numpy_dtype if hasattr(dt, "numpy_dtype") else dt)
+        ints = np.clip(np.rint(v), info.min, info.max).astype(info.dtype)
+        return ints if isinstance(dt, np.dtype) else pd.array(ints, dtype=dt)
+    if kind == "f":
+        big = float(np.finfo(dt.numpy_dtype if hasattr(dt, "numpy_dtype") else dt).max)
+        v = np.clip(v, -big, big)
+        return v.astype(dt) if isinstance(dt, np.dtype) else pd.array(v, dtype=dt)
+    return v
+
+
+__all__ = ["is_time_dtype", "time_unit", "time_index", "time_values", "times_from_values", "bool_values", "is_bool",
+           "is_time", "is_numeric", "numeric_like", "to_float", "restore_numeric"]

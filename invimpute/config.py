@@ -20,10 +20,10 @@ from flax import nnx
 
 from invimpute.missingness import DEFAULT_TOKENS
 from invimpute.models import ACTIVATIONS, ConvAutoencoder, reference_mlp, symmetric_mlp
+from invimpute.scaling import SCALINGS
 
 ARCHITECTURES = ("mlp", "reference", "conv")
 HEADS = ("typed", "sigmoid")
-SCALINGS = ("minmax", "standard", "none")
 MAX_WIDTH = 256
 
 C = TypeVar("C")

@@ -1,7 +1,7 @@
 """Multiple imputation for the autoencoding methods: M completed encoded tables from one fitted method.
 
 Spread comes from switchable sources: restarts of reverse training from perturbed starts with distinct
-input-dropout keys (one compiled program over the M axis, :func:`~invimpute.inversion.invert_draws`),
+input-dropout keys (one compiled program over the M axis, :func:`~invimpute.inversion_draws.invert_draws`),
 Monte-Carlo dropout in the model (:func:`dropout_passes`), sampling each categorical / boolean cell from
 its temperature-scaled distribution (Gumbel-max), and sampling numeric cells from
 ``N(mean, calibrated sd)``.
@@ -20,7 +20,7 @@ from flax import nnx
 from invimpute.calibration import Calibration
 from invimpute.classes import class_probabilities, class_view, numeric_columns
 from invimpute.heads import apply_head
-from invimpute.inversion import invert_draws
+from invimpute.inversion_draws import invert_draws
 from invimpute.layout import BINARY, UNIT, Layout
 from invimpute.rows import map_rows
 from invimpute.uncertainty import gumbel_max_groups

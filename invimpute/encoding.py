@@ -3,145 +3,22 @@
 Categorical columns become one-hot groups, boolean columns one 0/1 entry, numeric columns one scaled
 entry (min-max into [0, 1] by default, standard scaling or none as options). The fitted
 :class:`Schema` records every column's slice, categories, scaling and dtype, so :meth:`TableEncoder.decode`
-restores the original column order, index, dtypes and labels. This module knows no Flax.
+restores the original column order, index, dtypes and labels. A column's kind and values are read by
+:mod:`invimpute.columns`, numbers scaled by :mod:`invimpute.scaling`. This module knows no Flax.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from invimpute.layout import BINARY, CATEGORICAL, NUMERIC, UNIT, Layout
-from invimpute.columns import bool_values, is_time_dtype, time_unit, time_values, times_from_values
+from invimpute.columns import (bool_values, is_bool, is_numeric, is_time, is_time_dtype, numeric_like, restore_numeric,
+                               time_unit, to_float)
+from invimpute.scaling import SCALINGS, fit_scaling, scale, unscale
+from invimpute.schema import ColumnSpec, Schema
 from invimpute.tables import check_cells
-
-SCALINGS = ("minmax", "standard", "none")
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    """One source column: its name, kind, slice in the encoded matrix and how to encode it."""
-
-    name: object
-    kind: str  # "categorical" | "boolean" | "numeric"
-    start: int
-    stop: int
-    dtype: str
-    categories: tuple = ()
-    offset: float = 0.0
-    scale: float = 1.0
-    bounded: bool = False  # numeric values lie in [0, 1] once scaled
-    low: float | None = None  # the observed range of a numeric column: decoded fills are clipped into it
-    high: float | None = None
-
-
-@dataclass(frozen=True)
-class Schema:
-    """The fitted description of a table: its columns in order and how each is encoded."""
-
-    columns: tuple[ColumnSpec, ...]
-    scaling: str
-    input_kind: str  # "frame" or "array"
-    array_dtype: str = "float64"
-
-    @property
-    def width(self) -> int:
-        return self.columns[-1].stop if self.columns else 0
-
-    @property
-    def names(self) -> list:
-        return [c.name for c in self.columns]
-
-    @property
-    def layout(self) -> Layout:
-        kind: list[int] = []
-        group: list[int] = []
-        for i, c in enumerate(self.columns):
-            if c.kind == "categorical":
-                code = CATEGORICAL
-            elif c.kind == "boolean":
-                code = BINARY
-            else:
-                code = UNIT if c.bounded else NUMERIC
-            kind += [code] * (c.stop - c.start)
-            group += [i] * (c.stop - c.start)
-        return Layout(kind=tuple(kind), group=tuple(group))
-
-    def to_dict(self) -> dict:
-        return {
-            "scaling": self.scaling,
-            "input_kind": self.input_kind,
-            "array_dtype": self.array_dtype,
-            "columns": [
-                {
-                    "name": c.name, "kind": c.kind, "start": c.start, "stop": c.stop, "dtype": c.dtype,
-                    "categories": list(c.categories), "offset": c.offset, "scale": c.scale,
-                    "bounded": c.bounded, "low": c.low, "high": c.high,
-                }
-                for c in self.columns
-            ],
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Schema":
-        cols = tuple(
-            ColumnSpec(
-                name=c["name"], kind=c["kind"], start=c["start"], stop=c["stop"], dtype=c["dtype"],
-                categories=tuple(c["categories"]), offset=c["offset"], scale=c["scale"],
-                bounded=c["bounded"], low=c.get("low"), high=c.get("high"),
-            )
-            for c in d["columns"]
-        )
-        return cls(columns=cols, scaling=d["scaling"], input_kind=d["input_kind"], array_dtype=d["array_dtype"])
-
-
-def _is_bool(s: pd.Series) -> bool:
-    """True/False values: a bool dtype (NumPy, nullable ``boolean``, ``bool[pyarrow]``) or objects that are all bools."""
-    if pd.api.types.is_bool_dtype(s.dtype) and s.dtype != object:
-        return True
-    if s.dtype == object:
-        vals = s.dropna()
-        return len(vals) > 0 and vals.map(lambda v: isinstance(v, (bool, np.bool_))).all()
-    return False
-
-
-def _is_time(s: pd.Series) -> bool:
-    """A datetime (naive or tz-aware) or timedelta column, NumPy- or Arrow-backed."""
-    return getattr(s.dtype, "kind", "") in ("M", "m")
-
-
-def _is_numeric(s: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(s.dtype) and not _is_bool(s) and not _is_time(s)
-
-
-def _to_float(s: pd.Series, name: object, unit: str | None = None) -> np.ndarray:
-    """Numeric values of ``s`` as float64 with NaN for missing; junk raises naming the column.
-
-    Datetime and timedelta columns are read on their time axis, in ``unit`` (the fitted resolution).
-    """
-    if _is_time(s):
-        v = time_values(s, unit or time_unit(str(s.dtype)))
-    elif _is_numeric(s):
-        v = s.to_numpy(dtype=np.float64, na_value=np.nan)
-    else:
-        conv = pd.to_numeric(s, errors="coerce")
-        bad = conv.isna() & s.notna()
-        if bad.any():
-            example = s[bad].iloc[0]
-            raise ValueError(
-                f"column {name!r} is numeric but holds non-numeric value {example!r} "
-                f"({int(bad.sum())} cells); add it to `tokens`/`sentinels` if it marks a missing value, "
-                f"or pass the column in `categorical=`"
-            )
-        v = conv.to_numpy(dtype=np.float64, na_value=np.nan)
-    if np.isinf(v).any():
-        raise ValueError(
-            f"column {name!r} contains ±inf; replace infinite values (with NaN to impute them) before fitting"
-        )
-    return v
 
 
 def _check_kind(spec: ColumnSpec, s: pd.Series) -> None:
@@ -149,13 +26,13 @@ def _check_kind(spec: ColumnSpec, s: pd.Series) -> None:
     if len(s) == 0 or spec.kind == "categorical":
         return
     fitted_time = spec.kind == "numeric" and is_time_dtype(spec.dtype)
-    now = "True/False values" if _is_bool(s) else f"{s.dtype} values" if _is_time(s) else None
+    now = "True/False values" if is_bool(s) else f"{s.dtype} values" if is_time(s) else None
     if spec.kind == "numeric" and not fitted_time and now is not None:
         raise ValueError(
             f"column {spec.name!r} held numbers ({spec.dtype}) at fit but holds {now} now; convert it "
             f"(for example df[{spec.name!r}].astype('float64')) or refit on the new table"
         )
-    if fitted_time and not _is_time(s):
+    if fitted_time and not is_time(s):
         raise ValueError(
             f"column {spec.name!r} held {spec.dtype} values at fit but holds {s.dtype} values now; convert it "
             f"(pd.to_datetime / pd.to_timedelta) or refit on the new table"
@@ -199,16 +76,16 @@ class TableEncoder:
                 )
             dtype = str(frame[col].dtype)
             check_cells(s, col)
-            if col in self.categorical or not (_is_numeric(s) or _is_bool(s) or _is_time(s) or _numeric_like(s)):
+            if col in self.categorical or not (is_numeric(s) or is_bool(s) or is_time(s) or numeric_like(s)):
                 cats = tuple(sorted(pd.unique(s.astype(object)), key=lambda v: (str(type(v)), str(v))))
                 specs.append(ColumnSpec(col, "categorical", start, start + len(cats), dtype, categories=cats))
                 start += len(cats)
-            elif _is_bool(s):
+            elif is_bool(s):
                 specs.append(ColumnSpec(col, "boolean", start, start + 1, dtype))
                 start += 1
             else:
-                v = _to_float(s, col, time_unit(dtype) if _is_time(s) else None)
-                offset, scale, bounded = _fit_scaling(v, self.scaling)
+                v = to_float(s, col, time_unit(dtype) if is_time(s) else None)
+                offset, scale, bounded = fit_scaling(v, self.scaling)
                 specs.append(ColumnSpec(col, "numeric", start, start + 1, dtype, offset=offset, scale=scale,
                                         bounded=bounded, low=float(v.min()), high=float(v.max())))
                 start += 1
@@ -261,10 +138,10 @@ class TableEncoder:
                 v[col_obs] = bool_values(s[col_obs], spec.name)
                 X[:, spec.start] = v
             else:
-                unit = time_unit(spec.dtype) if _is_time(s) else None
+                unit = time_unit(spec.dtype) if is_time(s) else None
                 v = np.full(n, np.nan)
-                v[col_obs] = _to_float(s[col_obs], spec.name, unit)
-                z = _scale(v, spec.offset, spec.scale).astype(np.float32)
+                v[col_obs] = to_float(s[col_obs], spec.name, unit)
+                z = scale(v, spec.offset, spec.scale).astype(np.float32)
                 X[:, spec.start] = np.where(col_obs, z, self.fill)
             O[:, spec.start:spec.stop] = col_obs[:, None]
         return X, O
@@ -297,50 +174,15 @@ class TableEncoder:
                 flags = pd.Series(block[:, 0] >= 0.5, index=index)
                 out[spec.name] = flags if spec.dtype == "object" else flags.astype(spec.dtype)
             else:
-                v = _unscale(block[:, 0].astype(np.float64), spec.offset, spec.scale)
+                v = unscale(block[:, 0].astype(np.float64), spec.offset, spec.scale)
                 if spec.low is not None:
                     v = np.clip(v, spec.low, spec.high)
-                out[spec.name] = pd.Series(_restore_numeric(v, spec.dtype), index=index)
+                out[spec.name] = pd.Series(restore_numeric(v, spec.dtype), index=index)
         _check_finite(out)
         frame = pd.DataFrame(out, index=index)
         if schema.input_kind == "array":
             return frame.to_numpy(dtype=np.dtype(schema.array_dtype) if schema.array_dtype != "object" else object)
         return frame
-
-
-def _fit_scaling(v: np.ndarray, scaling: str) -> tuple[float, float, bool]:
-    """``(offset, scale, bounded)`` of one numeric column, finite for any finite values.
-
-    A min-max range wider than the float64 range (``hi - lo`` overflows) is encoded around its
-    midpoint on [-1, 1] instead, and the column is then not bounded; a standard deviation that
-    overflows is computed on the values divided by their largest magnitude.
-    """
-    if scaling == "minmax":
-        lo, hi = float(v.min()), float(v.max())
-        if np.isfinite(hi - lo):
-            return lo, (hi - lo) if hi > lo else 1.0, True
-        return lo / 2 + hi / 2, hi / 2 - lo / 2, False
-    if scaling == "standard":
-        with np.errstate(over="ignore", invalid="ignore"):
-            mu, sd = float(v.mean()), float(v.std())
-        if not (np.isfinite(mu) and np.isfinite(sd)):
-            m = float(np.abs(v).max())
-            mu, sd = m * float((v / m).mean()), m * float((v / m).std())
-        return mu, sd if sd > 0 else 1.0, False
-    return 0.0, 1.0, bool(v.min() >= 0.0 and v.max() <= 1.0)
-
-
-def _scale(v: np.ndarray, offset: float, scale: float) -> np.ndarray:
-    """``(v - offset) / scale`` without overflow (halving is exact, so ordinary values are unchanged)."""
-    return (v / 2 - offset / 2) / (scale / 2)
-
-
-def _unscale(z: np.ndarray, offset: float, scale: float) -> np.ndarray:
-    """``z * scale + offset``, computed halved and clipped to the float64 range so it never overflows."""
-    big = np.finfo(np.float64).max
-    with np.errstate(over="ignore"):
-        half = z * (scale / 2) + offset / 2
-    return np.clip(half, -big / 2, big / 2) * 2
 
 
 def _check_finite(columns: dict) -> None:
@@ -352,42 +194,6 @@ def _check_finite(columns: dict) -> None:
                 f"column {name!r}: decoding produced {int((~np.isfinite(arr)).sum())} non-finite values; the "
                 f"method diverged: try a smaller learning_rate, more epochs or scaling='minmax'"
             )
-
-
-def _numeric_like(s: pd.Series) -> bool:
-    """A text column (object or pandas string dtype) whose observed values are mostly numbers.
-
-    A CSV read as text gives such a column. When most values parse but some do not, the column is
-    still numeric: encoding it raises and names the junk (instead of silently making a categorical
-    column with one category per number); pass it in ``categorical=`` to keep it as labels.
-    """
-    if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
-        return False
-    vals = s.dropna()
-    if len(vals) == 0:
-        return False
-    conv = pd.to_numeric(vals, errors="coerce")
-    return bool(conv.notna().mean() > 0.5)
-
-
-def _restore_numeric(v: np.ndarray, dtype: str):
-    """Decoded float64 values in the fitted dtype: integers rounded and clipped, times on their own axis."""
-    try:
-        dt = pd.api.types.pandas_dtype(dtype)
-    except TypeError:
-        return v
-    kind = getattr(dt, "kind", "O")
-    if kind in ("M", "m"):
-        return times_from_values(v, dtype)
-    if kind in "iu":
-        info = np.iinfo(dt.numpy_dtype if hasattr(dt, "numpy_dtype") else dt)
-        ints = np.clip(np.rint(v), info.min, info.max).astype(info.dtype)
-        return ints if isinstance(dt, np.dtype) else pd.array(ints, dtype=dt)
-    if kind == "f":
-        big = float(np.finfo(dt.numpy_dtype if hasattr(dt, "numpy_dtype") else dt).max)
-        v = np.clip(v, -big, big)
-        return v.astype(dt) if isinstance(dt, np.dtype) else pd.array(v, dtype=dt)
-    return v
 
 
 def _as_frame(data: pd.DataFrame | np.ndarray) -> tuple[pd.DataFrame, str, str]:
@@ -431,4 +237,4 @@ def _check_columns(frame: pd.DataFrame, schema: Schema) -> None:
         )
 
 
-__all__ = ["ColumnSpec", "Schema", "TableEncoder", "SCALINGS"]
+__all__ = ["TableEncoder"]

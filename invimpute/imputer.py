@@ -10,7 +10,8 @@ to rows and repaired with the same machinery.
 Tables come in and go out through :mod:`invimpute.tables` (pandas, polars, pyarrow, NumPy, array-likes;
 the output has the input's type unless ``set_output`` asks otherwise). With scikit-learn installed the
 estimator is a scikit-learn transformer (``BaseEstimator``, ``TransformerMixin``, its tags, its error
-wording); scikit-learn stays optional: without it the same class works on its own.
+wording; see :mod:`invimpute.estimator`); scikit-learn stays optional: without it the same class works on
+its own.
 """
 
 from __future__ import annotations
@@ -27,26 +28,13 @@ from invimpute.auto import Auto
 from invimpute.belief import Belief, belief_frames, draw_imputations, fit_calibrated
 from invimpute.config import EncodingConfig, ModelConfig, UncertaintyConfig, as_dict, coerce, with_fields
 from invimpute.encoding import TableEncoder
+from invimpute.estimator import BASES, CLASS_OPTIONS, EstimatorContract, NotFittedError
 from invimpute.inversion import InversionConfig
 from invimpute.methods import NEURAL, PEERS, Autoencoding, peers
 from invimpute.missingness import detect
-from invimpute.tables import (OUTPUTS, Table, check_feature_names, check_n_features, feature_names,
-                              merge_filled, read_table, write_table)
+from invimpute.tables import (Table, check_feature_names, check_n_features, feature_names, merge_filled, read_table,
+                              write_table)
 from invimpute.training import TrainConfig
-
-try:  # scikit-learn is optional: with it, Imputer is a scikit-learn transformer
-    import sklearn
-    from sklearn.base import BaseEstimator, TransformerMixin
-    from sklearn.exceptions import NotFittedError
-
-    _BASES: tuple = (TransformerMixin, BaseEstimator)
-    _CLASS_OPTIONS: dict = {"auto_wrap_output_keys": None}  # set_output is handled here, dtype by dtype
-except ImportError:  # pragma: no cover - exercised where scikit-learn is absent
-    sklearn = None
-    _BASES, _CLASS_OPTIONS = (), {}
-
-    class NotFittedError(ValueError, AttributeError):
-        """Raised by ``transform`` before ``fit`` (scikit-learn's exception when it is installed)."""
 
 METHODS = ("auto",) + NEURAL + PEERS
 CONFIGS: dict[str, type] = {
@@ -77,7 +65,7 @@ def _validate_seed(seed) -> int:
     return int(seed)
 
 
-class Imputer(*_BASES, **_CLASS_OPTIONS):
+class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
     """Fill missing cells of a table or an image set.
 
     ``X`` may be a pandas DataFrame or Series, a polars or pyarrow table (or anything with
@@ -173,57 +161,6 @@ class Imputer(*_BASES, **_CLASS_OPTIONS):
             counts = selection["choice"].value_counts()
             text += f"  # fitted: {', '.join(f'{n} column(s) {c}' for c, n in counts.items())}"
         return text
-
-    # ---- scikit-learn estimator contract ------------------------------------------------------------
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
-        tags.input_tags.sparse = False
-        tags.target_tags.required = False
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
-    def set_output(self, *, transform: str | None = None) -> "Imputer":
-        """Choose the type ``transform`` returns: ``"default"`` (the input's own type), ``"pandas"`` or ``"polars"``.
-
-        ``None`` leaves it unchanged; until set, scikit-learn's global ``transform_output`` decides.
-        """
-        if transform is None:
-            return self
-        if transform not in OUTPUTS:
-            raise ValueError(f"set_output(transform=...) must be one of {OUTPUTS} or None, got {transform!r}")
-        self._sklearn_output_config = {"transform": transform}  # the attribute scikit-learn's clone carries
-        return self
-
-    def _output(self) -> str:
-        chosen = getattr(self, "_sklearn_output_config", {}).get("transform")
-        if chosen is None and sklearn is not None:
-            chosen = sklearn.get_config().get("transform_output", "default")
-        return chosen or "default"
-
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        """The output column names: the fitted ``feature_names_in_``, else ``x0, x1, ...`` (as scikit-learn)."""
-        self._check_fitted()
-        fitted = getattr(self, "feature_names_in_", None)
-        if input_features is not None:
-            names = np.asarray(input_features, dtype=object)
-            if fitted is not None and not np.array_equal(names, fitted):
-                raise ValueError("input_features is not equal to feature_names_in_")
-            if len(names) != self.n_features_in_:
-                raise ValueError(f"input_features should have length equal to number of features "
-                                 f"({self.n_features_in_}), got {len(names)}")
-            return names
-        if fitted is not None:
-            return fitted.copy()
-        return np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
-
-    def _remember_names(self, names: np.ndarray | None) -> None:
-        if names is not None:
-            self.feature_names_in_ = names
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
 
     # ---- configuration ---------------------------------------------------------------------------
     def settings(self) -> Settings:
@@ -323,11 +260,6 @@ class Imputer(*_BASES, **_CLASS_OPTIONS):
         self.calibration_ = None
         self.selection_ = None
         return self.method_
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "method_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate "
-                                 "arguments before using this estimator (fit(X) before transform(X)).")
 
     def transform(self, X):
         """A copy of ``X`` with every missing cell filled; observed cells are returned unchanged."""

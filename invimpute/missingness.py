@@ -61,6 +61,31 @@ def detect(
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"detect expects a pandas DataFrame, got {type(data).__name__}")
     token_set = {str(t).strip() for t in (tokens or ())}
+    per_column = _sentinels_by_column(data, sentinels)
+    cleaned = data.copy()
+    observed = pd.DataFrame(True, index=data.index, columns=data.columns)
+    rows = []
+    for col in data.columns:
+        s = data[col]
+        na, tok, sen = s.isna().to_numpy(), _token_cells(s, token_set), _sentinel_cells(s, per_column.get(col, []))
+        missing = na | tok | sen
+        observed[col] = ~missing
+        if missing.any():
+            cleaned[col] = _blanked(s, missing)
+        rows.append({
+            "column": col,
+            "n_missing": int(missing.sum()),
+            "fraction": float(missing.mean()) if len(s) else 0.0,
+            "nan": int(na.sum()),
+            "token": int((tok & ~na).sum()),
+            "sentinel": int((sen & ~na & ~tok).sum()),
+        })
+    report = pd.DataFrame(rows).set_index("column")
+    return Detection(cleaned=cleaned, observed=observed, report=report)
+
+
+def _sentinels_by_column(data: pd.DataFrame, sentinels) -> dict:
+    """Each column's sentinel values, from a mapping (its names checked) or one sequence for all."""
     if isinstance(sentinels, Mapping):
         unknown = [c for c in sentinels if c not in data.columns]
         if unknown:
@@ -68,49 +93,38 @@ def detect(
                 f"sentinels name columns that are not in the table: {unknown}; "
                 f"valid columns are {list(data.columns)}"
             )
-        per_column = {c: list(v) for c, v in sentinels.items()}
-    else:
-        per_column = {c: list(sentinels or ()) for c in data.columns}
+        return {c: list(v) for c, v in sentinels.items()}
+    return {c: list(sentinels or ()) for c in data.columns}
 
-    cleaned = data.copy()
-    observed = pd.DataFrame(True, index=data.index, columns=data.columns)
-    rows = []
-    for col in data.columns:
-        s = data[col]
-        na = s.isna().to_numpy()
-        tok = np.zeros(len(s), dtype=bool)
-        if s.dtype == object or isinstance(s.dtype, pd.StringDtype) or isinstance(s.dtype, pd.CategoricalDtype):
-            txt = s.astype(object)
-            is_str = txt.map(lambda v: isinstance(v, str)).to_numpy()
-            stripped = txt.where(~is_str, txt[is_str].str.strip() if is_str.any() else txt)
-            tok = is_str & (stripped.isin(token_set).to_numpy() | (stripped == "").to_numpy())
-        sen = np.zeros(len(s), dtype=bool)
-        marks = per_column.get(col, [])
-        if marks:
-            sen = s.isin(marks).to_numpy() & ~na
-            if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
-                sen |= s.astype(str).str.strip().isin([str(m) for m in marks]).to_numpy() & ~na
-        missing = na | tok | sen
-        observed[col] = ~missing
-        if missing.any():
-            if isinstance(s.dtype, pd.CategoricalDtype):
-                cleaned[col] = s.astype(object).where(~missing, np.nan)
-            elif s.dtype.kind in "iub":
-                cleaned[col] = s.astype("float64").where(~missing, np.nan)
-            else:
-                cleaned[col] = s.where(~missing, np.nan)
-        rows.append(
-            {
-                "column": col,
-                "n_missing": int(missing.sum()),
-                "fraction": float(missing.mean()) if len(s) else 0.0,
-                "nan": int(na.sum()),
-                "token": int((tok & ~na).sum()),
-                "sentinel": int((sen & ~na & ~tok).sum()),
-            }
-        )
-    report = pd.DataFrame(rows).set_index("column")
-    return Detection(cleaned=cleaned, observed=observed, report=report)
+
+def _token_cells(s: pd.Series, token_set: set[str]) -> np.ndarray:
+    """Text cells that are a missing-value token or blank (after stripping whitespace)."""
+    if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype) or isinstance(s.dtype, pd.CategoricalDtype)):
+        return np.zeros(len(s), dtype=bool)
+    txt = s.astype(object)
+    is_str = txt.map(lambda v: isinstance(v, str)).to_numpy()
+    stripped = txt.where(~is_str, txt[is_str].str.strip() if is_str.any() else txt)
+    return is_str & (stripped.isin(token_set).to_numpy() | (stripped == "").to_numpy())
+
+
+def _sentinel_cells(s: pd.Series, marks: list) -> np.ndarray:
+    """Cells holding one of ``marks`` (as values, or as text after stripping for text columns)."""
+    if not marks:
+        return np.zeros(len(s), dtype=bool)
+    na = s.isna().to_numpy()
+    sen = s.isin(marks).to_numpy() & ~na
+    if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+        sen |= s.astype(str).str.strip().isin([str(m) for m in marks]).to_numpy() & ~na
+    return sen
+
+
+def _blanked(s: pd.Series, missing: np.ndarray) -> pd.Series:
+    """``s`` with its missing cells NaN (categoricals as objects, integers and bools as float64)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.astype(object).where(~missing, np.nan)
+    if s.dtype.kind in "iub":
+        return s.astype("float64").where(~missing, np.nan)
+    return s.where(~missing, np.nan)
 
 
 def mcar_mask(

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from invimpute import datasets
+from invimpute.datasets import fetching, sources
 
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 UCI_SHAPES = {
@@ -48,7 +49,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         tried.append(url)
         raise OSError("network is unreachable")
 
-    monkeypatch.setattr(datasets, "_fetch_url", offline)
+    monkeypatch.setattr(fetching, "_fetch_url", offline)
     return tried
 
 
@@ -62,7 +63,7 @@ def serve(monkeypatch: pytest.MonkeyPatch, bodies: dict[str, bytes]) -> None:
                 return
         raise OSError(f"unexpected URL {url}")
 
-    monkeypatch.setattr(datasets, "_fetch_url", fetch)
+    monkeypatch.setattr(fetching, "_fetch_url", fetch)
 
 
 # ----------------------------------------------------------------------------- loaders on shared data
@@ -202,7 +203,7 @@ def test_atomic_download_leaves_nothing(tmp_path: pathlib.Path, monkeypatch: pyt
         out.flush()
         raise ConnectionResetError("connection reset mid-transfer")
 
-    monkeypatch.setattr(datasets, "_fetch_url", partial)
+    monkeypatch.setattr(fetching, "_fetch_url", partial)
     with pytest.raises(FileNotFoundError, match="connection reset"):
         datasets.load_mnist(tmp_path, split="test")
     final = tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz"
@@ -218,8 +219,8 @@ def test_download_rejects_bad_content(tmp_path: pathlib.Path, monkeypatch: pytes
 
 
 def test_every_source_is_pinned() -> None:
-    remotes = [datasets._MUSHROOM, *datasets._UCI_REMOTES.values(),
-               *datasets._mnist_remotes("test").values(), *datasets._mnist_remotes("train").values()]
+    remotes = [sources.MUSHROOM, *sources.UCI_REMOTES.values(),
+               *sources.mnist_remotes("test").values(), *sources.mnist_remotes("train").values()]
     for remote in remotes:
         assert all(len(h) == 64 and int(h, 16) >= 0 for h in remote.stored), remote.relpath
         if remote.build is not None:
@@ -239,7 +240,7 @@ def test_download_with_the_pinned_bytes_is_stored(shared_data: pathlib.Path, tmp
         tried.append(url)
         out.write(bodies[url.rsplit("/", 1)[1][:-4]])
 
-    monkeypatch.setattr(datasets, "_fetch_url", fetch)
+    monkeypatch.setattr(fetching, "_fetch_url", fetch)
     for name in bodies:
         pd.testing.assert_frame_equal(datasets.load_uci(name, tmp_path), datasets.load_uci(name, shared_data))
     assert all(re.search(r"/[0-9a-f]{40}/data/", url) for url in tried)
@@ -286,7 +287,7 @@ def test_download_rewrites_mushroom(shared_data: pathlib.Path, tmp_path: pathlib
     copy = local[[c for c in local.columns if c != "class"] + ["class"]].copy()
     copy.insert(0, "id", range(1, len(copy) + 1))
     upstream = copy.to_csv(lineterminator="\n").encode()  # the public copy's layout, byte for byte
-    assert datasets._sha256(upstream) == datasets._MUSHROOM.sha256
+    assert fetching.sha256(upstream) == sources.MUSHROOM.sha256
     serve(monkeypatch, {"mushrooms.csv": upstream})
     pd.testing.assert_frame_equal(datasets.load_mushroom(tmp_path), local)
 

@@ -13,7 +13,7 @@ import pytest
 from flax import nnx
 
 from invimpute import InversionConfig, Layout, TableEncoder, TrainConfig, code_radius, fit, invert, symmetric_mlp
-from invimpute.inversion import _invert_chunk, _start_chunk, chunk_size
+from invimpute.inversion import _invert_chunk, chunk_size, start_chunk
 
 BASE = InversionConfig(steps=20, learning_rate=0.05)
 DROP = InversionConfig(steps=10, learning_rate=0.05, input_dropout=0.3, batch_size=32)
@@ -65,7 +65,7 @@ def test_vmapped_equals_per_sample_loop(trained, damaged, base_result):
     chex.assert_shape(loop, (len(rows), 6))
     np.testing.assert_allclose(base_result.x[rows], loop, rtol=1e-5, atol=1e-5)
     # and the optimisation did move the missing entries away from the model's one-pass start
-    start = np.asarray(_start_chunk(nnx.graphdef(model), lay, "model", nnx.state(model), np.nan_to_num(x), o, None))
+    start = np.asarray(start_chunk(nnx.graphdef(model), lay, "model", nnx.state(model), np.nan_to_num(x), o, None))
     assert np.abs(base_result.x - start)[~o].max() > 1e-3
 
 
@@ -118,12 +118,12 @@ def test_input_dropout_seeds(trained, damaged):
 def test_no_recompilation_on_same_shape_call(trained, damaged, base_result):
     model, _, _, lay = trained
     x, o = damaged
-    n_solve, n_start = _invert_chunk._cache_size(), _start_chunk._cache_size()
+    n_solve, n_start = _invert_chunk._cache_size(), start_chunk._cache_size()
     x2 = np.where(o, np.clip(x + 0.01, 0, 1), np.nan).astype(np.float32)
     invert(model, x2, o, lay, BASE, key=7)
     invert(model, x2[:20], o[:20], lay, BASE, key=8)  # 20 rows pad to the same 32-row chunk
     assert _invert_chunk._cache_size() == n_solve
-    assert _start_chunk._cache_size() == n_start
+    assert start_chunk._cache_size() == n_start
 
 
 def test_all_missing_row_gets_finite_fill(base_result):

@@ -15,11 +15,12 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "invimpute"
 
 LAYERS: list[tuple[str, ...]] = [
-    ("layout", "rows", "files", "columns", "tables", "metrics", "selection"),   # plain data and helpers
-    ("missingness", "heads", "models", "peers_base", "state", "datasets"),
+    ("layout", "rows", "files", "columns", "scaling", "tables", "metrics", "selection"),   # plain data and helpers
+    ("missingness", "heads", "models", "peers_base", "state", "schema", "datasets", "estimator"),
     ("encoding", "losses", "uncertainty", "compile_cache"),                       # encoding, losses
+    ("solver",),                                                                  # one sample's reverse training
     ("training", "inversion", "baselines", "gain", "miwae", "gaussian", "neighbours", "classes", "config"),
-    ("calibration", "methods"),                                                   # methods
+    ("calibration", "methods", "inversion_draws"),                                # methods
     ("draws", "auto"),
     ("belief",),
     ("imputer",),                                                                 # the estimator

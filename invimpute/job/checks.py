@@ -8,7 +8,7 @@ import pathlib
 import numpy as np
 import pandas as pd
 
-from invimpute.encoding import ColumnSpec, Schema
+from invimpute.schema import ColumnSpec, Schema
 from invimpute.imputer import Imputer
 from invimpute.job.readers import Source
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from invimpute import checkpoint
-from invimpute.encoding import Schema
+from invimpute.schema import Schema
 from invimpute.imputer import Imputer
 from invimpute.job import parts
 from invimpute.job.checks import JobError, check_compatible, finish_array, finish_frame
