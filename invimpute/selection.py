@@ -7,7 +7,8 @@ squared error (weights on the simplex, fitted exactly by :func:`simplex_weights`
 every single candidate out of sample (two-fold cross-fitting over the held-out cells), else the best
 single candidate; a column is never filled by anything that scored worse than the mean/mode candidate.
 A column with fewer than :data:`MIN_CELLS` held-out cells takes the weights pooled over all columns of
-its kind (numeric or categorical), and says so.
+its kind (numeric or categorical), and says so; where even the pool holds fewer, the pool's single best
+candidate if it beats mean/mode by more than two standard errors, else mean/mode.
 """
 
 from __future__ import annotations
@@ -119,12 +120,25 @@ def _choice(names: list[str], errors: dict, weights: np.ndarray, cells: int, rul
 
 
 def pooled_weights(names: list[str], preds: list[np.ndarray], truths: list[np.ndarray]) -> np.ndarray | None:
-    """Simplex weights fitted on the held-out cells of several columns together (None when too few)."""
-    if sum(p.shape[0] for p in preds) < MIN_CELLS:
+    """Weights fitted on the held-out cells of several columns together, or None: mean/mode.
+
+    With at least :data:`MIN_CELLS` cells, simplex weights; with fewer, too few to fit weights, the
+    single candidate with the least error when it beats mean/mode by more than two standard errors of
+    the per-cell difference (a clear win on few cells), else None.
+    """
+    cells = sum(p.shape[0] for p in preds)
+    if cells == 0:
         return None
-    P = np.concatenate([p.reshape(-1, len(names)) for p in preds])
-    t = np.concatenate([t.reshape(-1) for t in truths])
-    return simplex_weights(P, t)
+    if cells >= MIN_CELLS:
+        P = np.concatenate([p.reshape(-1, len(names)) for p in preds])
+        t = np.concatenate([t.reshape(-1) for t in truths])
+        return simplex_weights(P, t)
+    per_cell = np.concatenate([np.sum((p - t[..., None]) ** 2, axis=1) for p, t in zip(preds, truths)])  # (cells, C)
+    best = int(np.argmin(per_cell.mean(axis=0)))
+    gain = per_cell[:, names.index(BASELINE)] - per_cell[:, best]
+    if cells > 1 and gain.mean() > 2.0 * gain.std(ddof=1) / np.sqrt(cells):
+        return np.eye(len(names))[best]
+    return None
 
 
 def choose_columns(names: list[str], preds: np.ndarray, X: np.ndarray, held: np.ndarray, group: np.ndarray,

@@ -25,7 +25,7 @@ from invimpute.layout import Layout
 from invimpute.losses import reconstruction_loss
 
 MODES = ("input", "latent")
-OBJECTIVES = ("observed", "all")
+OBJECTIVES = ("observed", "all", "masked")
 PARAMETERISATIONS = ("auto", "identity")
 CODE_PENALTIES = ("none", "sphere", "l2")
 INITS = ("model", "mean", "fill")
@@ -43,7 +43,13 @@ class InversionConfig:
       steps: step budget per sample.
       learning_rate, optimizer: the optax optimiser over the free variables.
       objective: reconstruction error over ``"observed"`` entries only, or over ``"all"`` entries
-        (observed ones against the data, missing ones against the sample's own current values).
+        (observed ones against the data, missing ones against the sample's own current values), or
+        ``"masked"``: in each step a random share ``hide_rate`` of the observed entries (whole groups)
+        is hidden from the model, which predicts them from the rest, the proposal included, as it was
+        trained to (``TrainConfig(target="hidden")``). Latent mode reads ``"masked"`` as ``"observed"``.
+      hide_rate: share of the observed entries hidden in each step of the ``"masked"`` objective.
+      proximal: weight of the mean squared distance of the proposal from its start (the model's one
+        pass under ``init="model"``), so the missing entries move only where the observed ones say so.
       loss: ``"typed"`` (CE/BCE/MSE by column kind) or ``"mse"``.
       parameterisation: ``"auto"`` keeps values valid by column kind (softmax / sigmoid / identity);
         ``"identity"`` optimises raw values.
@@ -54,7 +60,9 @@ class InversionConfig:
         step, all derived from the one key given to :func:`invert`).
       init: starting point of the free entries: the model's own one-pass fill, column means, or the fill.
       clean: pass the repaired sample through the model once more and use its output.
-      tol: per-sample early stop when the relative change of the loss falls below ``tol`` (0: off).
+      tol: per-sample early stop when the relative change of the loss falls below ``tol`` (0: off). Under
+        the ``"masked"`` objective each step's loss is over a fresh random share of the observed
+        entries, so the stop reacts to that noise too: it suits the deterministic objectives best.
       feed_mask: give mask-input models the true missing indicator during inversion (default: present
         the sample as complete, so the model treats the proposed values as data).
       batch_size: samples per compiled chunk.
@@ -62,10 +70,12 @@ class InversionConfig:
     """
 
     mode: str = "input"
-    steps: int = 100
-    learning_rate: float = 0.1
+    steps: int = 30
+    learning_rate: float = 0.05
     optimizer: str = "adam"
-    objective: str = "observed"
+    objective: str = "masked"
+    hide_rate: float = 0.25
+    proximal: float = 1.0
     loss: str = "typed"
     parameterisation: str = "auto"
     code_penalty: str = "none"
@@ -73,7 +83,7 @@ class InversionConfig:
     radius: float | None = None
     input_dropout: float = 0.0
     init: str = "model"
-    clean: bool = True
+    clean: bool = False
     tol: float = 0.0
     feed_mask: bool = False
     batch_size: int = 1024
@@ -94,6 +104,10 @@ class InversionConfig:
             raise ValueError(f"InversionConfig.steps must be >= 1, got {self.steps}; use method='ae' for a single pass")
         if self.learning_rate <= 0:
             raise ValueError(f"InversionConfig.learning_rate must be > 0, got {self.learning_rate}")
+        if not 0.0 < self.hide_rate < 1.0:
+            raise ValueError(f"InversionConfig.hide_rate must be in (0, 1), got {self.hide_rate}")
+        if self.proximal < 0:
+            raise ValueError(f"InversionConfig.proximal must be >= 0, got {self.proximal}")
         if not 0.0 <= self.input_dropout < 1.0:
             raise ValueError(f"InversionConfig.input_dropout must be in [0, 1), got {self.input_dropout}")
         if self.batch_size < 1:
@@ -132,7 +146,21 @@ def _code_penalty(code: jax.Array, config: InversionConfig, radius: jax.Array) -
     return jnp.zeros(())
 
 
-def _input_problem(model, layout, config, x, obs, missing_in, weight, radius):
+def _proximal(x_hat: jax.Array, x0: jax.Array, obs: jax.Array, config: InversionConfig) -> jax.Array:
+    """``proximal`` times the mean squared distance of the missing entries from their start."""
+    if config.proximal == 0:
+        return jnp.zeros(())
+    missing = ~obs
+    return config.proximal * jnp.sum(jnp.where(missing, jnp.square(x_hat - x0), 0.0)) / jnp.maximum(missing.sum(), 1)
+
+
+def hidden_entries(key: jax.Array, obs: jax.Array, layout: Layout, rate: float) -> jax.Array:
+    """The observed entries one step of the ``"masked"`` objective hides: whole groups, each with probability ``rate``."""
+    group = jnp.asarray(layout.group_array)
+    return jax.random.bernoulli(key, rate, (layout.n_groups,))[group] & obs
+
+
+def _input_problem(model, layout, config, x, obs, x0, missing_in, weight, radius):
     """Input mode: (fill, objective, start) over the missing entries' free variables."""
     loss_fn = reconstruction_loss(config.loss)
 
@@ -147,15 +175,23 @@ def _input_problem(model, layout, config, x, obs, missing_in, weight, radius):
 
     def objective(z, k):
         x_hat = fill(z)
+        inp, indicator, target, w = x_hat, missing_in, x_hat, weight
+        if config.objective == "masked":  # predict hidden observed entries from the rest, the proposal included
+            hide = hidden_entries(jax.random.fold_in(k, 1), obs, layout, config.hide_rate)
+            inp, target, w = jnp.where(hide, 0.0, x_hat), x, hide.astype(jnp.float32)
+            indicator = jnp.maximum(missing_in, w)
+        inp = network_input(inp, k)
         if config.code_penalty == "none":  # no code needed: any model(x, missing) will do
-            return loss_fn(model(network_input(x_hat, k), missing_in), x_hat, weight, layout)
-        code = model.encode(network_input(x_hat, k), missing_in)
-        return loss_fn(model.decode(code), x_hat, weight, layout) + _code_penalty(code, config, radius)
+            loss = loss_fn(model(inp, indicator), target, w, layout)
+        else:
+            code = model.encode(inp, indicator)
+            loss = loss_fn(model.decode(code), target, w, layout) + _code_penalty(code, config, radius)
+        return loss + _proximal(x_hat, x0, obs, config)
 
-    return fill, objective, lambda x0: unparam(x0, layout, config)
+    return fill, objective, unparam(x0, layout, config)
 
 
-def _latent_problem(model, layout, config, x, obs, missing_in, weight, radius):
+def _latent_problem(model, layout, config, x, obs, x0, missing_in, weight, radius):
     """Latent mode: (fill, objective, start) over the bottleneck code."""
     loss_fn = reconstruction_loss(config.loss)
 
@@ -165,9 +201,10 @@ def _latent_problem(model, layout, config, x, obs, missing_in, weight, radius):
     def objective(c, k):
         scores = model.decode(c)
         target = jnp.where(obs, x, apply_head(scores, layout))
-        return loss_fn(scores, target, weight, layout) + _code_penalty(c, config, radius)
+        return (loss_fn(scores, target, weight, layout) + _code_penalty(c, config, radius)
+                + _proximal(target, x0, obs, config))
 
-    return fill, objective, lambda x0: model.encode(x0, missing_in)
+    return fill, objective, model.encode(x0, missing_in)
 
 
 def _descend(objective, z0, key, config: InversionConfig):
@@ -200,10 +237,10 @@ def solve_one(model, layout, config, x, obs, x0, key, radius):
     """Reverse training of one sample from the start ``x0``: (repaired x, final loss, steps, converged, trace)."""
     obs_f = obs.astype(jnp.float32)
     missing_in = (1.0 - obs_f) if config.feed_mask else jnp.zeros_like(obs_f)
-    weight = obs_f if config.objective == "observed" else jnp.ones_like(obs_f)
+    weight = jnp.ones_like(obs_f) if config.objective == "all" else obs_f
     problem = _input_problem if config.mode == "input" else _latent_problem
-    fill, objective, start = problem(model, layout, config, x, obs, missing_in, weight, radius)
-    steps, z, done, trace = _descend(objective, start(x0), key, config)
+    fill, objective, z0 = problem(model, layout, config, x, obs, x0, missing_in, weight, radius)
+    steps, z, done, trace = _descend(objective, z0, key, config)
     final_loss = objective(z, key) if config.input_dropout == 0 else objective(z, jax.random.fold_in(key, steps))
     x_hat = fill(z)
     if config.clean:
@@ -212,4 +249,4 @@ def solve_one(model, layout, config, x, obs, x0, key, radius):
 
 
 __all__ = ["InversionConfig", "MODES", "OBJECTIVES", "PARAMETERISATIONS", "CODE_PENALTIES", "INITS", "OPTIMIZERS",
-           "START_MARGIN", "param", "unparam", "solve_one"]
+           "START_MARGIN", "param", "unparam", "hidden_entries", "solve_one"]

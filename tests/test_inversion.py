@@ -6,6 +6,8 @@ one small trained model (the (6 -> 16 -> 4) MLP shared with the training and Imp
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import chex
 import jax
 import numpy as np
@@ -14,9 +16,13 @@ from flax import nnx
 
 from invimpute import InversionConfig, Layout, TableEncoder, TrainConfig, code_radius, fit, invert, symmetric_mlp
 from invimpute.inversion import _invert_chunk, chunk_size, start_chunk
+from invimpute.solver import hidden_entries
 
-BASE = InversionConfig(steps=20, learning_rate=0.05)
-DROP = InversionConfig(steps=10, learning_rate=0.05, input_dropout=0.3, batch_size=32)
+BASE = InversionConfig(steps=20, learning_rate=0.05, objective="observed", proximal=0.0, clean=True)
+"""The deterministic objective (the observed entries' reconstruction) these mechanism tests were written for."""
+DROP = replace(BASE, steps=10, input_dropout=0.3, batch_size=32)
+MASKED = InversionConfig(steps=10, batch_size=32)
+"""The default objective: observed entries hidden at random in each step, a proximal pull to the start."""
 
 
 def _state(model):
@@ -245,7 +251,7 @@ def test_tol_early_stop_and_trace(trained, damaged):
     model, _, _, lay = trained
     x, o = damaged
     budget = 200
-    cfg = InversionConfig(steps=budget, learning_rate=0.02, tol=1e-3, trace=True)
+    cfg = replace(BASE, steps=budget, learning_rate=0.02, tol=1e-3, trace=True, clean=True)
     r = invert(model, x, o, lay, cfg, key=0)
     chex.assert_shape(r.trace, (32, budget))
     assert r.converged.sum() >= 28
@@ -295,3 +301,41 @@ def test_code_radius_pads_its_last_chunk(trained):
     x = np.where(obs[:70], X[:70], 0.0).astype(np.float32)
     codes = model.encode(x, (~obs[:70]).astype(np.float32))
     assert radius == pytest.approx(float(np.linalg.norm(np.asarray(codes), axis=-1).mean()), rel=1e-5)
+
+
+# ---- the default objective: masked prediction of the observed entries, near the start ---------------
+def test_masked_objective_is_seeded_chunk_free_and_keeps_observed(trained, damaged):
+    model, _, _, lay = trained
+    x, o = damaged
+    a = invert(model, x, o, lay, MASKED, key=3)
+    np.testing.assert_array_equal(a.x, invert(model, x, o, lay, MASKED, key=3).x)
+    assert not np.allclose(a.x, invert(model, x, o, lay, MASKED, key=4).x)
+    small = invert(model, x, o, lay, replace(MASKED, batch_size=8), key=3)  # a row's keys do not depend on its chunk
+    np.testing.assert_allclose(small.x, a.x, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(a.x[o], x[o])
+    assert np.isfinite(a.x).all()
+
+
+def test_strong_proximal_term_keeps_the_one_pass_fill(trained, damaged):
+    model, _, _, lay = trained
+    x, o = damaged
+    start = np.asarray(start_chunk(nnx.split(model)[0], lay, "model", nnx.split(model)[1], np.where(o, x, 0.0), o, None))
+    pinned = invert(model, x, o, lay, replace(MASKED, proximal=1e6), key=0).x
+    free = invert(model, x, o, lay, replace(MASKED, proximal=0.0), key=0).x
+    assert np.abs(pinned - start)[~o].max() < 0.02 < np.abs(free - start)[~o].max()
+
+
+def test_hidden_entries_hide_whole_groups_of_observed_entries():
+    lay = Layout(kind=(3, 3, 3, 0, 0), group=(0, 0, 0, 1, 2))
+    obs = jax.numpy.asarray([True, True, True, True, False])
+    masks = np.stack([np.asarray(hidden_entries(jax.random.key(i), obs, lay, 0.5)) for i in range(200)])
+    assert not masks[:, 4].any()                                   # a missing entry is never "hidden"
+    assert (masks[:, :3].all(1) == masks[:, :3].any(1)).all()      # a one-hot group is hidden whole
+    assert 0.35 < masks[:, 0].mean() < 0.65 and 0.35 < masks[:, 3].mean() < 0.65
+
+
+def test_masked_objective_settings_are_checked():
+    with pytest.raises(ValueError, match="hide_rate"):
+        InversionConfig(hide_rate=0.0).validate()
+    with pytest.raises(ValueError, match="proximal"):
+        InversionConfig(proximal=-1.0).validate()

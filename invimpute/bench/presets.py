@@ -213,6 +213,10 @@ LEGACY_DEFAULTS: dict[str, Any] = {
 a neural preset that sets any model or training key keeps these for the keys it leaves out, so its
 published figures stay reproducible; a preset that sets none (``ae``, ``auto``...) gets today's defaults."""
 
+LEGACY_INVERSION: dict[str, Any] = {"steps": 100, "learning_rate": 0.1, "objective": "observed", "proximal": 0.0,
+                                    "clean": True}
+"""The inversion defaults a preset that sets any ``inversion`` key was written against (as :data:`LEGACY_DEFAULTS`)."""
+
 _CONFIG_NAMES = ("model", "train", "uncertainty", "encoding")
 
 
@@ -240,6 +244,8 @@ def imputer_params(spec: Mapping[str, Any], n_rows: int) -> dict[str, Any]:
         fields = {FLAT_KEYS[k][1]: v for k, v in flat.items() if FLAT_KEYS[k][0] == name}
         if given or fields:
             params[name] = {**given, **fields}
+    if spec.get("method") in NEURAL and isinstance(spec.get("inversion"), Mapping):
+        params["inversion"] = {**LEGACY_INVERSION, **spec["inversion"]}
     if params.get("model", {}).get("hidden") is not None:
         params["model"]["hidden"] = tuple(params["model"]["hidden"])
     if spec.get("method_options"):

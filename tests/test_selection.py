@@ -1,0 +1,54 @@
+"""Tests for invimpute.selection: choosing each column's fill from candidates scored on held-out cells."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from invimpute.selection import MIN_CELLS, choose_column, choose_columns, pooled_weights, simplex_weights
+
+NAMES = ["mean", "a", "b"]
+
+
+def _preds(truth: np.ndarray, noise: tuple[float, ...], rng: np.random.Generator) -> np.ndarray:
+    """(cells, 1, C) predictions: the truth plus independent noise of each scale (mean: its own scale)."""
+    return np.stack([truth + s * rng.normal(size=truth.shape) for s in noise], axis=-1)
+
+
+def test_simplex_weights_recover_the_exact_mixture():
+    rng = np.random.default_rng(0)
+    P = rng.normal(size=(500, 3))
+    t = P @ np.array([0.2, 0.8, 0.0])
+    w = simplex_weights(P, t)
+    np.testing.assert_allclose(w, [0.2, 0.8, 0.0], atol=1e-6)
+    assert w.min() >= 0 and abs(w.sum() - 1) < 1e-9
+
+
+def test_a_column_takes_the_best_candidate_and_never_one_worse_than_the_mean():
+    rng = np.random.default_rng(1)
+    truth = rng.normal(size=(MIN_CELLS * 2, 1))
+    good = choose_column(NAMES, _preds(truth, (1.0, 0.3, 2.0), rng), truth, rng)
+    assert good.weights["a"] > 0.8 and good.weights["b"] < 0.1
+    bad = choose_column(NAMES, _preds(truth, (0.5, 3.0, 4.0), rng), truth, rng)
+    assert bad.choice == "mean" and bad.weights["mean"] == 1.0
+
+
+def test_few_cells_take_a_clear_winner_of_the_pool_and_keep_the_mean_on_noise():
+    rng = np.random.default_rng(2)
+    truths = [rng.normal(size=(40, 1)) for _ in range(3)]               # 120 cells < MIN_CELLS
+    clear = pooled_weights(NAMES, [_preds(t, (1.0, 0.2, 1.5), rng) for t in truths], truths)
+    np.testing.assert_array_equal(clear, [0.0, 1.0, 0.0])
+    close = pooled_weights(NAMES, [_preds(t, (1.0, 0.99, 1.01), rng) for t in truths], truths)
+    assert close is None
+    assert pooled_weights(NAMES, [], []) is None
+
+
+@pytest.mark.parametrize("cells", [30, MIN_CELLS + 50])
+def test_choose_columns_one_choice_per_source_column(cells):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(cells, 3))
+    held = np.ones_like(X, bool)
+    preds = np.stack([np.zeros_like(X), X + 0.1 * rng.normal(size=X.shape), X + rng.normal(size=X.shape)], axis=-1)
+    choices = choose_columns(NAMES, preds, X, held, np.array([0, 1, 2]), rng)
+    assert len(choices) == 3
+    assert all(c.weights["a"] > 0.5 for c in choices)  # the precise candidate carries every column, pooled or not
