@@ -30,6 +30,10 @@ PARAMETERISATIONS = ("auto", "identity")
 CODE_PENALTIES = ("none", "sphere", "l2")
 INITS = ("model", "mean", "fill")
 OPTIMIZERS = ("adam", "sgd", "momentum")
+MASK_SEED = 0
+"""The ``"masked"`` objective hides the entries of a fixed pseudo-random sequence of masks, step ``i`` taking
+the ``i``-th (restricted to each sample's observed entries): a repair then depends on the sample alone, not
+on its batch, its position in it or the key, so chunked jobs, vmap and a per-sample loop agree exactly."""
 START_MARGIN = 0.02
 """Bounded starting values are clipped into [START_MARGIN, 1 - START_MARGIN] before the inverse head."""
 
@@ -44,8 +48,8 @@ class InversionConfig:
       learning_rate, optimizer: the optax optimiser over the free variables.
       objective: reconstruction error over ``"observed"`` entries only, or over ``"all"`` entries
         (observed ones against the data, missing ones against the sample's own current values), or
-        ``"masked"``: in each step a random share ``hide_rate`` of the observed entries (whole groups)
-        is hidden from the model, which predicts them from the rest, the proposal included, as it was
+        ``"masked"``: in each step a share ``hide_rate`` of the observed entries (whole groups, drawn
+        from the fixed sequence :data:`MASK_SEED` names) is hidden from the model, which predicts them from the rest, the proposal included, as it was
         trained to (``TrainConfig(target="hidden")``). Latent mode reads ``"masked"`` as ``"observed"``.
       hide_rate: share of the observed entries hidden in each step of the ``"masked"`` objective.
       proximal: weight of the mean squared distance of the proposal from its start (the model's one
@@ -173,11 +177,11 @@ def _input_problem(model, layout, config, x, obs, x0, missing_in, weight, radius
     def fill(z):
         return jnp.where(obs, x, param(z, layout, config))
 
-    def objective(z, k):
+    def objective(z, k, i):
         x_hat = fill(z)
         inp, indicator, target, w = x_hat, missing_in, x_hat, weight
         if config.objective == "masked":  # predict hidden observed entries from the rest, the proposal included
-            hide = hidden_entries(jax.random.fold_in(k, 1), obs, layout, config.hide_rate)
+            hide = hidden_entries(jax.random.fold_in(jax.random.key(MASK_SEED), i), obs, layout, config.hide_rate)
             inp, target, w = jnp.where(hide, 0.0, x_hat), x, hide.astype(jnp.float32)
             indicator = jnp.maximum(missing_in, w)
         inp = network_input(inp, k)
@@ -198,7 +202,7 @@ def _latent_problem(model, layout, config, x, obs, x0, missing_in, weight, radiu
     def fill(c):
         return jnp.where(obs, x, apply_head(model.decode(c), layout))
 
-    def objective(c, k):
+    def objective(c, k, i):
         scores = model.decode(c)
         target = jnp.where(obs, x, apply_head(scores, layout))
         return (loss_fn(scores, target, weight, layout) + _code_penalty(c, config, radius)
@@ -219,7 +223,7 @@ def _descend(objective, z0, key, config: InversionConfig):
 
     def body(carry):
         i, z, state, prev, _, trace = carry
-        loss, g = grad_fn(z, jax.random.fold_in(key, i))
+        loss, g = grad_fn(z, jax.random.fold_in(key, i), i)
         upd, state = tx.update(g, state, z)
         z = optax.apply_updates(z, upd)
         rel = jnp.abs(prev - loss) / jnp.maximum(jnp.abs(prev), 1e-12)
@@ -241,7 +245,7 @@ def solve_one(model, layout, config, x, obs, x0, key, radius):
     problem = _input_problem if config.mode == "input" else _latent_problem
     fill, objective, z0 = problem(model, layout, config, x, obs, x0, missing_in, weight, radius)
     steps, z, done, trace = _descend(objective, z0, key, config)
-    final_loss = objective(z, key) if config.input_dropout == 0 else objective(z, jax.random.fold_in(key, steps))
+    final_loss = objective(z, key if config.input_dropout == 0 else jax.random.fold_in(key, steps), steps)
     x_hat = fill(z)
     if config.clean:
         x_hat = jnp.where(obs, x, apply_head(model(x_hat, missing_in), layout))

@@ -240,3 +240,28 @@ def test_compiled_knn_max_donors_and_errors(table) -> None:
     np.testing.assert_array_equal(method.donors_, again.donors_)
     with pytest.raises(ValueError, match="n_neighbors"):
         NearestNeighbours(n_neighbors=0).fit(X, observed, layout, jax.random.key(0))
+
+
+def test_gaussian_em_fill_is_the_conditional_mean_of_its_fitted_normal() -> None:
+    """On a complete fit table EM returns the sample moments (plus its ridge); the fill of a damaged row is
+    then ``mu_m + S_mo S_oo^-1 (x_o - mu_o)``, computed here independently with NumPy."""
+    from invimpute.gaussian import GaussianEM, missing_block
+
+    rng = np.random.default_rng(4)
+    A = rng.normal(size=(5, 5))
+    X = (rng.normal(size=(400, 5)) @ A).astype(np.float32)
+    g = GaussianEM(rounds=3).fit(X, np.ones_like(X, bool), Layout(kind=(0,) * 5, group=tuple(range(5))), jax.random.key(0))
+    np.testing.assert_allclose(g.mu_, X.mean(0), atol=1e-4)
+    Q = rng.normal(size=(6, 5)).astype(np.float32)
+    obs = np.array([[1, 0, 1, 1, 0], [0, 0, 0, 1, 1], [1, 1, 1, 1, 1], [0, 0, 0, 0, 0], [1, 1, 1, 1, 0],
+                    [0, 1, 0, 1, 0]], bool)
+    out = g.impute(Q, obs, jax.random.key(0))
+    mu, S = g.mu_.astype(np.float64), g.cov_.astype(np.float64)
+    for x, o, got in zip(Q, obs, out):
+        m = ~o
+        want = x.astype(np.float64).copy()
+        if m.any():
+            want[m] = mu[m] + (S[np.ix_(m, o)] @ np.linalg.solve(S[np.ix_(o, o)], x[o] - mu[o]) if o.any() else 0.0)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    assert missing_block(obs) == 5 and missing_block(np.ones((3, 4), bool)) == 0  # capped at the width
+    assert missing_block(np.array([[0, 0, 0, 1, 1, 1, 1, 1]], bool)) == 4           # 3 missing: a block of 4
