@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -13,6 +14,7 @@ from invimpute.distributed.actor import require_ray
 from invimpute.distributed.engine import load_source, parse_options, repair
 from invimpute.files import replace_dir, sync_tree, write_atomic
 from invimpute.job import JobError
+from invimpute.job.workdir import open_locked
 
 PathLike = str | os.PathLike
 MARKER = "_invimpute.json"
@@ -34,28 +36,16 @@ class PartsSummary:
         return self.rows / self.seconds if self.seconds > 0 else float("inf")
 
 
-class _Locked:
-    """An exclusive, non-blocking lock on the work folder, so two jobs never write the same parts."""
-
-    def __init__(self, work: pathlib.Path, output: pathlib.Path) -> None:
-        self.work, self.output, self.fd = work, output, None
-
-    def __enter__(self) -> "_Locked":
-        try:
-            import fcntl
-        except ImportError:
-            return self
-        self.fd = os.open(self.work, os.O_RDONLY)
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            os.close(self.fd)
-            raise JobError(f"another invimpute job is writing {self.output} (its work folder {self.work} is locked)") from exc
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
+@contextlib.contextmanager
+def _locked(work: pathlib.Path, output: pathlib.Path):
+    """The work folder held under the job's exclusive lock (:func:`~invimpute.job.workdir.open_locked`)."""
+    fd = open_locked(work, output)
+    if fd is None:
+        raise JobError(f"{work} was replaced while this job opened it (another job on {output}?); rerun when it has finished")
+    try:
+        yield
+    finally:
+        os.close(fd)
 
 
 def _part_names():
@@ -107,7 +97,7 @@ def impute_to_parquet(data, model_dir: PathLike, output: PathLike, *, overwrite:
         raise FileExistsError(f"{work} exists and is not a work folder; remove it")
     output.parent.mkdir(parents=True, exist_ok=True)
     work.mkdir(exist_ok=True)
-    with _Locked(work, output):
+    with _locked(work, output):
         for entry in work.iterdir():
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)

@@ -59,7 +59,7 @@ class WorkDir:
                     continue
             elif not work.is_dir():
                 raise JobError(f"{work} exists and is not a work folder of invimpute; it is left untouched: remove or rename it, or choose another output name")
-            fd = _open_locked(work, output)
+            fd = open_locked(work, output)
             if fd is None:
                 continue
             wd = cls(work, fd)
@@ -130,7 +130,7 @@ class WorkDir:
             LOG.warning("%s holds files this job did not write (%s); it is kept", self.path, ", ".join(left[:5]))
 
 
-def _open_locked(work: pathlib.Path, output: pathlib.Path) -> int | None:
+def open_locked(work: pathlib.Path, output: pathlib.Path) -> int | None:
     """An fd holding an exclusive lock on the folder ``work``; None when the folder was replaced meanwhile."""
     flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
@@ -158,4 +158,4 @@ def _open_locked(work: pathlib.Path, output: pathlib.Path) -> int | None:
     return fd
 
 
-__all__ = ["WorkDir", "part_name", "RECORD", "JOB_FORMAT", "JOB_VERSION"]
+__all__ = ["WorkDir", "open_locked", "part_name", "RECORD", "JOB_FORMAT", "JOB_VERSION"]
