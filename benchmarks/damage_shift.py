@@ -19,7 +19,8 @@ per 1,000 samples (warm: compilation excluded, paid once per shape). ``--curve``
 30, 100 and 300 inversion steps, without and with the per-sample early stop, on the cells of the model
 trained on undamaged rows.
 
-    python benchmarks/damage_shift.py --out benchmarks/results/damage_shift.md --jsonl benchmarks/results/damage_shift.jsonl --curve
+    python benchmarks/damage_shift.py --curve --out benchmarks/results/damage_shift.md \
+        --jsonl benchmarks/results/damage_shift.jsonl --figure benchmarks/figures/damage_shift.png
 
 ../shared/data holds only the 10,000 MNIST test digits: they are split 8,000 to train and 2,000 to test
 (seeded), as in ``mnist_reverse.py``.
@@ -213,6 +214,38 @@ def report(records: list[dict], header: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def figure(records: list[dict], path: str) -> None:
+    """Per data set, each method's gain over the same model's one pass in every (training, test damage) cell."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(r["data"] for r in records))
+    methods = ["reverse", "reverse + cleaning", "reverse, study objective", "latent mode", "KNN (k=5)"]
+    fig, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 4.2), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        rows = [r for r in records if r["data"] == name and not r["method"].startswith("curve")]
+        cells = list(dict.fromkeys((r["train_damage"], r["test_damage"]) for r in rows))
+        value = (lambda r: 100 * r["missing"]) if name == "mnist" else (lambda r: -r["rmse"])
+        width = 0.8 / len(methods)
+        for i, method in enumerate(methods):
+            gains = []
+            for cell in cells:
+                by = {r["method"]: r for r in rows if (r["train_damage"], r["test_damage"]) == cell}
+                gains.append(value(by[method]) - value(by["one pass"]))
+            ax.bar(np.arange(len(cells)) + i * width, gains, width, label=method)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xticks(np.arange(len(cells)) + 0.4 - width / 2)
+        ax.set_xticklabels([f"{a}\n-> {b}" for a, b in cells], fontsize=7)
+        ax.set_title(name)
+        ax.set_ylabel("points of missing-pixel accuracy over one pass" if name == "mnist" else "RMSE reduction over one pass")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("Gain over the same model's one pass (training damage -> test damage); above 0 is better")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main(argv=None) -> str:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="mnist,breast_diagnostic,letter")
@@ -223,17 +256,23 @@ def main(argv=None) -> str:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="markdown report")
     p.add_argument("--jsonl", default=None, help="one JSON record per cell and method")
+    p.add_argument("--figure", default=None, help="PNG of every method's gain over the one pass")
+    p.add_argument("--report-only", action="store_true", help="rebuild the report and figure from --jsonl")
     args = p.parse_args(argv)
     key = jax.random.key(args.seed)
     records: list[dict] = []
-    for i, name in enumerate(args.data.split(",")):
+    if args.report_only:
+        records = [json.loads(line) for line in open(args.jsonl)]
+    for i, name in enumerate(args.data.split(",") if not args.report_only else []):
         run_dataset(name, args, jax.random.fold_in(key, i), records)
     header = (f"Defaults throughout: `ModelConfig(skip=False)`, `TrainConfig()`, `InversionConfig()` "
               f"({ii.InversionConfig().steps} steps). Machine: {platform.machine()} CPU x{jax.local_device_count()}, "
               f"jax {jax.__version__}; seed {args.seed}.")
     text = report(records, header)
-    if args.jsonl:
+    if args.jsonl and not args.report_only:
         write_atomic(args.jsonl, "".join(json.dumps(r) + "\n" for r in records))
+    if args.figure:
+        figure(records, args.figure)
     if args.out:
         write_atomic(args.out, text)
     print(text)

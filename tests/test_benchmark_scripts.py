@@ -62,3 +62,32 @@ def test_publish_prints_and_writes_the_report_atomically(tmp_path, capsys):
     assert [p.name for p in out.parent.iterdir()] == ["report.md"]   # no temporary file left behind
     publish("only printed\n")
     assert "only printed" in capsys.readouterr().out
+
+
+def test_damage_shift_damages_and_table_groups():
+    ds = _load("damage_shift")
+    import jax
+
+    for name, groups in ds.TABLE_GROUPS.items():
+        assert sorted(c for g in groups for c in g) == list(range(max(max(g) for g in groups) + 1)), name
+    key = jax.random.key(0)
+    for kind, share in (("rows", 10 / 28), ("band", 10 / 28), ("patch", 0.25), ("cells", 0.36)):
+        m = ds.damage("mnist", kind, 50, 784, key)
+        assert m.shape == (50, 784) and abs(m.mean() - share) < 0.01, kind
+    band = ds.damage("mnist", "band", 50, 784, key).reshape(50, 28, 28)[:, :, 0]
+    assert all(np.ptp(np.flatnonzero(r)) == 9 for r in band)                 # one contiguous run of 10 rows
+    lost = ds.damage("breast_diagnostic", "groups", 40, 30, key)
+    assert (lost.sum(1) == 6).all() and (lost[:, [0, 10, 20]].all(1) == lost[:, 0]).all()
+    assert not ds.damage("letter", "none", 5, 16, key).any()
+
+
+def test_mixed_tables_score():
+    mt = _load("mixed_tables")
+    import pandas as pd
+
+    truth = pd.DataFrame({"x": [0.0, 5.0, 10.0, 10.0], "c": pd.Categorical(["a", "b", "a", "b"])})
+    out = pd.DataFrame({"x": [0.0, 7.0, 10.0, 9.0], "c": pd.Categorical(["a", "a", "a", "b"])})
+    missing = np.array([[False, True], [True, True], [False, False], [True, False]])
+    got = mt.score(truth, out, missing)
+    assert got["numeric_rmse"] == pytest.approx(np.sqrt(((2 / 10) ** 2 + (1 / 10) ** 2) / 2))
+    assert got["categorical_accuracy"] == pytest.approx(0.5)
