@@ -39,7 +39,7 @@ import numpy as np
 
 import invimpute as ii
 from invimpute.config import ModelConfig
-from invimpute.files import write_atomic
+from invimpute.files import publish, write_atomic
 from invimpute.inversion import column_means
 from invimpute.methods import Autoencoding
 from invimpute.neighbours import knn_fill
@@ -273,10 +273,7 @@ def main(argv=None) -> str:
         write_atomic(args.jsonl, "".join(json.dumps(r) + "\n" for r in records))
     if args.figure:
         figure(records, args.figure)
-    if args.out:
-        write_atomic(args.out, text)
-    print(text)
-    return text
+    return publish(text, args.out)
 
 
 if __name__ == "__main__":

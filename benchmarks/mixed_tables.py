@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 import invimpute as ii
-from invimpute.files import write_atomic
+from invimpute.files import publish, write_atomic
 
 METHODS = ("auto", "knn", "iterative", "mean")
 
@@ -115,10 +115,7 @@ def main(argv=None) -> str:
     text = report(records, args.rate)
     if args.jsonl:
         write_atomic(args.jsonl, "".join(json.dumps(r) + "\n" for r in records))
-    if args.out:
-        write_atomic(args.out, text)
-    print(text)
-    return text
+    return publish(text, args.out)
 
 
 if __name__ == "__main__":

@@ -142,7 +142,7 @@ def main(argv=None) -> str:
 
     study = ii.InversionConfig(
         steps=args.steps, learning_rate=0.05, objective="observed", loss="mse", code_penalty="sphere",
-        code_weight=1e-3, input_dropout=0.1, init="fill", clean=False, batch_size=1024,
+        code_weight=1e-3, input_dropout=0.1, init="fill", clean=False, proximal=0.0, batch_size=1024,
     )
     configs_plain = [("reverse training", study)]
     configs_dae = [

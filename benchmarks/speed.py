@@ -136,7 +136,8 @@ def width_section(d: int, args, peak: float | None) -> list[str]:
     device = jax.devices()[0]
     on_gpu = peak is not None
     rng = np.random.default_rng(0)
-    cfg = ii.InversionConfig(steps=args.steps, learning_rate=0.05, loss="mse", init="fill", clean=False, tol=0.0)
+    cfg = ii.InversionConfig(steps=args.steps, learning_rate=0.05, loss="mse", init="fill", clean=False, tol=0.0,
+                             objective="observed", proximal=0.0)
 
     ref_obs = rng.random((args.reference_samples, d)) > 0.36
     ref_x = rng.random((args.reference_samples, d)).astype(np.float32)
