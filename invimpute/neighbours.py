@@ -48,9 +48,9 @@ def _fill_chunk(n_neighbors: int, pool: int, donors, donor_obs, mean, q, qo):
     """One chunk's fill: per column, the mean over the nearest donors of the pool that observe it."""
     dist = nan_euclidean(q, qo, donors, donor_obs)
     _, idx = jax.lax.top_k(-dist, pool)                       # (b, pool), nearest first
-    near_far = jnp.isfinite(jnp.take_along_axis(dist, idx, axis=1))[:, :, None]
+    reachable = jnp.isfinite(jnp.take_along_axis(dist, idx, axis=1))[:, :, None]  # some coordinate in common
     vals = donors[idx]                                        # (b, pool, d)
-    usable = donor_obs[idx] & near_far
+    usable = donor_obs[idx] & reachable
     rank = jnp.cumsum(usable, axis=1)
     chosen = usable & (rank <= n_neighbors)
     count = chosen.sum(axis=1)
