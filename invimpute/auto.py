@@ -1,12 +1,12 @@
 """``method="auto"``: the default imputer, which proves its choice per column on held-out observed cells.
 
 :meth:`Auto.fit` hides a share of the observed cells (per source column, about :data:`HOLDOUT_CELLS`
-per column within [5%, 20%] of them), fits every candidate on the rest, and scores each candidate's fill of the hidden
-cells per column: the masked-prediction autoencoder sized to the table (its training budget in
-optimiser steps, early stopping on a further held-out slice), and fast peers (mean/mode, the library's
-compiled KNN over up to :data:`KNN_DONORS` donor rows, a multivariate-normal model fitted by EM). :mod:`invimpute.selection` turns the
-scores into a fill per column: the best candidate, or a convex blend where a blend beats every single
-one out of sample, never anything worse than mean/mode.
+per column, within [5%, 20%] of them), fits every candidate on the rest, and scores each candidate's
+fill of the hidden cells per column: the masked-prediction autoencoder sized to the table (its training
+budget in optimiser steps, early stopping on a further held-out slice), and fast peers (mean/mode, the
+library's compiled KNN over up to :data:`KNN_DONORS` donor rows, a multivariate-normal model fitted by
+EM). :mod:`invimpute.selection` turns the scores into a fill per column: the best candidate, or a convex
+blend where a blend beats every single one out of sample, never anything worse than mean/mode.
 
 After choosing, the peers that carry weight are refitted on every observed cell (they are cheap); the
 network keeps the split (refitting it would double the cost of a fit), and at imputation time every
