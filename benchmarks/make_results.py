@@ -1,7 +1,9 @@
 """Assemble ``benchmarks/RESULTS.md`` from the tables the benchmark scripts wrote under ``benchmarks/results/``.
 
-Nothing in RESULTS.md is typed by hand: each section is a results file written by the command shown
-above it; this script only puts them in order with their titles and commands.
+Each section is a results file written by the command shown above it; this script only puts them in
+order with their titles and commands. The files in :data:`ANALYSES` are the exception: written by hand,
+they read several results files together and name the commands whose records they summarise; they are
+appended as they are.
 
     python benchmarks/make_results.py
 """
@@ -110,6 +112,10 @@ def gain_paper_comparison(results: pathlib.Path) -> str:
     return "\n".join(lines)
 
 
+ANALYSES = ["ray_summary.md", "defaults_summary.md"]
+"""Hand-written analyses under ``results/``, appended verbatim after the generated sections."""
+
+
 def embed(text: str) -> str:
     """A results file as a subsection: headings two levels down, figure links relative to this folder."""
     lines = []
@@ -141,6 +147,7 @@ def main() -> str:
               "invimpute preset is the best of the library's three numeric presets on each table (they differ "
               "only in width, steps and ensemble size), picked after seeing the scores.", "",
               gain_paper_comparison(HERE / "results" / "grid.jsonl")]
+    parts += [text for name in ANALYSES for text in ("", (HERE / "results" / name).read_text().rstrip())]
     text = "\n".join(parts) + "\n"
     write_atomic(HERE / "RESULTS.md", text)
     return text
