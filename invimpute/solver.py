@@ -3,9 +3,11 @@
 For one sample ``x`` (d,) with ``observed`` (d,) (True where present), the free variables ``z`` live
 only where ``observed`` is False: ``x_hat = where(observed, x, param(z))``, with ``param`` keeping values
 valid (a softmax over each categorical one-hot group, a sigmoid for [0, 1] columns, the identity for
-unbounded numbers). With every network parameter held fixed, an optax optimiser minimises the
-reconstruction error of ``model(x_hat)`` (over observed entries, or all), plus optional terms: a
-spherical or L2 penalty on the bottleneck code, and dropout on the input. A final cleaning pass sends
+unbounded numbers). With every network parameter held fixed, an optax optimiser minimises, by default,
+the error of the model's predictions of observed entries hidden from it in each step (``"masked"``, what
+the library's networks are trained for), or the reconstruction error of ``model(x_hat)`` over observed
+entries or all, plus a proximal pull of the proposal to its start and optional terms: a spherical or L2
+penalty on the bottleneck code, and dropout on the input. A final cleaning pass sends
 the repaired sample through the model once more. Latent mode searches the bottleneck code ``c``
 instead, with ``x_hat = where(observed, x, decode(c))``. The step loop runs inside the compiled program
 (``lax.while_loop``, with an optional per-sample early stop on relative loss change);
