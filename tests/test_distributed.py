@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -26,6 +27,21 @@ TINY = {"model": {"hidden": [16], "latent": 4}, "train": {"batch_size": 64, "epo
         "progress": False, "inversion": {"steps": 5, "batch_size": 64}}
 ROWS, FILES, BATCH = 1200, 4, 128
 SETTINGS = {"workers": 2, "cpus_per_worker": 0.5, "batch_rows": BATCH}
+
+
+def _assert_same_repair(got, want) -> None:
+    """The Ray output is the single-host job's: same schema, rows and text cells exactly, numbers to float
+    rounding. Rows reach the compiled programs in differently sized batches on the two paths (Ray's
+    batches follow its blocks), and XLA's CPU kernels may round a row's sums differently at another batch
+    shape, so imputed numbers can differ in their last bits."""
+    assert got.schema == want.schema and got.num_rows == want.num_rows
+    g, w = got.to_pandas(), want.to_pandas()
+    for col in w.columns:
+        if pd.api.types.is_float_dtype(w[col]):
+            np.testing.assert_allclose(g[col].to_numpy(float), w[col].to_numpy(float), rtol=1e-5, atol=1e-6,
+                                       equal_nan=True, err_msg=col)
+        else:
+            assert g[col].equals(w[col]), col
 
 
 def _ray():
@@ -110,7 +126,7 @@ def _repairer_pids() -> list[int]:
 def test_function_matches_impute_file(cluster, parts, model_dir, reference, cache, table):
     out = _collect(distributed.impute_dataset(str(parts), model_dir, compile_cache_setting=cache, **SETTINGS))
     assert out.num_rows == ROWS
-    assert out.equals(reference)
+    _assert_same_repair(out, reference)
     frame = out.to_pandas()
     assert not frame.isna().any().any()
     observed = table.notna().to_numpy()
@@ -131,7 +147,7 @@ def test_cli_matches_impute_file_and_publishes_once(cluster, parts, model_dir, r
     names = {p.name for p in out.iterdir()} - {distributed.MARKER}
     assert (out / distributed.MARKER).is_file() and names and all(n.startswith("part-") for n in names)
     assert json.loads((out / distributed.MARKER).read_text())["rows"] == ROWS
-    assert pq.read_table(out).equals(reference)
+    _assert_same_repair(pq.read_table(out), reference)
     assert main(args) == 1
     assert "already exists" in capsys.readouterr().err
     stranger = work / "not-ours"
@@ -150,7 +166,7 @@ def test_csv_input_reads_text_columns_as_the_job_does(cluster, work, table, mode
     out = _collect(distributed.impute_dataset(str(csv), model_dir, workers=1, cpus_per_worker=0.5,
                                               batch_rows=BATCH, compile_cache_setting=cache))
     job.impute_file(model_dir, csv, work / "small-reference.parquet", progress=False)
-    assert out.equals(pq.read_table(work / "small-reference.parquet"))
+    _assert_same_repair(out, pq.read_table(work / "small-reference.parquet"))
 
 
 # ---- a worker killed mid-job ------------------------------------------------------------------------
@@ -184,7 +200,7 @@ def test_killed_worker_is_retried_and_output_unchanged(cluster, parts, model_dir
     assert killed, "no Repairer process was found to kill"
     assert killed[0][1] < len(seen), "the worker was killed after the job had finished"
     assert killed[0][0] not in _repairer_pids()
-    assert pa.concat_tables(batches).equals(reference)
+    _assert_same_repair(pa.concat_tables(batches), reference)
 
 
 # ---- refusals before any work -----------------------------------------------------------------------
