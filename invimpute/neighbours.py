@@ -5,8 +5,9 @@ Euclidean distances (squared differences over the coordinates both rows observe,
 ``d / n_common``), computed for a chunk of query rows against all donors with three matrix products.
 Each missing entry is the mean of that column over the ``n_neighbors`` nearest donors *that observe it*,
 searched among the ``pool`` nearest donors overall: exact whenever ``pool`` holds ``n_neighbors`` donors
-observing the column (at 20% missing cells and the default pool of 32, all but a vanishing share), and
-otherwise the mean of those it holds, or the column mean when it holds none. The query chunks run
+observing the column (at 20% missing cells a pool of 32 holds about 26 per column), and otherwise the
+mean of those it holds, or the column mean when it holds none. Ties in distance may be broken
+differently from scikit-learn's. The query chunks run
 through :func:`~invimpute.rows.map_rows`, so a table of any length compiles one program per chunk size.
 
 scikit-learn's ``KNNImputer`` (:class:`~invimpute.baselines.KNN`) stays the peer in benchmarks; this is
