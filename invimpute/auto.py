@@ -6,7 +6,8 @@ fill of the hidden cells per column: the masked-prediction autoencoder sized to 
 budget in optimiser steps, early stopping on a further held-out slice), and fast peers (mean/mode, the
 library's compiled KNN over up to :data:`KNN_DONORS` donor rows, a multivariate-normal model fitted by
 EM). :mod:`invimpute.selection` turns the scores into a fill per column: the best candidate, or a convex
-blend where a blend beats every single one out of sample, never anything worse than mean/mode.
+blend where a blend beats every single one out of sample, never anything worse than mean/mode; a
+categorical column keeps the network's fill unless another beats it clearly (:data:`CATEGORICAL_INCUMBENT`).
 
 After choosing, the peers that carry weight are refitted on every observed cell (they are cheap); the
 network keeps the split (refitting it would double the cost of a fit), and at imputation time every
@@ -42,6 +43,12 @@ REFIT = ("mean", "knn", "iterative", "gaussian")
 """Candidates refitted on every observed cell once chosen (the network keeps the split: refitting it
 would double the cost of a fit)."""
 
+
+CATEGORICAL_INCUMBENT = "network"
+"""The candidate a categorical column keeps unless another fill beats it clearly on held-out cells
+(:func:`~invimpute.selection.clear_win`): a category is decided by arg-max, so a blend's small gain in
+Brier score on a few hundred cells rarely changes the category chosen, and following it costs accuracy
+about as often as it gains."""
 
 HOLDOUT_CELLS = 300
 """Held-out cells wanted per column: enough to score it, few enough that the candidates are fitted on
@@ -128,7 +135,9 @@ class Auto:
                          for i, n in enumerate(names)}
         preds = np.stack([self.methods_[n].impute(X, train, jax.random.fold_in(k_imp, i))
                           for i, n in enumerate(names)], axis=-1)
-        self.choices_ = choose_columns(names, preds, X, held, layout.group_array, seeded_rng(k_sel))
+        incumbent = CATEGORICAL_INCUMBENT if CATEGORICAL_INCUMBENT in names else None
+        self.choices_ = choose_columns(names, preds, X, held, layout.group_array, seeded_rng(k_sel),
+                                       categorical_incumbent=incumbent)
         self.weights_ = weight_matrix(names, self.choices_, layout.group_array)
         for i, n in enumerate(names):  # peers are cheap: refit the chosen ones on every observed cell
             if n in REFIT and np.any(self.weights_[i] > 0):
@@ -150,4 +159,4 @@ class Auto:
         return selection_frame(self.names_, self.choices_, schema.names)
 
 
-__all__ = ["Auto", "CANDIDATES", "HOLDOUT_CELLS", "holdout_rate", "KNN_DONORS"]
+__all__ = ["Auto", "CANDIDATES", "CATEGORICAL_INCUMBENT", "HOLDOUT_CELLS", "holdout_rate", "KNN_DONORS"]

@@ -133,13 +133,14 @@ class Autoencoding:
 
     def _check_inversion(self, X: np.ndarray, observed: np.ndarray, held: np.ndarray, key: jax.Array) -> None:
         """Score the one-pass fill, reverse training from it and the column means on the cells held out for
-        early stopping, and keep per column the best or a blend (:mod:`invimpute.selection`): reverse
-        training is never kept where the held-out cells say it does not help."""
+        early stopping, and keep per column the one pass unless reverse training (or a blend) beats it
+        clearly there (:mod:`invimpute.selection`): reverse training is kept only where it helps."""
         train = observed & ~held
         fills = self._candidate_fills(X, train, key, REVERSE_CANDIDATES, column_means(X, train))
         preds = np.stack([fills[n] for n in REVERSE_CANDIDATES], axis=-1)
         group = self.layout_.group_array
-        self.choices_ = choose_columns(list(REVERSE_CANDIDATES), preds, X, held, group, seeded_rng(key))
+        self.choices_ = choose_columns(list(REVERSE_CANDIDATES), preds, X, held, group, seeded_rng(key),
+                                      incumbent="one_pass")
         self.weights_ = weight_matrix(list(REVERSE_CANDIDATES), self.choices_, group)
 
     def _candidate_fills(self, X: np.ndarray, observed: np.ndarray, key: jax.Array, names,

@@ -6,6 +6,10 @@ categorical one-hot group. The column's fill is then the convex blend of candida
 squared error (weights on the simplex, fitted exactly by :func:`simplex_weights`) when that blend beats
 every single candidate out of sample (two-fold cross-fitting over the held-out cells), else the best
 single candidate; a column is never filled by anything that scored worse than the mean/mode candidate.
+Given an ``incumbent`` (``reverse`` names the model's one-pass fill), a column keeps it unless another
+fill beats it by more than :data:`CLEAR_WIN` standard errors of the per-cell difference: a choice made on a
+few hundred cells otherwise follows their noise as often as a real gain, and then loses to the incumbent
+out of sample about as often as it wins.
 A column with fewer than :data:`MIN_CELLS` held-out cells takes the weights pooled over all columns of
 its kind (numeric or categorical), and says so; where even the pool holds fewer, the pool's single best
 candidate if it beats mean/mode by more than two standard errors, else mean/mode.
@@ -24,6 +28,18 @@ MIN_CELLS = 200
 of its kind (on small tables per-column choices would follow the noise of a few cells)."""
 BASELINE = "mean"
 """The candidate no column's fill may score worse than."""
+CLEAR_WIN = 2.0
+"""Standard errors of the per-cell difference by which a fill must beat the incumbent (or, on a pool of
+too few cells to fit weights, mean/mode) to replace it."""
+
+
+def clear_win(gain: np.ndarray) -> bool:
+    """Whether per-cell error reductions ``gain`` (incumbent's error minus the challenger's) are positive
+    beyond :data:`CLEAR_WIN` standard errors of their mean."""
+    gain = np.asarray(gain, np.float64)
+    if gain.size < 2:
+        return False
+    return bool(gain.mean() > CLEAR_WIN * gain.std(ddof=1) / np.sqrt(gain.size))
 
 
 @dataclass(frozen=True)
@@ -78,36 +94,48 @@ def _flatten(preds: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return preds.reshape(-1, preds.shape[-1]), truth.reshape(-1)
 
 
-def _cross_fitted_error(preds: np.ndarray, truth: np.ndarray, rng: np.random.Generator) -> float:
-    """Mean squared error per cell of the simplex blend when its weights are fitted on the other half."""
+def _cross_fitted_cells(preds: np.ndarray, truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Squared error of every cell (summed over its group's width) under the simplex blend whose weights
+    were fitted on the other half of the cells."""
     m = preds.shape[0]
     order = rng.permutation(m)
     halves = (order[: m // 2], order[m // 2:])
-    total = 0.0
+    out = np.zeros(m)
     for fit_rows, test_rows in (halves, halves[::-1]):
         w = simplex_weights(*_flatten(preds[fit_rows], truth[fit_rows]))
-        total += float(np.sum((preds[test_rows] @ w - truth[test_rows]) ** 2))
-    return total / m
+        out[test_rows] = np.sum((preds[test_rows] @ w - truth[test_rows]) ** 2, axis=-1)
+    return out
+
+
+def _per_cell(preds: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """(cells, C): each candidate's squared error per cell, summed over the group's width."""
+    return np.sum((preds - truth[..., None]) ** 2, axis=1)
 
 
 def choose_column(names: list[str], preds: np.ndarray, truth: np.ndarray, rng: np.random.Generator,
-                  pooled: np.ndarray | None = None) -> ColumnChoice:
+                  pooled: np.ndarray | None = None, incumbent: str | None = None) -> ColumnChoice:
     """The fill of one column from candidate predictions ``preds`` (cells, width, C) of held-out ``truth``
-    (cells, width); ``pooled`` are the weights used when the column has too few cells of its own."""
+    (cells, width); ``pooled`` are the weights used when the column has too few cells of its own, and
+    ``incumbent`` the candidate kept unless another fill wins clearly (:func:`clear_win`)."""
     m = preds.shape[0]
-    errors = {n: float(np.sum((preds[..., c] - truth) ** 2) / max(m, 1)) for c, n in enumerate(names)}
+    cells = _per_cell(preds, truth)
+    errors = {n: float(cells[:, c].sum() / max(m, 1)) for c, n in enumerate(names)}
     base = names.index(BASELINE)
     if m < MIN_CELLS:
         weights = pooled if pooled is not None else np.eye(len(names))[base]
         rule = f"pooled ({m} held-out cells < {MIN_CELLS})" if pooled is not None else f"mean ({m} held-out cells)"
         return _choice(names, errors, weights, m, rule)
     best = min(errors, key=errors.get)
-    blend_error = _cross_fitted_error(preds, truth, rng)
-    if blend_error < errors[best]:
-        weights, rule = simplex_weights(*_flatten(preds, truth)), "blend"
+    blend_cells = _cross_fitted_cells(preds, truth, rng)
+    if blend_cells.mean() < errors[best]:
+        weights, rule, chosen = simplex_weights(*_flatten(preds, truth)), "blend", blend_cells
     else:
-        weights, rule = np.eye(len(names))[names.index(best)], "best"
-    if min(blend_error, errors[best]) > errors[BASELINE]:
+        weights, rule, chosen = np.eye(len(names))[names.index(best)], "best", cells[:, names.index(best)]
+    if incumbent is not None:
+        keep = names.index(incumbent)
+        if weights[keep] < 1.0 and not clear_win(cells[:, keep] - chosen):
+            weights, rule, chosen = np.eye(len(names))[keep], f"{incumbent} (no clear gain)", cells[:, keep]
+    if chosen.mean() > errors[BASELINE]:
         weights, rule = np.eye(len(names))[base], "mean (nothing beat it)"
     return _choice(names, errors, weights, m, rule)
 
@@ -119,42 +147,52 @@ def _choice(names: list[str], errors: dict, weights: np.ndarray, cells: int, rul
     return ColumnChoice(errors=errors, weights=w, choice=label, cells=cells, rule=rule)
 
 
-def pooled_weights(names: list[str], preds: list[np.ndarray], truths: list[np.ndarray]) -> np.ndarray | None:
+def pooled_weights(names: list[str], preds: list[np.ndarray], truths: list[np.ndarray],
+                   incumbent: str | None = None) -> np.ndarray | None:
     """Weights fitted on the held-out cells of several columns together, or None: mean/mode.
 
-    With at least :data:`MIN_CELLS` cells, simplex weights; with fewer, too few to fit weights, the
-    single candidate with the least error when it beats mean/mode by more than two standard errors of
-    the per-cell difference (a clear win on few cells), else None.
+    The fill to beat is the ``incumbent`` where it scores no worse than mean/mode on the pool, else
+    mean/mode. With at least :data:`MIN_CELLS` cells, simplex weights, kept where they beat that fill
+    clearly (:func:`clear_win`; always, with no incumbent); with fewer, too few to fit weights, the single
+    candidate with the least error when it beats that fill clearly; else that fill.
     """
     cells = sum(p.shape[0] for p in preds)
     if cells == 0:
         return None
+    per_cell = np.concatenate([_per_cell(p, t) for p, t in zip(preds, truths)])  # (cells, C)
+    base = names.index(BASELINE)
+    keep = names.index(incumbent) if incumbent is not None else base
+    if per_cell[:, keep].mean() > per_cell[:, base].mean():
+        keep = base
+    fallback = None if keep == base else np.eye(len(names))[keep]
     if cells >= MIN_CELLS:
         P = np.concatenate([p.reshape(-1, len(names)) for p in preds])
         t = np.concatenate([t.reshape(-1) for t in truths])
-        return simplex_weights(P, t)
-    per_cell = np.concatenate([np.sum((p - t[..., None]) ** 2, axis=1) for p, t in zip(preds, truths)])  # (cells, C)
+        w = simplex_weights(P, t)
+        blended = np.concatenate([np.sum((p @ w - t) ** 2, axis=-1) for p, t in zip(preds, truths)])
+        return w if incumbent is None or clear_win(per_cell[:, keep] - blended) else fallback
     best = int(np.argmin(per_cell.mean(axis=0)))
-    gain = per_cell[:, names.index(BASELINE)] - per_cell[:, best]
-    if cells > 1 and gain.mean() > 2.0 * gain.std(ddof=1) / np.sqrt(cells):
-        return np.eye(len(names))[best]
-    return None
+    return np.eye(len(names))[best] if clear_win(per_cell[:, keep] - per_cell[:, best]) else fallback
 
 
 def choose_columns(names: list[str], preds: np.ndarray, X: np.ndarray, held: np.ndarray, group: np.ndarray,
-                   rng: np.random.Generator) -> list[ColumnChoice]:
+                   rng: np.random.Generator, incumbent: str | None = None,
+                   categorical_incumbent: str | None = None) -> list[ColumnChoice]:
     """One :class:`ColumnChoice` per source column (``group`` names each encoded column's), from
-    candidate fills ``preds`` (n, d, C) of the table ``X`` whose ``held`` cells were hidden from them."""
+    candidate fills ``preds`` (n, d, C) of the table ``X`` whose ``held`` cells were hidden from them;
+    ``incumbent`` as for :func:`choose_column`, for every column, or ``categorical_incumbent`` for the
+    categorical ones (groups wider than one column) where it is given."""
     per_group, categorical = [], []
     for g in range(int(group.max()) + 1):
         cols = np.flatnonzero(group == g)
         rows = held[:, cols].all(axis=1)
         per_group.append((preds[rows][:, cols, :], X[rows][:, cols]))
         categorical.append(len(cols) > 1)
+    incumbents = {False: incumbent, True: categorical_incumbent or incumbent}
     pooled = {kind: pooled_weights(names, [p for (p, _), c in zip(per_group, categorical) if c == kind],
-                                   [t for (_, t), c in zip(per_group, categorical) if c == kind])
+                                   [t for (_, t), c in zip(per_group, categorical) if c == kind], incumbents[kind])
               for kind in (False, True)}
-    return [choose_column(names, p, t, rng, pooled[c]) for (p, t), c in zip(per_group, categorical)]
+    return [choose_column(names, p, t, rng, pooled[c], incumbents[c]) for (p, t), c in zip(per_group, categorical)]
 
 
 def weight_matrix(names: list[str], choices: list[ColumnChoice], group: np.ndarray) -> np.ndarray:
@@ -194,5 +232,5 @@ def seeded_rng(key) -> np.random.Generator:
     return np.random.default_rng(np.asarray(jax.random.key_data(key)))
 
 
-__all__ = ["ColumnChoice", "simplex_weights", "choose_column", "choose_columns", "pooled_weights", "weight_matrix",
-           "blend", "selection_frame", "seeded_rng", "MIN_CELLS", "BASELINE"]
+__all__ = ["ColumnChoice", "simplex_weights", "choose_column", "choose_columns", "pooled_weights", "clear_win", "weight_matrix",
+           "blend", "selection_frame", "seeded_rng", "MIN_CELLS", "BASELINE", "CLEAR_WIN"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from invimpute.selection import MIN_CELLS, choose_column, choose_columns, pooled_weights, simplex_weights
+from invimpute.selection import (MIN_CELLS, choose_column, choose_columns, clear_win, pooled_weights,
+                                 simplex_weights)
 
 NAMES = ["mean", "a", "b"]
 
@@ -52,3 +53,28 @@ def test_choose_columns_one_choice_per_source_column(cells):
     choices = choose_columns(NAMES, preds, X, held, np.array([0, 1, 2]), rng)
     assert len(choices) == 3
     assert all(c.weights["a"] > 0.5 for c in choices)  # the precise candidate carries every column, pooled or not
+
+
+def test_clear_win_needs_a_gain_beyond_two_standard_errors():
+    rng = np.random.default_rng(4)
+    assert clear_win(0.5 + rng.normal(size=400))
+    assert not clear_win(0.01 + rng.normal(size=400))
+    assert not clear_win(-0.5 + rng.normal(size=400))
+    assert not clear_win(np.array([1.0]))
+
+
+def test_an_incumbent_is_kept_unless_another_fill_wins_clearly():
+    rng = np.random.default_rng(5)
+    truth = rng.normal(size=(MIN_CELLS * 2, 1))
+    base = truth + 0.5 * rng.normal(size=truth.shape)
+    near = np.stack([truth + 2.0 * rng.normal(size=truth.shape), base, base + 0.01 * rng.normal(size=truth.shape)], -1)
+    kept = choose_column(NAMES, near, truth, rng, incumbent="a")
+    assert kept.weights["a"] == 1.0 and kept.rule.startswith("a (no clear gain)")
+    far = np.stack([truth + 2.0 * rng.normal(size=truth.shape), base, truth + 0.1 * rng.normal(size=truth.shape)], -1)
+    assert choose_column(NAMES, far, truth, rng, incumbent="a").weights["b"] > 0.9
+    worse = np.stack([truth + 0.1 * rng.normal(size=truth.shape), truth + 3.0 * rng.normal(size=truth.shape),
+                      truth + 3.0 * rng.normal(size=truth.shape)], -1)
+    assert choose_column(NAMES, worse, truth, rng, incumbent="a").choice == "mean"  # never worse than mean/mode
+    truths = [rng.normal(size=(40, 1)) for _ in range(3)]
+    pooled = pooled_weights(NAMES, [_preds(t, (1.0, 0.5, 0.49), rng) for t in truths], truths, incumbent="a")
+    np.testing.assert_array_equal(pooled, [0.0, 1.0, 0.0])
