@@ -20,7 +20,7 @@ from invimpute.config import EncodingConfig, ModelConfig, UncertaintyConfig
 from invimpute.imputer import METHODS
 from invimpute.missingness import apply_mask, detect, group_mask, mar_mask, mcar_mask, mnar_mask, patch_mask, row_mask
 from invimpute.models import ConvAutoencoder, MLPAutoencoder, reference_mlp, symmetric_mlp
-from invimpute.training import FitResult, History, TrainConfig, fit, predict
+from invimpute.training import FitResult, History, TrainConfig, fit, fit_members, predict
 from invimpute.uncertainty import PooledEstimate, rubin_pool
 
 __version__ = "0.1.0"
@@ -32,7 +32,7 @@ __all__ = [
     "MLPAutoencoder", "ConvAutoencoder", "reference_mlp", "symmetric_mlp",
     "ModelConfig", "UncertaintyConfig", "EncodingConfig", "Auto",
     "masked_mse", "typed_loss", "apply_head", "inverse_head",
-    "TrainConfig", "History", "FitResult", "fit", "predict",
+    "TrainConfig", "History", "FitResult", "fit", "fit_members", "predict",
     "InversionConfig", "InversionResult", "invert", "invert_draws", "code_radius",
     "Belief", "Calibration", "PooledEstimate", "rubin_pool", "uncertainty",
     "METHODS", "datasets", "metrics", "missingness", "checkpoint", "job", "distributed", "compile_cache",

@@ -27,7 +27,7 @@ from invimpute.inversion import InversionConfig, code_radius, column_means, inve
 from invimpute.layout import UNIT, Layout
 from invimpute.config import ModelConfig
 from invimpute.selection import blend, choose_columns, seeded_rng, selection_frame, weight_matrix
-from invimpute.training import TrainConfig, fit, predict
+from invimpute.training import TrainConfig, fit_members, predict
 
 
 class Method(Protocol):
@@ -55,7 +55,9 @@ class Autoencoding:
     ``algorithm="ae"``: one masked forward pass. ``"recurrent"``: study 1, refill after every evaluation
     with weight ``w`` during training, and the same refill rule iterated at imputation time.
     ``"reverse"``: reverse training (:func:`~invimpute.inversion.invert`) through the frozen model.
-    ``train.members`` > 1 trains that many models from split keys and averages their fills.
+    ``train.members`` > 1 trains that many models from split keys together
+    (:func:`~invimpute.training.fit_members`, one compiled program over the members) and averages
+    their fills.
     """
 
     def __init__(
@@ -108,17 +110,16 @@ class Autoencoding:
         self.validate()
         self.layout_ = self.training_layout(layout)
         train = self.resolved_train_config()
-        self.models_, self.histories_, self.fills_ = [], [], []
         k_members, k_check = jax.random.split(key)
-        held = None
-        for i, k in enumerate(jax.random.split(k_members, train.members)):
-            seed = int(jax.random.randint(k, (), 0, 2**31 - 1))
-            model = self.model_config.build(X.shape[1], seed, self.image_shape)
-            res = fit(model, X, observed, self.layout_, train, jax.random.fold_in(k, i), progress=self.progress)
-            self.models_.append(res.model)
-            self.histories_.append(res.history)
-            self.fills_.append(res.filled)
-            held = res.held if held is None else held
+        member_keys = jax.random.split(k_members, train.members)
+        seeds = np.asarray(jax.vmap(lambda k: jax.random.randint(k, (), 0, 2**31 - 1))(member_keys))
+        models = [self.model_config.build(X.shape[1], int(seed), self.image_shape) for seed in seeds]
+        fit_keys = jax.vmap(jax.random.fold_in)(member_keys, jnp.arange(train.members))
+        results = fit_members(models, X, observed, self.layout_, train, fit_keys, progress=self.progress)
+        self.models_ = [r.model for r in results]
+        self.histories_ = [r.history for r in results]
+        self.fills_ = [r.filled for r in results]
+        held = results[0].held
         self.mean_ = column_means(X, observed)
         inv = self.inversion_config
         if self.algorithm == "reverse" and inv.code_penalty == "sphere" and inv.radius is None:

@@ -1,12 +1,15 @@
 """Training autoencoders on incomplete data with masked losses.
 
-:func:`fit` runs one ``jax.jit``-compiled program per epoch: the shuffle, the minibatch gathers and every
-optax step happen inside it (a ``lax.scan`` over minibatches), and the per-epoch loss and MAE stay on the
-device until the fit ends, so epochs are dispatched without waiting on the host (only early stopping reads
-its held-out loss each epoch). The program is a module-level function keyed on the model's structure, the
-layout and the settings it reads, so further fits of the same shapes (ensemble members, seeds of a
-benchmark, calibration refits) reuse it instead of compiling again. Between epochs it can do study 1's
-"recurrent" refill of the missing cells (``x_miss <- (1 - w) x_miss + w * prediction``), track the
+:func:`fit_members` trains K models of one structure together (an ensemble): their parameters and optimiser
+states are stacked along a leading member axis and every compiled program is ``jax.vmap``ped over it, so
+K members cost one dispatch per evaluation block, not K. :func:`fit` is its one-member case. One
+``jax.jit``-compiled program runs a block of epochs: the shuffle, the minibatch gathers and every optax
+step happen inside it (a ``lax.scan`` over minibatches), and the per-epoch loss and MAE stay on the device
+until the fit ends, so blocks are dispatched without waiting on the host (only early stopping reads its
+held-out losses, one per member, each evaluation). The program is a module-level function keyed on the
+model's structure, the layout and the settings it reads, so further fits of the same shapes (seeds of a
+benchmark, calibration refits) reuse it instead of compiling again. Between evaluations it can do study
+1's "recurrent" refill of the missing cells (``x_miss <- (1 - w) x_miss + w * prediction``), track the
 observed-cell MAE, and stop early on a held-out slice of observed cells, keeping the best parameters.
 
 Optional denoising (``corruption``): each step hides a random fraction of the observed cells (whole
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import jax
@@ -249,14 +253,10 @@ def _row_sharding(batch: int):
     return lambda ndim: NamedSharding(mesh, PartitionSpec("rows", *([None] * (ndim - 1))))
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _block(graphdef, layout: Layout, config: TrainConfig, p, s, cur, obs, k, fill):
-    """``config.epochs`` passes over the shuffled rows: a ``lax.scan`` over epochs of a ``lax.scan`` of
-    optax steps over padded minibatches; returns the new state and the mean loss of the last epoch.
-
-    Module-level and keyed on static (model structure, layout, config), so every fit of the same shapes
-    and settings reuses one compiled program.
-    """
+def _block_one(graphdef, layout: Layout, config: TrainConfig, p, s, cur, obs, k, fill):
+    """One member's ``config.epochs`` passes over the shuffled rows: a ``lax.scan`` over epochs of a
+    ``lax.scan`` of optax steps over padded minibatches; returns the new state and the mean loss of the
+    last epoch."""
     n = cur.shape[0]
     batch = min(config.batch_size, n)
     n_batches = math.ceil(n / batch)
@@ -285,10 +285,29 @@ def _block(graphdef, layout: Layout, config: TrainConfig, p, s, cur, obs, k, fil
     return p, s, losses[-1]
 
 
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _block(graphdef, layout: Layout, config: TrainConfig, p, s, cur, obs, k, fill):
+    """:func:`_block_one` ``vmap``ped over the leading member axis of the parameters, optimiser states,
+    tables, masks and keys (``fill`` shared): every member's block in one program.
+
+    Module-level and keyed on static (model structure, layout, config), so every fit of the same shapes
+    and settings reuses one compiled program.
+    """
+    one = functools.partial(_block_one, graphdef, layout, config)
+    return jax.vmap(one, in_axes=(0, 0, 0, 0, 0, None))(p, s, cur, obs, k, fill)
+
+
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
 def _evaluate(graphdef, layout: Layout, loss: str, validating: bool, p, cur, X, train_obs, held, fill):
-    """Whole-table prediction, observed-cell MAE and held-out loss; the table is an argument, not a
+    """Every member's whole-table prediction, observed-cell MAE and held-out loss (:func:`_evaluate_one`
+    ``vmap``ped over the member axis; ``X`` and ``fill`` shared). The table is an argument, not a
     closed-over constant, so XLA does not fold it into the program."""
+    one = functools.partial(_evaluate_one, graphdef, layout, loss, validating)
+    return jax.vmap(one, in_axes=(0, 0, None, 0, 0, None))(p, cur, X, train_obs, held, fill)
+
+
+def _evaluate_one(graphdef, layout: Layout, loss: str, validating: bool, p, cur, X, train_obs, held, fill):
+    """One member's prediction, observed-cell MAE and held-out loss (0 when nothing is held out)."""
     m = nnx.merge(graphdef, p)
     missing_in = (~train_obs).astype(jnp.float32)
     pred = apply_head(m(cur, missing_in), layout)
@@ -320,21 +339,145 @@ def _check_inputs(X, observed, layout: Layout, config: TrainConfig) -> tuple[jax
     return X, observed
 
 
+@jax.jit
+def _keep_best(best, params, improved: jax.Array):
+    """``params`` for the members where ``improved`` (K,) is True, ``best`` for the others."""
+    def pick(b, q):
+        return jnp.where(improved.reshape((-1,) + (1,) * (q.ndim - 1)), q, b)
+
+    return jax.tree.map(pick, best, params)
+
+
 class _EarlyStop:
-    """The best held-out loss so far and its parameters; says when ``patience`` evaluations passed without
-    improvement."""
+    """Per member: the best held-out loss so far, the evaluation it came from, and how many evaluations
+    it has run; a member stops once ``patience`` evaluations passed without improvement."""
 
-    def __init__(self, params, patience: int) -> None:
-        self.best, self.params, self.patience, self.bad = math.inf, params, patience, 0
+    def __init__(self, members: int, patience: int) -> None:
+        self.best = np.full(members, np.inf)
+        self.best_epoch = np.full(members, -1)
+        self.bad = np.zeros(members, dtype=int)
+        self.ran = np.zeros(members, dtype=int)
+        self.active = np.ones(members, dtype=bool)
+        self.patience = patience
+        self.values: list[np.ndarray] = []
 
-    def update(self, value: float, params, index: int, history: History) -> bool:
-        history.val_loss.append(value)
-        if value < self.best:
-            self.best, self.params, self.bad, history.best_epoch = value, params, 0, index
-            return False
-        self.bad += 1
-        history.stopped_early = self.bad >= self.patience
-        return history.stopped_early
+    def update(self, values: np.ndarray, index: int) -> np.ndarray:
+        """Record evaluation ``index`` (held-out losses of every member; stopped members' are ignored) and
+        return which members improved on it, whose parameters are to be kept."""
+        improved = self.active & (values < self.best)
+        self.values.append(values)
+        self.ran += self.active
+        self.best = np.where(improved, values, self.best)
+        self.best_epoch = np.where(improved, index, self.best_epoch)
+        self.bad = np.where(improved, 0, self.bad + self.active)
+        self.active &= self.bad < self.patience
+        return improved
+
+
+def _stack(trees: Sequence):
+    """The pytrees ``trees`` (one per member, same structure) as one with a leading member axis."""
+    return jax.tree.map(lambda *a: jnp.stack(a), *trees)
+
+
+def _member(tree, i: int):
+    """Member ``i``'s slice of a pytree stacked by :func:`_stack`."""
+    return jax.tree.map(lambda a: a[i], tree)
+
+
+def fit_members(
+    models: Sequence[nnx.Module],
+    X: np.ndarray,
+    observed: np.ndarray,
+    layout: Layout,
+    config: TrainConfig,
+    keys: jax.Array | Sequence[jax.Array],
+    fill: float = 0.0,
+    *,
+    progress: bool = False,
+) -> list[FitResult]:
+    """Train K ``models`` of one structure together, in place, on ``X`` (n, d) where ``observed`` holds values.
+
+    ``keys`` holds one PRNG key per model (a stacked key array such as ``jax.random.split(key, K)``, or a
+    sequence). Member ``i`` draws everything from ``keys[i]`` exactly as :func:`fit` does from its key:
+    its own early-stopping slice of held-out cells, its own shuffles and corruption masks, so it trains
+    the model :func:`fit` would (to float rounding: the programs are batched over members). Parameters
+    and optimiser states are stacked along a leading member axis and each evaluation block is one
+    compiled program over all members. Early stopping is per member: a member whose held-out loss has not
+    improved for ``patience`` evaluations keeps its best parameters, its history ends there and its
+    recurrent refill stops (its lane of the batched program still runs, its result is discarded); the fit
+    ends when every member has stopped or the budget is spent. The working table, its masks and the
+    parameters are held once per member on the device (K times one fit's memory).
+
+    Returns one :class:`FitResult` per model, in order (``model`` is the model given, updated).
+    """
+    X, observed = _check_inputs(X, observed, layout, config)
+    models = list(models)
+    if not models:
+        raise ValueError("fit_members needs at least one model")
+    keys = jnp.stack(list(keys)) if isinstance(keys, (list, tuple)) else keys
+    if keys.shape[0] != len(models):
+        raise ValueError(f"fit_members got {len(models)} models and {keys.shape[0]} keys; give one key per model")
+    splits = [nnx.split(m) for m in models]
+    graphdef = splits[0][0]
+    if any(g != graphdef for g, _ in splits[1:]):
+        raise ValueError("fit_members trains models of one structure together; these models differ")
+    members = len(models)
+    k_val, k_train = jnp.moveaxis(jax.vmap(jax.random.split)(keys), 1, 0)
+    validating = config.validation_fraction > 0
+    if validating:
+        held = jax.vmap(lambda k: hide_cells(k, observed, layout, config.validation_fraction))(k_val)
+    else:
+        held = jnp.zeros((members,) + observed.shape, dtype=bool)
+    train_obs = observed & ~held
+    current = jnp.where(train_obs, X, fill)
+    program = _program_config(config, X.shape[0])
+    params = _stack([p for _, p in splits])
+    opt_state = jax.vmap(_optimizer(program).init)(params)
+    fill = jnp.float32(fill)
+    evaluate = functools.partial(_evaluate, graphdef, layout, program.loss, validating)
+    _, evaluations = config.plan(X.shape[0])
+    stop, best = _EarlyStop(members, config.patience), params
+    round_keys = jnp.moveaxis(jax.vmap(lambda k: jax.random.split(k, evaluations))(k_train), 1, 0)
+    rounds = range(evaluations)
+    if progress:
+        from tqdm.auto import tqdm
+
+        rounds = tqdm(rounds, desc="training" if members == 1 else f"training {members} members", unit="eval")
+    w = config.recurrent_weight
+    losses, maes = [], []  # device (K,) arrays, read once after the loop: blocks dispatch without waiting on the host
+    for e, k in zip(rounds, round_keys):
+        params, opt_state, loss = _block(graphdef, layout, program, params, opt_state, current, train_obs, k, fill)
+        pred, mae, val = evaluate(params, current, X, train_obs, held, fill)
+        if w is not None:
+            moved = jnp.where(train_obs, X, (1.0 - w) * current + w * pred)
+            current = moved if stop.active.all() else jnp.where(jnp.asarray(stop.active)[:, None, None], moved, current)
+        losses.append(loss)
+        maes.append(mae)
+        if validating:
+            best = _keep_best(best, params, jnp.asarray(stop.update(np.asarray(val), e)))
+            if not stop.active.any():
+                break
+        if progress:
+            rounds.set_postfix(loss=f"{float(loss.mean()):.4f}", mae=f"{float(mae.mean()):.4f}")
+    loss_table, mae_table = (np.asarray(jax.device_get(vs), dtype=float).reshape(-1, members) for vs in (losses, maes))
+    if validating:
+        ran, best_epoch = stop.ran, stop.best_epoch
+    else:
+        best, ran = params, np.full(members, len(losses))
+        best_epoch = ran - 1
+    if w is None:
+        pred, _, _ = evaluate(best, current, X, train_obs, held, fill)
+        current = jnp.where(train_obs, X, pred)
+    filled, held = np.asarray(jnp.where(observed, X, current)), np.asarray(held)
+    out = []
+    for i, model in enumerate(models):
+        n = int(ran[i])
+        nnx.update(model, _member(best, i))
+        history = History(loss=loss_table[:n, i].tolist(), mae=mae_table[:n, i].tolist(),
+                          val_loss=[float(v[i]) for v in stop.values[:n]], best_epoch=int(best_epoch[i]),
+                          stopped_early=bool(validating and not stop.active[i]))
+        out.append(FitResult(model=model, history=history, filled=filled[i], held=held[i]))
+    return out
 
 
 def fit(
@@ -348,51 +491,11 @@ def fit(
     *,
     progress: bool = False,
 ) -> FitResult:
-    """Train ``model`` in place on ``X`` (n, d) where ``observed`` (True where present) holds values.
+    """Train ``model`` in place on ``X`` (n, d) where ``observed`` (True where present) holds values: the
+    one-member case of :func:`fit_members`.
 
     Returns the trained model (best held-out evaluation when cells are held out), the history (one entry
     per evaluation: per epoch when the budget is in epochs, else about every :data:`EVAL_INTERVAL` steps),
     and the table with missing entries refilled by the recurrent rule (or the model's final prediction).
     """
-    X, observed = _check_inputs(X, observed, layout, config)
-    k_val, k_train = jax.random.split(key)
-    validating = config.validation_fraction > 0
-    held = hide_cells(k_val, observed, layout, config.validation_fraction) if validating else jnp.zeros_like(observed)
-    train_obs = observed & ~held
-    current = jnp.where(train_obs, X, fill)
-    program = _program_config(config, X.shape[0])
-    graphdef, params = nnx.split(model)
-    opt_state = _optimizer(program).init(params)
-    fill = jnp.float32(fill)
-    evaluate = functools.partial(_evaluate, graphdef, layout, program.loss, validating)
-    _, evaluations = config.plan(X.shape[0])
-    history, stop = History(), _EarlyStop(params, config.patience)
-    rounds = range(evaluations)
-    if progress:
-        from tqdm.auto import tqdm
-
-        rounds = tqdm(rounds, desc="training", unit="eval")
-    w = config.recurrent_weight
-    losses, maes = [], []  # device scalars, read once after the loop: blocks dispatch without waiting on the host
-    for e, k in zip(rounds, jax.random.split(k_train, evaluations)):
-        params, opt_state, loss = _block(graphdef, layout, program, params, opt_state, current, train_obs, k, fill)
-        pred, mae, val = evaluate(params, current, X, train_obs, held, fill)
-        if w is not None:
-            current = jnp.where(train_obs, X, (1.0 - w) * current + w * pred)
-        losses.append(loss)
-        maes.append(mae)
-        if validating and stop.update(float(val), params, e, history):
-            break
-        if progress:
-            rounds.set_postfix(loss=f"{float(loss):.4f}", mae=f"{float(mae):.4f}")
-    history.loss, history.mae = ([float(v) for v in jax.device_get(vs)] for vs in (losses, maes))
-    if validating:
-        params = stop.params
-    else:
-        history.best_epoch = len(history.loss) - 1
-    nnx.update(model, params)
-    if w is None:
-        pred, _, _ = evaluate(params, current, X, train_obs, held, fill)
-        current = jnp.where(train_obs, X, pred)
-    return FitResult(model=model, history=history, filled=np.asarray(jnp.where(observed, X, current)),
-                     held=np.asarray(held))
+    return fit_members([model], X, observed, layout, config, key[None], fill, progress=progress)[0]

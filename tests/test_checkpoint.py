@@ -98,6 +98,18 @@ def test_round_trip_is_bit_identical(fitted, train, fresh, tmp_path):
     assert manifest["schema"]["columns"][0]["name"] == "size"
 
 
+def test_ensemble_round_trip(train, fresh, tmp_path):
+    """Two recurrent members trained together save and load one by one, with their histories and the fills
+    the recurrent method returns on its training table."""
+    imp = Imputer("recurrent", **{**TINY, "train": {**TINY["train"], "members": 2}}).fit(train)
+    loaded = checkpoint.load(checkpoint.save(imp, tmp_path / "ens"))
+    assert len(loaded.method_.models_) == 2
+    assert loaded.method_.histories_ == imp.method_.histories_
+    for a, b in zip(loaded.method_.fills_, imp.method_.fills_):
+        np.testing.assert_array_equal(a, b)
+    for data in (train, fresh):
+        assert imp.transform(data).equals(loaded.transform(data))
+
 def test_mean_method_and_tagged_params_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.random((30, 3))

@@ -224,6 +224,21 @@ def test_bad_training_settings_fail_at_fit():
         Imputer("ae", train={"schedule": "linear", "epochs": 1}).fit(make_mixed_missing())
 
 
+@pytest.mark.parametrize("method", ["ae", "recurrent"])
+def test_ensemble_members_trained_together(method):
+    """``train={"members": 3}`` trains three distinct autoencoders in one joint fit; the averaged fill
+    keeps observed cells and fills every missing one."""
+    df = make_mixed_missing()
+    imp = Imputer(method, model=TINY["model"], train={**TINY["train"], "members": 3}, seed=1)
+    out = imp.fit_transform(df)
+    _assert_observed_identical(out, df)
+    assert not out.isna().any().any()
+    fitted = imp.method_
+    assert len(fitted.models_) == len(fitted.histories_) == len(fitted.fills_) == 3
+    assert all(len(h.loss) == 3 for h in fitted.histories_)
+    kernels = [np.asarray(m.encoder_layers[0].kernel[...]) for m in fitted.models_]
+    assert not np.allclose(kernels[0], kernels[1]) and not np.allclose(kernels[1], kernels[2])
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"model": {"hidden": [0]}}, "hidden"),
     ({"seed": None}, "seed"),

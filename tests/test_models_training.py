@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from invimpute import ConvAutoencoder, Layout, MLPAutoencoder, TrainConfig, fit, predict, reference_mlp, symmetric_mlp
+from invimpute import (ConvAutoencoder, Layout, MLPAutoencoder, TrainConfig, fit, fit_members, predict, reference_mlp,
+                       symmetric_mlp)
 from invimpute.models import dropout, weight_penalty
 
 
@@ -374,6 +375,94 @@ def test_repeated_fits_reuse_the_compiled_epoch(table):
     assert (_block._cache_size(), _evaluate._cache_size()) == sizes
 
 
+
+# ---- ensemble members trained together ------------------------------------------------------------
+MEMBERS = TrainConfig(**{**PLAIN, "epochs": 6, "batch_size": 32, "learning_rate": 1e-2, "corruption": 0.2,
+                         "target": "hidden", "validation_fraction": 0.2, "patience": 100})
+"""Denoising with a hold-out but a patience longer than the fit: every member trains the whole budget."""
+
+
+def _members(seeds, cfg: TrainConfig, table, key: int = 0):
+    X, obs, lay = table
+    models = [symmetric_mlp(6, hidden=(16,), latent=4, seed=s, dropout=0.0) for s in seeds]
+    keys = jax.random.split(jax.random.key(key), len(seeds))
+    return keys, fit_members(models, X, obs, lay, cfg, keys)
+
+
+@pytest.fixture(scope="module")
+def joint(table):
+    """Three members (model seeds 0, 1, 2, split keys) trained in one fit."""
+    return _members((0, 1, 2), MEMBERS, table)
+
+
+def test_joint_member_matches_its_own_fit(table, joint):
+    """Member i of a joint fit is the model a single fit with its key and model seed trains."""
+    X, obs, lay = table
+    keys, results = joint
+    assert len(results) == 3
+    for i, res in enumerate(results):
+        alone = fit(symmetric_mlp(6, hidden=(16,), latent=4, seed=i, dropout=0.0), X, obs, lay, MEMBERS, keys[i])
+        np.testing.assert_array_equal(res.held, alone.held)  # its own hold-out, drawn from its own key
+        chex.assert_trees_all_close(_params(res.model), _params(alone.model), rtol=1e-4, atol=1e-5)
+        h, a = res.history, alone.history
+        assert len(h.loss) == len(h.val_loss) == 6 and not h.stopped_early and h.best_epoch == a.best_epoch
+        for got, want in ((h.loss, a.loss), (h.mae, a.mae), (h.val_loss, a.val_loss)):
+            np.testing.assert_allclose(got, want, rtol=1e-4)
+        chex.assert_type(res.filled, np.float32)
+        chex.assert_shape(res.filled, X.shape)
+        np.testing.assert_allclose(res.filled, alone.filled, rtol=1e-4, atol=1e-5)
+
+
+def test_joint_members_differ(table, joint):
+    X, obs, _ = table
+    _, results = joint
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        ra, rb = results[a], results[b]
+        assert not np.array_equal(ra.held, rb.held)
+        assert not np.allclose(_params(ra.model)["encoder_layers"][0]["kernel"],
+                               _params(rb.model)["encoder_layers"][0]["kernel"])
+        assert not np.allclose(ra.filled[~obs], rb.filled[~obs])
+        assert ra.history.loss != rb.history.loss
+    for res in results:
+        np.testing.assert_array_equal(res.filled[obs], X[obs])
+
+
+def test_joint_early_stopping_keeps_each_members_best(table):
+    """Members stop at different evaluations; each keeps the parameters of its own best held-out loss."""
+    from invimpute.training import _evaluate
+
+    X, obs, lay = table
+    cfg = TrainConfig(**{**PLAIN, "epochs": 40, "batch_size": 16, "learning_rate": 0.05, "validation_fraction": 0.2,
+                         "patience": 2})
+    _, results = _members((0, 1, 2), cfg, table)
+    lengths = [len(r.history.loss) for r in results]
+    assert len(set(lengths)) > 1 and max(lengths) < 40  # the fit ran until the last member stopped
+    for res in results:
+        h = res.history
+        assert h.stopped_early and len(h.val_loss) == len(h.loss) == len(h.mae)
+        assert h.best_epoch == int(np.argmin(h.val_loss)) and len(h.loss) == h.best_epoch + cfg.patience + 1
+        # the kept model scores its best held-out loss, and the filled table is its prediction
+        train_obs = obs & ~res.held
+        graphdef, p = nnx.split(res.model)
+        x_in = np.where(train_obs, X, 0.0)
+        _, _, val = _evaluate(graphdef, lay, cfg.loss, True, jax.tree.map(lambda a: a[None], p), x_in[None], X,
+                              train_obs[None], res.held[None], jnp.float32(0.0))
+        chex.assert_shape(val, (1,))
+        assert float(val[0]) == pytest.approx(min(h.val_loss), rel=1e-5)
+        np.testing.assert_allclose(res.filled[~obs], np.asarray(predict(res.model, x_in, ~train_obs, lay))[~obs],
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_fit_members_argument_errors(table):
+    X, obs, lay = table
+    models = [symmetric_mlp(6, hidden=(16,), latent=4, seed=0), symmetric_mlp(6, hidden=(8,), latent=4, seed=0)]
+    with pytest.raises(ValueError, match="one key per model"):
+        fit_members(models, X, obs, lay, TRAIN, jax.random.split(jax.random.key(0), 3))
+    with pytest.raises(ValueError, match="one structure"):
+        fit_members(models, X, obs, lay, TRAIN, jax.random.split(jax.random.key(0), 2))
+    with pytest.raises(ValueError, match="at least one"):
+        fit_members([], X, obs, lay, TRAIN, jax.random.split(jax.random.key(0), 0))
+
 # ---- the budget in optimiser steps ---------------------------------------------------------------
 def test_default_budget_is_counted_in_steps_not_epochs():
     """A 500-row and a 30,000-row table both get a real fit: the default budget is bounded in steps."""
@@ -401,20 +490,23 @@ def test_steps_budget_trains_about_that_many_steps(table):
 
 SHARDED_FIT = """
 import sys, jax, numpy as np
-from invimpute import Layout, TrainConfig, fit, symmetric_mlp
+from invimpute import Layout, TrainConfig, fit, fit_members, symmetric_mlp
 from invimpute.training import _row_sharding
 rng = np.random.default_rng(0)
 X = rng.random((96, 6)).astype(np.float32)
 obs = rng.random((96, 6)) > 0.2
 cfg = TrainConfig(epochs=3, batch_size=32, learning_rate=1e-2)
-res = fit(symmetric_mlp(6, (16,), 4, seed=0, dropout=0.0), X, obs, Layout.uniform(6), cfg, jax.random.key(0))
+res = [fit(symmetric_mlp(6, (16,), 4, seed=0, dropout=0.0), X, obs, Layout.uniform(6), cfg, jax.random.key(0))]
+res += fit_members([symmetric_mlp(6, (16,), 4, seed=s, dropout=0.0) for s in (1, 2)], X, obs, Layout.uniform(6), cfg,
+                   jax.random.split(jax.random.key(1), 2))
 print(len(jax.devices()), _row_sharding(32) is not None)
-np.save(sys.argv[1], np.concatenate([res.filled.ravel(), np.asarray(res.history.loss)]))
+np.save(sys.argv[1], np.concatenate([np.concatenate([r.filled.ravel(), np.asarray(r.history.loss)]) for r in res]))
 """
 
 
 def test_sharded_training_matches_one_device(tmp_path):
-    """fit splits each minibatch over every local device; four forced host devices train the same model."""
+    """fit (and fit_members, each member's minibatch) splits each minibatch over every local device; four
+    forced host devices train the same models."""
     import os
     import pathlib
     import subprocess
