@@ -147,7 +147,7 @@ def _restore_auto(method: Auto, state: dict, arrays, layout, width: int, prefix:
     method.layout_ = layout
     method.methods_ = {}
     for name in names:
-        candidate = method.make_candidate(name)
+        candidate = method.make_candidate(name, layout)
         restore(candidate, state["candidates"][name], arrays, layout, width, f"{prefix}candidate/{name}/")
         method.methods_[name] = candidate
     method.weights_ = _array(arrays, f"{prefix}column_weights", (len(names), width))

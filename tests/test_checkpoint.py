@@ -204,3 +204,26 @@ def test_missing_directory(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(CheckpointError, match="not a checkpoint directory"):
         checkpoint.load(tmp_path / "file")
+
+
+def test_auto_on_a_mostly_categorical_table_uses_the_categorical_network_and_round_trips(tmp_path):
+    """At its defaults auto gives a mostly categorical table study 1's network recipe; a checkpoint
+    rebuilds that network (not the default one) and transforms identically."""
+    from invimpute.auto import CATEGORICAL_MODEL, CATEGORICAL_TRAIN
+
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=150)
+    df = pd.DataFrame({
+        "a": np.where(z > 0, "hi", "lo").astype(object),
+        "b": np.where(z + 0.3 * rng.normal(size=150) > 0.5, "x", np.where(z < -0.5, "y", "z")).astype(object),
+        "c": np.where(rng.random(150) < 0.5, "p", "q").astype(object),
+        "v": z + 0.1 * rng.normal(size=150),
+    }).mask(rng.random((150, 4)) < 0.15)
+    imp = Imputer(seed=1).fit(df)
+    network = imp.method_.methods_["network"]
+    assert network.model_config == CATEGORICAL_MODEL and network.train_config == CATEGORICAL_TRAIN
+    loaded = checkpoint.load(checkpoint.save(imp, tmp_path / "auto_cat"))
+    assert loaded.method_.methods_["network"].model_config == CATEGORICAL_MODEL
+    assert imp.transform(df).equals(loaded.transform(df))
+    custom = Imputer(train={"steps": 300}, seed=1).fit(df).method_.methods_["network"]
+    assert custom.train_config.steps == 300 and custom.model_config.architecture != "reference"
