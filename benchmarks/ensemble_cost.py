@@ -14,8 +14,7 @@ given for the first seed (compilation included: every K compiles its own joint p
 reuses the one-member program) and as the median of the later seeds (warm), with the loop's warm
 seconds over the joint's.
 
-    INVIMPUTE_DATA=/work/shared/data python benchmarks/ensemble_cost.py --ks 1 2 4 8 --seeds 0 1 2 \
-        --out benchmarks/results/ensemble_cost.md
+    python benchmarks/ensemble_cost.py --ks 1 2 4 --seeds 0 1 2 --out benchmarks/results/ensemble_cost.md
 """
 
 from __future__ import annotations
