@@ -134,14 +134,15 @@ class Autoencoding:
 
     def _check_inversion(self, X: np.ndarray, observed: np.ndarray, held: np.ndarray, key: jax.Array) -> None:
         """Score the one-pass fill, reverse training from it and the column means on the cells held out for
-        early stopping, and keep per column the one pass unless reverse training (or a blend) beats it
-        clearly there (:mod:`invimpute.selection`): reverse training is kept only where it helps."""
+        early stopping, and keep per column the one pass unless reverse training, a blend or the column
+        means beat it clearly there (:mod:`invimpute.selection`): reverse training is kept only where it
+        helps, and the fill departs from the same model's one pass only on clear evidence."""
         train = observed & ~held
         fills = self._candidate_fills(X, train, key, REVERSE_CANDIDATES, column_means(X, train))
         preds = np.stack([fills[n] for n in REVERSE_CANDIDATES], axis=-1)
         group = self.layout_.group_array
         self.choices_ = choose_columns(list(REVERSE_CANDIDATES), preds, X, held, group, seeded_rng(key),
-                                      incumbent="one_pass")
+                                      incumbent="one_pass", strict_mean=False)
         self.weights_ = weight_matrix(list(REVERSE_CANDIDATES), self.choices_, group)
 
     def _candidate_fills(self, X: np.ndarray, observed: np.ndarray, key: jax.Array, names,

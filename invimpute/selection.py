@@ -113,10 +113,13 @@ def _per_cell(preds: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
 
 def choose_column(names: list[str], preds: np.ndarray, truth: np.ndarray, rng: np.random.Generator,
-                  pooled: np.ndarray | None = None, incumbent: str | None = None) -> ColumnChoice:
+                  pooled: np.ndarray | None = None, incumbent: str | None = None,
+                  strict_mean: bool = True) -> ColumnChoice:
     """The fill of one column from candidate predictions ``preds`` (cells, width, C) of held-out ``truth``
     (cells, width); ``pooled`` are the weights used when the column has too few cells of its own, and
-    ``incumbent`` the candidate kept unless another fill wins clearly (:func:`clear_win`)."""
+    ``incumbent`` the candidate kept unless another fill wins clearly (:func:`clear_win`). With
+    ``strict_mean`` mean/mode replaces any fill that scored worse than it; without, only one it beats
+    clearly (so the incumbent is to mean/mode what it is to every other candidate)."""
     m = preds.shape[0]
     cells = _per_cell(preds, truth)
     errors = {n: float(cells[:, c].sum() / max(m, 1)) for c, n in enumerate(names)}
@@ -135,7 +138,7 @@ def choose_column(names: list[str], preds: np.ndarray, truth: np.ndarray, rng: n
         keep = names.index(incumbent)
         if weights[keep] < 1.0 and not clear_win(cells[:, keep] - chosen):
             weights, rule, chosen = np.eye(len(names))[keep], f"{incumbent} (no clear gain)", cells[:, keep]
-    if chosen.mean() > errors[BASELINE]:
+    if chosen.mean() > errors[BASELINE] and (strict_mean or clear_win(chosen - cells[:, base])):
         weights, rule = np.eye(len(names))[base], "mean (nothing beat it)"
     return _choice(names, errors, weights, m, rule)
 
@@ -177,11 +180,12 @@ def pooled_weights(names: list[str], preds: list[np.ndarray], truths: list[np.nd
 
 def choose_columns(names: list[str], preds: np.ndarray, X: np.ndarray, held: np.ndarray, group: np.ndarray,
                    rng: np.random.Generator, incumbent: str | None = None,
-                   categorical_incumbent: str | None = None) -> list[ColumnChoice]:
+                   categorical_incumbent: str | None = None, strict_mean: bool = True) -> list[ColumnChoice]:
     """One :class:`ColumnChoice` per source column (``group`` names each encoded column's), from
     candidate fills ``preds`` (n, d, C) of the table ``X`` whose ``held`` cells were hidden from them;
     ``incumbent`` as for :func:`choose_column`, for every column, or ``categorical_incumbent`` for the
-    categorical ones (groups wider than one column) where it is given."""
+    categorical ones (groups wider than one column) where it is given; ``strict_mean`` as for
+    :func:`choose_column`."""
     per_group, categorical = [], []
     for g in range(int(group.max()) + 1):
         cols = np.flatnonzero(group == g)
@@ -192,7 +196,8 @@ def choose_columns(names: list[str], preds: np.ndarray, X: np.ndarray, held: np.
     pooled = {kind: pooled_weights(names, [p for (p, _), c in zip(per_group, categorical) if c == kind],
                                    [t for (_, t), c in zip(per_group, categorical) if c == kind], incumbents[kind])
               for kind in (False, True)}
-    return [choose_column(names, p, t, rng, pooled[c], incumbents[c]) for (p, t), c in zip(per_group, categorical)]
+    return [choose_column(names, p, t, rng, pooled[c], incumbents[c], strict_mean)
+            for (p, t), c in zip(per_group, categorical)]
 
 
 def weight_matrix(names: list[str], choices: list[ColumnChoice], group: np.ndarray) -> np.ndarray:

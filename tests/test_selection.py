@@ -78,3 +78,15 @@ def test_an_incumbent_is_kept_unless_another_fill_wins_clearly():
     truths = [rng.normal(size=(40, 1)) for _ in range(3)]
     pooled = pooled_weights(NAMES, [_preds(t, (1.0, 0.5, 0.49), rng) for t in truths], truths, incumbent="a")
     np.testing.assert_array_equal(pooled, [0.0, 1.0, 0.0])
+
+
+def test_without_strict_mean_the_mean_replaces_an_incumbent_only_when_clearly_better():
+    rng = np.random.default_rng(7)
+    truth = rng.normal(size=(MIN_CELLS * 2, 1))
+    noise = rng.normal(size=truth.shape)
+    a = truth + noise + 0.1 * rng.normal(size=truth.shape)              # a hair worse than "mean", not clearly
+    preds = np.stack([truth + noise, a, a + 3.0], -1)                    # "b": the same errors, shifted
+    assert choose_column(NAMES, preds, truth, rng, incumbent="a").choice == "mean"
+    assert choose_column(NAMES, preds, truth, rng, incumbent="a", strict_mean=False).choice == "a"
+    clearly = np.stack([truth + 0.2 * noise, a, a + 3.0], -1)
+    assert choose_column(NAMES, clearly, truth, rng, incumbent="a", strict_mean=False).choice == "mean"
