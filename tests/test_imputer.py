@@ -359,3 +359,25 @@ def test_nullable_int_column_keeps_its_dtype():
     out = Imputer("mean").fit_transform(df)
     assert out["a"].dtype == "Int64"
     assert out["a"].tolist() == [1, 3, 3, 4]  # mean 2.67 rounds to 3
+
+
+def test_auto_refits_the_chosen_network_on_every_observed_cell_of_a_small_table():
+    """On a table under ``REFIT_NETWORK_CELLS`` the network, once it carries weight, is fitted again on
+    every observed cell (its fit table is the whole observed table, not the hold-out split)."""
+    import jax
+
+    from invimpute.auto import REFIT_NETWORK_CELLS, Auto
+    from invimpute.config import ModelConfig
+    from invimpute.layout import NUMERIC, Layout
+    from invimpute.training import TrainConfig
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(400, 1))
+    X = np.hstack([z, 2 * z, -z, z ** 2]).astype(np.float32) + 0.05 * rng.normal(size=(400, 4)).astype(np.float32)
+    observed = rng.random(X.shape) > 0.2
+    assert X.size <= REFIT_NETWORK_CELLS
+    auto = Auto(model=ModelConfig(hidden=(32,), latent=4), train=TrainConfig(steps=600, learning_rate=1e-2),
+                candidates=("mean", "network")).fit(np.where(observed, X, 0), observed, Layout.uniform(4, NUMERIC),
+                                                    jax.random.key(0))
+    assert auto.weights_[auto.names_.index("network")].max() > 0, "the test table should give the network weight"
+    np.testing.assert_array_equal(auto.methods_["network"].fit_data_[1], observed)
