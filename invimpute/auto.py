@@ -123,8 +123,7 @@ class Auto:
         given = (self.model_config, self.train_config)
         if layout is None or given != (ModelConfig(), TrainConfig()):
             return given
-        groups = layout.group_array
-        categorical = sum(int(np.sum(groups == g)) > 1 for g in range(layout.n_groups))
+        categorical = int(np.sum(np.bincount(layout.group_array) > 1))  # one-hot groups wider than one column
         if categorical < CATEGORICAL_SHARE * layout.n_groups:
             return given
         return CATEGORICAL_MODEL, CATEGORICAL_TRAIN
