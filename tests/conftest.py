@@ -86,3 +86,31 @@ def make_correlated(n: int = 120, d: int = 6, seed: int = 0) -> np.ndarray:
 @pytest.fixture
 def correlated() -> np.ndarray:
     return make_correlated()
+
+
+MAP_LIMIT = 20_000
+"""Memory mappings of this process above which the compiled programs are dropped after a test. Every program
+XLA compiles for the CPU maps its own code pages and keeps them while JAX's caches hold it; over the whole
+suite they pass Linux's default limit of 65,530 mappings per process (vm.max_map_count), and the next
+compilation then crashes the interpreter."""
+
+
+def _mappings() -> int:
+    try:
+        with open("/proc/self/maps", "rb") as f:
+            return sum(1 for _ in f)
+    except OSError:  # not Linux: no such limit to keep under
+        return 0
+
+
+@pytest.fixture(autouse=True)
+def _bounded_compiled_programs():
+    """Drop JAX's compiled programs after a test once the process holds :data:`MAP_LIMIT` mappings."""
+    yield
+    if _mappings() > MAP_LIMIT:
+        import gc
+
+        import jax
+
+        jax.clear_caches()
+        gc.collect()
