@@ -81,7 +81,7 @@ def test_bad_candidate_loses_to_the_one_pass(trained, damaged):
 @pytest.mark.parametrize("configs, incumbent, error", [
     ({}, ONE_PASS, ValueError),
     ({"r": "fast"}, ONE_PASS, TypeError),
-    ({"mean": InversionConfig()}, ONE_PASS, ValueError),
+    ({ONE_PASS: InversionConfig()}, None, ValueError),
     (FAST, "nope", ValueError),
 ])
 def test_bad_arguments(trained, damaged, configs, incumbent, error):
