@@ -86,8 +86,9 @@ def test_damage_shift_report_states_each_verdict():
     cell = {"data": "letter", "train_damage": "none", "test_damage": "cells", "mismatch": True, "ms_per_1000": 1.0}
     records = [{**cell, "method": m, "rmse": r} for m, r in
                (("one pass", 0.09), ("reverse", 0.091), ("reverse, validated", 0.08))]
-    row = ds.report(records, "h").splitlines()[-1]
-    assert row.endswith("| no | yes |")
+    lines = ds.report(records, "h").splitlines()
+    assert lines[-3].endswith("| no | yes |")
+    assert lines[-1].endswith("reverse 0 of 1; reverse, validated 1 of 1.")
 
 
 def test_mixed_tables_score():
