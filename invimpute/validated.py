@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import jax
 import numpy as np
@@ -30,11 +31,11 @@ from invimpute.training import predict
 
 ONE_PASS = "one_pass"
 """The name of the model's one-pass fill among the candidates."""
-CANDIDATES: Mapping[str, InversionConfig] = {
+CANDIDATES: Mapping[str, InversionConfig] = MappingProxyType({
     "reverse": InversionConfig(),
     "latent": InversionConfig(mode="latent"),
-}
-"""The reverse-training candidates scored beside the one pass."""
+})
+"""The reverse-training candidates scored beside the one pass (read-only: it is a default argument)."""
 
 
 @dataclass
