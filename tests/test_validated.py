@@ -7,7 +7,7 @@ import jax
 import numpy as np
 import pytest
 
-from invimpute import InversionConfig, Layout, TrainConfig, fit, predict, symmetric_mlp
+from invimpute import InversionConfig, Layout, TableEncoder, TrainConfig, fit, predict, symmetric_mlp
 from invimpute.validated import ONE_PASS, invert_validated, pseudo_damage
 
 FAST = {"reverse": InversionConfig(steps=10, batch_size=64)}
@@ -105,3 +105,14 @@ def test_a_lone_row_gets_the_one_pass(trained, damaged):
     assert not out.held.any()
     one = np.asarray(predict(model, np.where(obs[:1], x[:1], 0.0), ~obs[:1], lay))
     np.testing.assert_allclose(out.x[~obs[:1]], one[~obs[:1]], rtol=1e-6, atol=1e-6)
+
+
+def test_categorical_groups_keep_their_simplex(mixed_df_missing):
+    enc = TableEncoder()
+    X, O = enc.fit_encode(mixed_df_missing)
+    lay = enc.schema.layout
+    model = symmetric_mlp(lay.width, hidden=(16,), latent=4, seed=0, dropout=0.0)
+    out = invert_validated(model, X, O, lay, FAST, key=1)
+    assert np.isfinite(out.x).all()
+    np.testing.assert_array_equal(out.x[O], np.asarray(X, np.float32)[O])
+    np.testing.assert_allclose(out.x[:, 0:3].sum(axis=1), 1.0, atol=1e-5)
