@@ -114,19 +114,20 @@ def _per_cell(preds: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
 def choose_column(names: list[str], preds: np.ndarray, truth: np.ndarray, rng: np.random.Generator,
                   pooled: np.ndarray | None = None, incumbent: str | None = None,
-                  strict_mean: bool = True) -> ColumnChoice:
+                  strict_mean: bool = True, baseline: str = BASELINE) -> ColumnChoice:
     """The fill of one column from candidate predictions ``preds`` (cells, width, C) of held-out ``truth``
     (cells, width); ``pooled`` are the weights used when the column has too few cells of its own, and
     ``incumbent`` the candidate kept unless another fill wins clearly (:func:`clear_win`). With
     ``strict_mean`` mean/mode replaces any fill that scored worse than it; without, only one it beats
-    clearly (so the incumbent is to mean/mode what it is to every other candidate)."""
+    clearly (so the incumbent is to mean/mode what it is to every other candidate). ``baseline`` names the
+    candidate that plays mean/mode's part (the floor and the fill of too few cells)."""
     m = preds.shape[0]
     cells = _per_cell(preds, truth)
     errors = {n: float(cells[:, c].sum() / max(m, 1)) for c, n in enumerate(names)}
-    base = names.index(BASELINE)
+    base = names.index(baseline)
     if m < MIN_CELLS:
         weights = pooled if pooled is not None else np.eye(len(names))[base]
-        rule = f"pooled ({m} held-out cells < {MIN_CELLS})" if pooled is not None else f"mean ({m} held-out cells)"
+        rule = f"pooled ({m} held-out cells < {MIN_CELLS})" if pooled is not None else f"{baseline} ({m} held-out cells)"
         return _choice(names, errors, weights, m, rule)
     best = min(errors, key=errors.get)
     blend_cells = _cross_fitted_cells(preds, truth, rng)
@@ -138,8 +139,8 @@ def choose_column(names: list[str], preds: np.ndarray, truth: np.ndarray, rng: n
         keep = names.index(incumbent)
         if weights[keep] < 1.0 and not clear_win(cells[:, keep] - chosen):
             weights, rule, chosen = np.eye(len(names))[keep], f"{incumbent} (no clear gain)", cells[:, keep]
-    if chosen.mean() > errors[BASELINE] and (strict_mean or clear_win(chosen - cells[:, base])):
-        weights, rule = np.eye(len(names))[base], "mean (nothing beat it)"
+    if chosen.mean() > errors[baseline] and (strict_mean or clear_win(chosen - cells[:, base])):
+        weights, rule = np.eye(len(names))[base], f"{baseline} (nothing beat it)"
     return _choice(names, errors, weights, m, rule)
 
 
@@ -151,8 +152,8 @@ def _choice(names: list[str], errors: dict, weights: np.ndarray, cells: int, rul
 
 
 def pooled_weights(names: list[str], preds: list[np.ndarray], truths: list[np.ndarray],
-                   incumbent: str | None = None) -> np.ndarray | None:
-    """Weights fitted on the held-out cells of several columns together, or None: mean/mode.
+                   incumbent: str | None = None, baseline: str = BASELINE) -> np.ndarray | None:
+    """Weights fitted on the held-out cells of several columns together, or None: mean/mode (``baseline``).
 
     The fill to beat is the ``incumbent`` where it scores no worse than mean/mode on the pool, else
     mean/mode. With at least :data:`MIN_CELLS` cells, simplex weights, kept where they beat that fill
@@ -163,7 +164,7 @@ def pooled_weights(names: list[str], preds: list[np.ndarray], truths: list[np.nd
     if cells == 0:
         return None
     per_cell = np.concatenate([_per_cell(p, t) for p, t in zip(preds, truths)])  # (cells, C)
-    base = names.index(BASELINE)
+    base = names.index(baseline)
     keep = names.index(incumbent) if incumbent is not None else base
     if per_cell[:, keep].mean() > per_cell[:, base].mean():
         keep = base
@@ -180,12 +181,13 @@ def pooled_weights(names: list[str], preds: list[np.ndarray], truths: list[np.nd
 
 def choose_columns(names: list[str], preds: np.ndarray, X: np.ndarray, held: np.ndarray, group: np.ndarray,
                    rng: np.random.Generator, incumbent: str | None = None,
-                   categorical_incumbent: str | None = None, strict_mean: bool = True) -> list[ColumnChoice]:
+                   categorical_incumbent: str | None = None, strict_mean: bool = True,
+                   baseline: str = BASELINE) -> list[ColumnChoice]:
     """One :class:`ColumnChoice` per source column (``group`` names each encoded column's), from
     candidate fills ``preds`` (n, d, C) of the table ``X`` whose ``held`` cells were hidden from them;
     ``incumbent`` as for :func:`choose_column`, for every column, or ``categorical_incumbent`` for the
-    categorical ones (groups wider than one column) where it is given; ``strict_mean`` as for
-    :func:`choose_column`."""
+    categorical ones (groups wider than one column) where it is given; ``strict_mean`` and ``baseline`` as
+    for :func:`choose_column`."""
     per_group, categorical = [], []
     for g in range(int(group.max()) + 1):
         cols = np.flatnonzero(group == g)
@@ -194,9 +196,10 @@ def choose_columns(names: list[str], preds: np.ndarray, X: np.ndarray, held: np.
         categorical.append(len(cols) > 1)
     incumbents = {False: incumbent, True: categorical_incumbent or incumbent}
     pooled = {kind: pooled_weights(names, [p for (p, _), c in zip(per_group, categorical) if c == kind],
-                                   [t for (_, t), c in zip(per_group, categorical) if c == kind], incumbents[kind])
+                                   [t for (_, t), c in zip(per_group, categorical) if c == kind], incumbents[kind],
+                                   baseline)
               for kind in (False, True)}
-    return [choose_column(names, p, t, rng, pooled[c], incumbents[c], strict_mean)
+    return [choose_column(names, p, t, rng, pooled[c], incumbents[c], strict_mean, baseline)
             for (p, t), c in zip(per_group, categorical)]
 
 

@@ -81,6 +81,16 @@ def test_damage_shift_damages_and_table_groups():
     assert not ds.damage("letter", "none", 5, 16, key).any()
 
 
+def test_damage_shift_report_states_each_verdict():
+    ds = _load("damage_shift")
+    cell = {"data": "letter", "train_damage": "none", "test_damage": "cells", "mismatch": True, "ms_per_1000": 1.0}
+    records = [{**cell, "method": m, "rmse": r} for m, r in
+               (("one pass", 0.09), ("reverse", 0.091), ("reverse, validated", 0.08))]
+    lines = ds.report(records, "h").splitlines()
+    assert lines[-3].endswith("| no | yes |")
+    assert lines[-1].endswith("reverse 0 of 1; reverse, validated 1 of 1.")
+
+
 def test_mixed_tables_score():
     mt = _load("mixed_tables")
     import pandas as pd

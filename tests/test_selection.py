@@ -90,3 +90,15 @@ def test_without_strict_mean_the_mean_replaces_an_incumbent_only_when_clearly_be
     assert choose_column(NAMES, preds, truth, rng, incumbent="a", strict_mean=False).choice == "a"
     clearly = np.stack([truth + 0.2 * noise, a, a + 3.0], -1)
     assert choose_column(NAMES, clearly, truth, rng, incumbent="a", strict_mean=False).choice == "mean"
+
+
+def test_another_candidate_can_play_the_baseline():
+    rng = np.random.default_rng(4)
+    truth = rng.normal(size=(MIN_CELLS * 2, 1))
+    names = ["floor", "worse"]
+    preds = _preds(truth, (0.1, 3.0), rng)
+    choice = choose_column(names, preds, truth, rng, baseline="floor")
+    assert choice.weights["floor"] > 0.9
+    few = choose_column(names, preds[:10], truth[:10], rng, baseline="floor")
+    assert few.weights["floor"] == 1.0 and few.rule.startswith("floor")
+    assert pooled_weights(names, [preds[:10]], [truth[:10]], baseline="floor") is None
