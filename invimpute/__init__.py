@@ -22,6 +22,7 @@ from invimpute.missingness import apply_mask, detect, group_mask, mar_mask, mcar
 from invimpute.models import ConvAutoencoder, MLPAutoencoder, reference_mlp, symmetric_mlp
 from invimpute.training import FitResult, History, TrainConfig, fit, fit_members, predict
 from invimpute.uncertainty import PooledEstimate, rubin_pool
+from invimpute.validated import ValidatedInversion, invert_validated
 
 __version__ = "0.1.0"
 
@@ -34,6 +35,7 @@ __all__ = [
     "masked_mse", "typed_loss", "apply_head", "inverse_head",
     "TrainConfig", "History", "FitResult", "fit", "fit_members", "predict",
     "InversionConfig", "InversionResult", "invert", "invert_draws", "code_radius",
+    "invert_validated", "ValidatedInversion",
     "Belief", "Calibration", "PooledEstimate", "rubin_pool", "uncertainty",
     "METHODS", "datasets", "metrics", "missingness", "checkpoint", "job", "distributed", "compile_cache",
 ]

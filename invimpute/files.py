@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import pathlib
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 PathLike = str | os.PathLike
@@ -89,10 +90,12 @@ def place(tmp: PathLike, final: PathLike, *, overwrite: bool) -> pathlib.Path:
 
 
 @contextlib.contextmanager
-def atomic_file(path: PathLike, *, overwrite: bool = True, scratch: PathLike | None = None) -> Iterator[BinaryIO]:
+def atomic_file(path: PathLike, *, overwrite: bool = True, scratch: PathLike | None = None,
+                before_publish: Callable[[pathlib.Path], None] | None = None) -> Iterator[BinaryIO]:
     """A binary file to write ``path``'s new content into; published by :func:`place` on success.
 
-    The temporary file lies next to ``path`` or in ``scratch``. On any error (a full disk included) it
+    The temporary file lies next to ``path`` or in ``scratch``; ``before_publish`` is called with its path
+    once it is complete and on disk, just before it is published. On any error (a full disk included) it
     is removed and ``path`` is left as it was.
     """
     path = pathlib.Path(path)
@@ -102,11 +105,19 @@ def atomic_file(path: PathLike, *, overwrite: bool = True, scratch: PathLike | N
             yield f
             f.flush()
             os.fsync(f.fileno())
+        if before_publish is not None:
+            before_publish(tmp)
         place(tmp, path, overwrite=overwrite)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def sha256_file(path: PathLike) -> str:
+    """The SHA-256 of the file ``path``, read in blocks (hex)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def write_synced(path: PathLike, data: bytes) -> None:

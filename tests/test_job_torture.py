@@ -224,7 +224,8 @@ def test_sigkill_at_seeded_random_points(setup, tmp_path):
         if out.exists():
             break
     assert kills >= 1
-    if not out.exists():
+    if not out.exists() or (tmp_path / "out.csv.partial").exists():
+        # the same command again: it resumes, or removes what a kill just after publishing left behind
         impute_file(setup["model"], setup["src"], out, chunk_rows=20, progress=False)
     ref = tmp_path / "ref20.csv"
     impute_file(setup["model"], setup["src"], ref, chunk_rows=20, progress=False)
@@ -271,3 +272,41 @@ def test_a_full_disk_leaves_no_output_and_says_what_to_do(setup, tmp_path):
         assert not [p for p in (mnt / "out.csv.partial").iterdir() if p.name.endswith(".tmp")]
     finally:
         subprocess.run(["umount", str(mnt)], check=False)
+
+
+class _Stopped(Exception):
+    """Stands for a kill at one point of the job."""
+
+
+def test_stop_between_publishing_and_cleanup_is_finished_by_the_same_command(setup, tmp_path, monkeypatch):
+    """A job stopped after its output was published but before its work folder was removed leaves the
+    folder; the same command removes it (the output is the one the job recorded) and changes nothing else,
+    while an output that is no longer the published one is refused and the folder kept."""
+    from invimpute.job.workdir import WorkDir
+
+    out = tmp_path / "out.csv"
+    partial = tmp_path / "out.csv.partial"
+
+    def stop(self):
+        raise _Stopped
+
+    with monkeypatch.context() as m:
+        m.setattr(WorkDir, "remove", stop)
+        with pytest.raises(_Stopped):
+            impute_file(setup["model"], setup["src"], out, chunk_rows=CHUNK, progress=False)
+    assert out.read_bytes() == setup["reference"] and partial.is_dir()
+    summary = impute_file(setup["model"], setup["src"], out, chunk_rows=CHUNK, progress=False)
+    assert not partial.exists() and out.read_bytes() == setup["reference"]
+    assert summary.rows == 2000 and summary.chunks_resumed == summary.chunks
+    with pytest.raises(FileExistsError, match="already exists"):  # finished: the plain refusal again
+        impute_file(setup["model"], setup["src"], out, chunk_rows=CHUNK, progress=False)
+
+    other = tmp_path / "other.csv"
+    with monkeypatch.context() as m:
+        m.setattr(WorkDir, "remove", stop)
+        with pytest.raises(_Stopped):
+            impute_file(setup["model"], setup["src"], other, chunk_rows=CHUNK, progress=False)
+    other.write_text("the user's own file now\n")
+    with pytest.raises(FileExistsError, match="already exists"):
+        impute_file(setup["model"], setup["src"], other, chunk_rows=CHUNK, progress=False)
+    assert other.read_text() == "the user's own file now\n" and (tmp_path / "other.csv.partial").is_dir()

@@ -68,9 +68,11 @@ def valid_parts(work: WorkDir, fmt: str) -> dict[int, dict]:
 
 
 def assemble(work: WorkDir, fmt: str, columns: list, output: pathlib.Path, overwrite: bool, rows: int) -> None:
-    """Join the verified parts in order into ``output``, published atomically only if it holds ``rows`` rows."""
+    """Join the verified parts in order into ``output``, published atomically only if it holds ``rows`` rows;
+    its SHA-256 is recorded first, so a rerun after a stop between publishing and cleaning up can tell it
+    is this job's output (:func:`invimpute.job.run.impute_file`)."""
     order = sorted(work.parts)
-    with atomic_file(output, overwrite=overwrite, scratch=work.path) as out:
+    with atomic_file(output, overwrite=overwrite, scratch=work.path, before_publish=work.mark_published) as out:
         if fmt == "csv":
             out.write(pd.DataFrame(columns=columns).to_csv(index=False, lineterminator="\n").encode("utf-8"))
             for i in order:

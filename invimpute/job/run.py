@@ -33,6 +33,7 @@ from invimpute.imputer import Imputer
 from invimpute.job import parts
 from invimpute.job.checks import JobError, check_compatible, finish_array, finish_frame
 from invimpute.job.readers import CsvSource, Source, file_format, open_source
+from invimpute.files import sha256_file
 from invimpute.job.workdir import WorkDir
 
 LOG = logging.getLogger("invimpute.job")
@@ -70,6 +71,8 @@ class _Plan:
     overwrite: bool
     progress: bool
     start: float
+    finish_only: bool = False
+    """The output exists beside this job's work folder: a run stopped after publishing, to clean up."""
 
 
 def _as_imputer(model: Imputer | PathLike) -> Imputer:
@@ -107,7 +110,9 @@ def impute_file(
 
     Raises ValueError for unreadable, truncated or incompatible inputs and FileExistsError for an
     existing output, before anything is written; :class:`JobError` when the work folder is not the job's
-    own, is locked by another job, or a check fails. Rerun the same call after an interruption to resume.
+    own, is locked by another job, or a check fails. Rerun the same call after an interruption to resume;
+    after a stop between publishing the output and removing the work folder, the same call removes the
+    folder once it has checked that the output is the one this job published.
     """
     plan = _plan(model_dir_or_imputer, input_path, output_path, chunk_rows, overwrite, progress)
     try:
@@ -116,7 +121,7 @@ def impute_file(
     except OSError as exc:
         raise JobError(f"cannot create the work folder next to {plan.output} ({exc.strerror}); choose an output in a writable folder") from exc
     try:
-        return _run(plan, work)
+        return _finish_published(plan, work) if plan.finish_only else _run(plan, work)
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise JobError(
@@ -142,8 +147,10 @@ def _plan(model, input_path: PathLike, output_path: PathLike, chunk_rows, overwr
         raise ValueError(f"{output}: the output must not be the input file")
     if output.is_dir():
         raise ValueError(f"{output} is a directory; give a file name for the output")
-    if os.path.lexists(output) and not overwrite:
-        raise FileExistsError(f"{output} already exists; pass overwrite=True (--overwrite) to replace it")
+    finish_only = os.path.lexists(output) and not overwrite
+    work_path = WorkDir.path_for(output)
+    if finish_only and (work_path.is_symlink() or not work_path.is_dir()):
+        raise _exists(output)
     imputer = _as_imputer(model)
     source = open_source(src_path, chunk_rows)
     check_compatible(source, imputer, out_fmt, output)
@@ -161,7 +168,25 @@ def _plan(model, input_path: PathLike, output_path: PathLike, chunk_rows, overwr
     }
     if identity["model"] is None:  # a model without a fingerprint never resumes another run's parts
         identity["model"] = f"unfingerprinted-{os.urandom(8).hex()}"
-    return _Plan(imputer, source, schema, out_fmt, out_dtype, identity, output, overwrite, progress, start)
+    return _Plan(imputer, source, schema, out_fmt, out_dtype, identity, output, overwrite, progress, start, finish_only)
+
+
+def _exists(output: pathlib.Path) -> FileExistsError:
+    return FileExistsError(f"{output} already exists; pass overwrite=True (--overwrite) to replace it")
+
+
+def _finish_published(plan: _Plan, work: WorkDir) -> JobSummary:
+    """The same job run again after it published its output but was stopped before removing its work
+    folder: remove the folder when the output is the one this job published, else refuse the existing
+    output as any run does."""
+    if work.identity != plan.identity or work.published is None or sha256_file(plan.output) != work.published:
+        raise _exists(plan.output)
+    chunks = len(work.parts)
+    rows = sum(p["rows"] for p in work.parts.values())
+    cells = sum(p["cells_imputed"] for p in work.parts.values())
+    work.remove()
+    return JobSummary(rows=rows, cells_imputed=cells, seconds=time.perf_counter() - plan.start, chunks=chunks,
+                      chunks_resumed=chunks, output=str(plan.output))
 
 
 def _impute_chunk(plan: _Plan, chunk, where: str):

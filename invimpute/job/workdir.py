@@ -18,7 +18,7 @@ import os
 import pathlib
 import re
 
-from invimpute.files import write_atomic
+from invimpute.files import sha256_file, write_atomic
 from invimpute.job.checks import JobError
 
 LOG = logging.getLogger("invimpute.job")
@@ -41,12 +41,19 @@ class WorkDir:
         self._fd = fd
         self.identity: dict | None = None
         self.parts: dict[int, dict] = {}
+        self.published: str | None = None
+        """SHA-256 of the output this job is publishing or has published (None before it assembles one)."""
 
     # ---- claiming --------------------------------------------------------------------------------
+    @staticmethod
+    def path_for(output: pathlib.Path) -> pathlib.Path:
+        """The work folder of a job writing ``output``: ``<output>.partial``."""
+        return output.with_name(output.name + ".partial")
+
     @classmethod
     def claim(cls, output: pathlib.Path) -> "WorkDir":
         """Create or reopen ``<output>.partial`` and lock it; refuse anything the job did not create."""
-        work = output.with_name(output.name + ".partial")
+        work = cls.path_for(output)
         for _ in range(5):
             if work.is_symlink():
                 raise JobError(f"{work} is a symbolic link; the job never follows or deletes it: remove it, or choose another output name")
@@ -91,13 +98,14 @@ class WorkDir:
         try:
             self.identity = record["identity"] if record.get("version") == JOB_VERSION else None
             self.parts = {int(k): dict(v) for k, v in record.get("parts", {}).items()}
+            self.published = record.get("published") if isinstance(record.get("published"), str) else None
         except (ValueError, TypeError, AttributeError):
-            self.identity, self.parts = None, {}
+            self.identity, self.parts, self.published = None, {}, None
         return True
 
     def save(self) -> None:
         record = {"format": JOB_FORMAT, "version": JOB_VERSION, "identity": self.identity,
-                  "parts": {str(i): self.parts[i] for i in sorted(self.parts)}}
+                  "parts": {str(i): self.parts[i] for i in sorted(self.parts)}, "published": self.published}
         write_atomic(self.path / RECORD, json.dumps(record, indent=1).encode(), scratch=self.path)
 
     def start(self, identity: dict) -> None:
@@ -106,10 +114,15 @@ class WorkDir:
             if self.parts or self.identity is not None:
                 LOG.warning("%s: the input, chunk size or model changed since the interrupted run (or its record is unreadable); starting over", self.path)
             self.clear()
-            self.identity = identity
+            self.identity, self.published = identity, None
             self.save()
         else:
             LOG.info("%s: resuming, %d finished chunks recorded", self.path, len(self.parts))
+
+    def mark_published(self, assembled: pathlib.Path) -> None:
+        """Record the SHA-256 of the assembled output ``assembled`` just before it is published."""
+        self.published = sha256_file(assembled)
+        self.save()
 
     # ---- cleaning --------------------------------------------------------------------------------
     def clear(self) -> None:
