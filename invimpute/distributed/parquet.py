@@ -48,15 +48,23 @@ def _locked(work: pathlib.Path, output: pathlib.Path):
         os.close(fd)
 
 
-def _part_names():
-    """Part file names that sort in row order: ``part-<write task>-<write id>.parquet``."""
-    from ray.data.datasource import FilenameProvider
+def _write_parts(repaired, work: pathlib.Path) -> None:
+    """Write each block of ``repaired`` to ``work/part-<block index>.parquet``, the index the block's place in
+    row order. Ray Data's own ``write_parquet`` numbers files by write task, and with an actor pool
+    upstream those numbers did not always follow row order (a part of later rows could sort first);
+    the blocks' references, taken in the Dataset's order (``preserve_order``), do. Each part is written
+    by a Ray task on the node that holds the block, so no block passes through the driver."""
+    import ray
 
-    class PartNames(FilenameProvider):
-        def get_filename_for_task(self, write_uuid: str, task_index: int) -> str:
-            return f"part-{task_index:06d}-{write_uuid}.parquet"
+    @ray.remote
+    def write(table, path: str) -> int:
+        import pyarrow.parquet as pq
 
-    return PartNames()
+        pq.write_table(table, path)
+        return table.num_rows
+
+    refs = repaired.to_arrow_refs()
+    ray.get([write.remote(ref, str(work / f"part-{i:06d}.parquet")) for i, ref in enumerate(refs)])
 
 
 def _check_output(output: pathlib.Path, overwrite: bool) -> None:
@@ -103,7 +111,7 @@ def impute_to_parquet(data, model_dir: PathLike, output: PathLike, *, overwrite:
                 shutil.rmtree(entry)
             else:
                 entry.unlink()
-        repaired.write_parquet(str(work), filename_provider=_part_names())
+        _write_parts(repaired, work)
         rows, parts = _count_parts(work)
         if rows != expected:
             raise JobError(f"{work}: the parts hold {rows} rows for {expected} input rows; the output was not published")
