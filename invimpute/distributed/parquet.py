@@ -53,7 +53,8 @@ def _write_parts(repaired, work: pathlib.Path) -> None:
     row order. Ray Data's own ``write_parquet`` numbers files by write task, and with an actor pool
     upstream those numbers did not always follow row order (a part of later rows could sort first);
     the blocks' references, taken in the Dataset's order (``preserve_order``), do. Each part is written
-    by a Ray task on the node that holds the block, so no block passes through the driver."""
+    by a Ray task, so no block passes through the driver; the repaired blocks are all held in Ray's object
+    store until written (Ray spills them to disk when they do not fit in memory)."""
     import ray
 
     @ray.remote
