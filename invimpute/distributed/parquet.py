@@ -14,7 +14,7 @@ from invimpute.distributed.actor import require_ray
 from invimpute.distributed.engine import load_source, parse_options, repair
 from invimpute.files import replace_dir, sync_tree, write_atomic
 from invimpute.job import JobError
-from invimpute.job.workdir import open_locked
+from invimpute.job.workdir import WorkDir, open_locked
 
 PathLike = str | os.PathLike
 MARKER = "_invimpute.json"
@@ -101,7 +101,7 @@ def impute_to_parquet(data, model_dir: PathLike, output: PathLike, *, overwrite:
     imputer, files, source = load_source(data, model_dir, options.address)
     repaired = repair(source, imputer, files, options)
     expected = source.count()
-    work = output.with_name(output.name + ".partial")
+    work = WorkDir.path_for(output)
     if work.exists() and not work.is_dir():
         raise FileExistsError(f"{work} exists and is not a work folder; remove it")
     output.parent.mkdir(parents=True, exist_ok=True)
