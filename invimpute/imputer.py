@@ -87,7 +87,10 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         or a dict.
       encoding: what counts as missing and how columns are encoded, an
         :class:`~invimpute.config.EncodingConfig` or a dict.
-      options: keyword options of a peer method.
+      options: keyword options of a peer method, and for ``"reverse"`` ``{"choice": "batch"}``: choose
+        each column's fill on every batch repaired, from pseudo-damage laid out like the batch's own
+        damage, instead of once at fit (for damage the training never showed; see
+        :func:`~invimpute.validated.invert_validated`).
       seed: the one seed every random draw derives from.
       progress: show progress bars.
 
@@ -172,16 +175,23 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
             config.validate()
         if self.options is not None and not isinstance(self.options, Mapping):
             raise TypeError(f"options must be a dict of keyword options for the peer method, got {self.options!r}")
-        if self.options and self.method not in PEERS:
-            raise ValueError(f"options are keyword options of a peer method ({list(PEERS)}); method "
-                             f"{self.method!r} takes its settings from model=, train= and inversion=")
+        if self.options and self.method == "reverse":
+            unknown = set(self.options) - {"choice"}
+            if unknown:
+                raise ValueError(f"options {sorted(unknown)} are not options of method 'reverse': it takes "
+                                 f"options={{'choice': 'fit' | 'batch'}}, its other settings from model=, train= "
+                                 f"and inversion=")
+        elif self.options and self.method not in PEERS:
+            raise ValueError(f"options are keyword options of a peer method ({list(PEERS)}) or 'choice' of "
+                             f"'reverse'; method {self.method!r} takes its settings from model=, train= and inversion=")
         return Settings(method=self.method, options=dict(self.options or {}), seed=_validate_seed(self.seed),
                         progress=bool(self.progress), **configs)
 
     def _build_method(self, settings: Settings, image_shape: tuple[int, int] | None):
         if settings.method in NEURAL:
             method = Autoencoding(settings.method, model=settings.model, train=settings.train,
-                                  inversion=settings.inversion, image_shape=image_shape, progress=settings.progress)
+                                  inversion=settings.inversion, image_shape=image_shape, progress=settings.progress,
+                                  **settings.options)
             method.validate()
             return method
         if settings.method == "auto":

@@ -28,6 +28,7 @@ from invimpute.layout import UNIT, Layout
 from invimpute.config import ModelConfig
 from invimpute.selection import blend, choose_columns, seeded_rng, selection_frame, weight_matrix
 from invimpute.training import TrainConfig, fit_members, predict
+from invimpute.validated import invert_validated
 
 
 class Method(Protocol):
@@ -41,6 +42,10 @@ class Method(Protocol):
 NEURAL = ("ae", "recurrent", "reverse")
 REVERSE_CANDIDATES = ("mean", "one_pass", "reverse")
 """What ``reverse`` scores per column on held-out cells: column means, the model's one pass, reverse training."""
+CHOICES = ("fit", "batch")
+"""When ``reverse`` chooses each column's fill: once at fit, on the cells held out for early stopping, or
+on every batch it repairs, on pseudo-damage copied from that batch's own damage
+(:func:`~invimpute.validated.invert_validated`)."""
 
 
 def row_groups(image_shape: tuple[int, int]) -> tuple[int, ...]:
@@ -57,7 +62,10 @@ class Autoencoding:
     ``"reverse"``: reverse training (:func:`~invimpute.inversion.invert`) through the frozen model.
     ``train.members`` > 1 trains that many models from split keys together
     (:func:`~invimpute.training.fit_members`, one compiled program over the members) and averages
-    their fills.
+    their fills. ``choice`` (``reverse`` only): ``"fit"`` chooses each column's fill once, on the cells held
+    out at fit; ``"batch"`` chooses it on every batch repaired, among the one pass and reverse training in
+    input and latent mode, on pseudo-damage laid out like the batch's own damage: for damage the training
+    never showed, at about three times the cost, and the repair of a row then depends on its batch.
     """
 
     def __init__(
@@ -68,8 +76,10 @@ class Autoencoding:
         inversion: InversionConfig = InversionConfig(),
         image_shape: tuple[int, int] | None = None,
         progress: bool = False,
+        choice: str = "fit",
     ) -> None:
         self.algorithm = algorithm
+        self.choice = choice
         self.model_config = model.for_algorithm(algorithm)
         self.train_config = train
         self.inversion_config = inversion
@@ -82,6 +92,10 @@ class Autoencoding:
         """Raise ValueError naming the first setting that cannot work with this algorithm."""
         if self.algorithm not in NEURAL:
             raise ValueError(f"unknown neural method {self.algorithm!r}; choose one of {NEURAL}")
+        if self.choice not in CHOICES:
+            raise ValueError(f"choice must be one of {CHOICES}, got {self.choice!r}")
+        if self.choice != "fit" and self.algorithm != "reverse":
+            raise ValueError(f"choice={self.choice!r} is for method='reverse' (the others have no fill to choose)")
         self.model_config.validate()
         self.train_config.validate()
         if self.algorithm == "reverse":
@@ -128,7 +142,7 @@ class Autoencoding:
             self.radii_ = [inv.radius] * len(self.models_)
         self.fit_data_ = (X, observed)
         self.weights_ = None
-        if self.algorithm == "reverse" and held.any():
+        if self.algorithm == "reverse" and self.choice == "fit" and held.any():
             self._check_inversion(np.asarray(X, np.float32), np.asarray(observed, bool), held, k_check)
         return self
 
@@ -136,13 +150,14 @@ class Autoencoding:
         """Score the one-pass fill, reverse training from it and the column means on the cells held out for
         early stopping, and keep per column the one pass unless reverse training, a blend or the column
         means beat it clearly there (:mod:`invimpute.selection`): reverse training is kept only where it
-        helps, and the fill departs from the same model's one pass only on clear evidence."""
+        helps, and the fill departs from the same model's one pass only on clear evidence, judged for the
+        table as a whole (``family_wise``) so that a wide table does not leave it on some column's noise."""
         train = observed & ~held
         fills = self._candidate_fills(X, train, key, REVERSE_CANDIDATES, column_means(X, train))
         preds = np.stack([fills[n] for n in REVERSE_CANDIDATES], axis=-1)
         group = self.layout_.group_array
         self.choices_ = choose_columns(list(REVERSE_CANDIDATES), preds, X, held, group, seeded_rng(key),
-                                      incumbent="one_pass", strict_mean=False)
+                                      incumbent="one_pass", strict_mean=False, family_wise=True)
         self.weights_ = weight_matrix(list(REVERSE_CANDIDATES), self.choices_, group)
 
     def _candidate_fills(self, X: np.ndarray, observed: np.ndarray, key: jax.Array, names,
@@ -167,7 +182,10 @@ class Autoencoding:
     def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
         if not self.models_:
             raise RuntimeError("this method is not fitted yet: call fit first")
-        if getattr(self, "weights_", None) is not None:
+        if self.algorithm == "reverse" and self.choice == "batch":
+            out = np.mean([self._validated_one(i, model, X, observed, jax.random.fold_in(key, i))
+                           for i, model in enumerate(self.models_)], axis=0)
+        elif getattr(self, "weights_", None) is not None:
             names = [n for c, n in enumerate(REVERSE_CANDIDATES) if np.any(self.weights_[c] > 0)]
             out = blend(self.weights_, self._candidate_fills(X, observed, key, names, self.mean_), list(REVERSE_CANDIDATES))
         else:
@@ -187,6 +205,14 @@ class Autoencoding:
             return np.asarray(_refill(model, X, observed, self.layout_, train.recurrent_weight, train.refill_steps))
         cfg = replace(self.inversion_config, radius=self.radii_[i])
         return invert(model, X, observed, self.layout_, cfg, key, mean=self.mean_).x
+
+    def _validated_one(self, i: int, model: nnx.Module, X: np.ndarray, observed: np.ndarray,
+                       key: jax.Array) -> np.ndarray:
+        """Model ``i``'s repair chosen on the batch: the one pass, this method's reverse training, and the
+        same in latent mode (:func:`~invimpute.validated.invert_validated`)."""
+        cfg = replace(self.inversion_config, radius=self.radii_[i])
+        configs = {"reverse": cfg, "latent": replace(cfg, mode="latent")}
+        return invert_validated(model, X, observed, self.layout_, configs, key).x
 
     def is_fit_data(self, X: np.ndarray, observed: np.ndarray) -> bool:
         """Whether ``(X, observed)`` is the table the method was fitted on (recurrent keeps its training fills)."""
@@ -231,4 +257,4 @@ def peers() -> dict[str, Callable[..., Method]]:
 
 PEERS = ("mean", "knn", "iterative", "missforest", "softimpute", "gaussian", "gain", "miwae")
 
-__all__ = ["Method", "Autoencoding", "peers", "PEERS", "NEURAL", "row_groups"]
+__all__ = ["Method", "Autoencoding", "peers", "PEERS", "NEURAL", "CHOICES", "row_groups"]

@@ -253,9 +253,12 @@ def test_ensemble_members_trained_together(method):
     ({"encoding": {"scaling": "log"}}, "scaling"),
     ({"model": 3}, "model must be"),
     ({"options": {"n_neighbors": 3}}, "options"),
+    ({"options": {"choice": "batch"}}, "choice"),
+    ({"method": "reverse", "options": {"choice": "rows"}}, "choice must be one of"),
+    ({"method": "reverse", "options": {"steps": 3}}, r"\['steps'\] are not options of method 'reverse'"),
 ])
 def test_bad_settings_raise_a_clear_error_at_fit(kwargs, match):
-    imp = Imputer("ae", **kwargs)  # no work (and no check) in __init__
+    imp = Imputer(**{"method": "ae", **kwargs})  # no work (and no check) in __init__
     with pytest.raises((ValueError, TypeError), match=match):
         imp.fit(make_mixed_missing())
 

@@ -20,7 +20,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("encoding", "losses", "uncertainty", "compile_cache"),                       # encoding, losses
     ("solver",),                                                                  # one sample's reverse training
     ("training", "inversion", "baselines", "gain", "miwae", "gaussian", "neighbours", "classes", "config"),
-    ("calibration", "methods", "inversion_draws", "validated"),                   # methods
+    ("calibration", "inversion_draws", "validated"),                              # reverse training, composed
+    ("methods",),                                                                 # methods
     ("draws", "auto"),
     ("belief",),
     ("imputer",),                                                                 # the estimator

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from invimpute.selection import (MIN_CELLS, choose_column, choose_columns, clear_win, pooled_weights,
-                                 simplex_weights)
+from invimpute.selection import (CLEAR_WIN, MIN_CELLS, choose_column, choose_columns, clear_win, pooled_weights,
+                                 simplex_weights, win_threshold)
 
 NAMES = ["mean", "a", "b"]
 
@@ -102,3 +102,31 @@ def test_another_candidate_can_play_the_baseline():
     few = choose_column(names, preds[:10], truth[:10], rng, baseline="floor")
     assert few.weights["floor"] == 1.0 and few.rule.startswith("floor")
     assert pooled_weights(names, [preds[:10]], [truth[:10]], baseline="floor") is None
+
+
+def test_the_family_wise_threshold_is_bonferroni_and_one_column_keeps_clear_win():
+    assert win_threshold(1) == pytest.approx(CLEAR_WIN)
+    thresholds = [win_threshold(m) for m in (1, 2, 10, 57)]
+    assert thresholds == sorted(thresholds) and thresholds[-1] == pytest.approx(3.353, abs=1e-3)
+    rng = np.random.default_rng(8)
+    gain = 2.5 / np.sqrt(400) + rng.normal(size=400)
+    gain = (gain - gain.mean()) + 2.5 * gain.std(ddof=1) / np.sqrt(400)   # exactly 2.5 standard errors
+    assert clear_win(gain) and not clear_win(gain, win_threshold(57))
+
+
+def test_family_wise_choice_keeps_the_incumbent_on_a_gain_one_column_would_take():
+    rng = np.random.default_rng(9)
+    cells, cols = MIN_CELLS * 2, 30
+    X = rng.normal(size=(cells, cols))
+    z = rng.normal(size=X.shape)
+    z = (z - z.mean(axis=0)) / z.std(axis=0, ddof=1)
+    gain = z + 2.6 / np.sqrt(cells)                      # every column's gain: exactly 2.6 standard errors
+    challenger = X + 2.0                                   # squared error 4 in every cell
+    incumbent = X + np.sqrt(4.0 + gain)                    # squared error 4 + gain
+    preds = np.stack([X + 3.0, incumbent, challenger], -1)   # all above the truth: no blend helps
+    group, held = np.arange(cols), np.ones_like(X, bool)
+    kw = dict(incumbent="a", strict_mean=False)
+    family = choose_columns(NAMES, preds, X, held, group, rng, family_wise=True, **kw)
+    assert all(c.weights["a"] == 1.0 for c in family)
+    per_column = choose_columns(NAMES, preds, X, held, group, rng, **kw)
+    assert all(c.weights["a"] < 1.0 for c in per_column)

@@ -116,3 +116,23 @@ def test_categorical_groups_keep_their_simplex(mixed_df_missing):
     assert np.isfinite(out.x).all()
     np.testing.assert_array_equal(out.x[O], np.asarray(X, np.float32)[O])
     np.testing.assert_allclose(out.x[:, 0:3].sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_reverse_with_batch_choice_repairs_by_invert_validated_per_model(trained, damaged):
+    from invimpute.methods import Autoencoding
+
+    _, X, lay = trained
+    x, obs = damaged
+    train = TrainConfig(steps=60, batch_size=32, validation_fraction=0.0, members=2)
+    cfg = InversionConfig(steps=10, batch_size=64)
+    method = Autoencoding("reverse", train=train, inversion=cfg, choice="batch")
+    method.fit(X, np.ones_like(X, bool), lay, jax.random.key(3))
+    assert getattr(method, "weights_", None) is None          # nothing chosen at fit
+    key = jax.random.key(4)
+    out = method.impute(x, obs, key)
+    configs = {"reverse": cfg, "latent": InversionConfig(steps=10, batch_size=64, mode="latent")}
+    expect = np.mean([invert_validated(m, x, obs, lay, configs, jax.random.fold_in(key, i)).x
+                      for i, m in enumerate(method.models_)], axis=0)
+    chex.assert_trees_all_close(out[~obs], expect[~obs], rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(out[obs], np.asarray(x, np.float32)[obs])
+    assert np.isfinite(out).all()
