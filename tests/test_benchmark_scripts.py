@@ -101,3 +101,22 @@ def test_mixed_tables_score():
     got = mt.score(truth, out, missing)
     assert got["numeric_rmse"] == pytest.approx(np.sqrt(((2 / 10) ** 2 + (1 / 10) ** 2) / 2))
     assert got["categorical_accuracy"] == pytest.approx(0.5)
+
+
+def test_paired_compares_cell_by_cell_with_each_metric_direction(tmp_path):
+    import json
+
+    paired = _load("paired")
+    base = {"mechanism": "mcar", "rate": 0.2, "config": "c", "status": "ok"}
+    rows = [("spam", 0, "a", "rmse", 0.10), ("spam", 0, "b", "rmse", 0.11),
+            ("spam", 1, "a", "rmse", 0.12), ("spam", 1, "b", "rmse", 0.12),
+            ("mushroom", 0, "a", "accuracy", 0.70), ("mushroom", 0, "b", "accuracy", 0.80),
+            ("spam", 2, "a", "rmse", 0.10)]                                  # no partner: not compared
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps({**base, "dataset": d, "seed": s, "method": m, "metric": k, "value": v,
+                                        "rows": None, "config": m}) + "\n" for d, s, m, k, v in rows))
+    text = paired.paired(str(path), "a", "b")
+    assert "| spam | mcar | 0.2 | 0 | rmse | 0.100000 | 0.110000 | -0.010000 | better |" in text
+    assert "| spam | mcar | 0.2 | 1 | rmse | 0.120000 | 0.120000 | +0.000000 | identical |" in text
+    assert "| mushroom | mcar | 0.2 | 0 | accuracy | 0.700000 | 0.800000 | -0.100000 | **worse** |" in text
+    assert text.endswith("over 3 cells: better in 1, identical in 1, worse in 1.")
