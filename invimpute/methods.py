@@ -27,7 +27,7 @@ from invimpute.inversion import InversionConfig, code_radius, column_means, inve
 from invimpute.layout import UNIT, Layout
 from invimpute.config import ModelConfig
 from invimpute.selection import blend, choose_columns, seeded_rng, selection_frame, weight_matrix
-from invimpute.training import TrainConfig, fit_members, predict
+from invimpute.training import TrainConfig, fit_members, one_pass
 from invimpute.validated import invert_validated
 
 
@@ -197,7 +197,7 @@ class Autoencoding:
                     algorithm: str | None = None) -> np.ndarray:
         algorithm = algorithm or self.algorithm
         if algorithm == "ae":
-            return np.asarray(predict(model, jnp.where(observed, X, 0.0), ~observed, self.layout_))
+            return one_pass(model, X, observed, self.layout_)
         if algorithm == "recurrent":
             if self.is_fit_data(X, observed):
                 return self.fills_[i]

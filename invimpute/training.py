@@ -201,6 +201,14 @@ def predict(model: nnx.Module, x: jax.Array, missing: jax.Array, layout: Layout,
     return map_rows(functools.partial(_predict_chunk, graphdef, layout, params), (x, missing), batch_size)
 
 
+def one_pass(model: nnx.Module, X: np.ndarray, observed: np.ndarray, layout: Layout) -> np.ndarray:
+    """The model's one masked pass over an incomplete table: missing entries zeroed and flagged as missing,
+    the prediction of every entry returned (the fill every reverse training starts from and is judged by)."""
+    X = np.asarray(X, np.float32)
+    observed = np.asarray(observed, bool)
+    return np.asarray(predict(model, np.where(observed, X, 0.0), ~observed, layout))
+
+
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _predict_chunk(graphdef, layout, params, x, missing):
     model = nnx.merge(graphdef, params)

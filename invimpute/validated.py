@@ -27,7 +27,7 @@ from invimpute.inversion import check_inputs, invert
 from invimpute.layout import Layout
 from invimpute.selection import ColumnChoice, blend, choose_columns, pooled_weights, seeded_rng, weight_matrix
 from invimpute.solver import InversionConfig
-from invimpute.training import predict
+from invimpute.training import one_pass
 
 ONE_PASS = "one_pass"
 """The name of the model's one-pass fill among the candidates."""
@@ -65,7 +65,7 @@ def candidate_fills(model: nnx.Module, X: np.ndarray, observed: np.ndarray, layo
     """The fill of each candidate in ``names``: the one pass, reverse training under ``configs``."""
     out = {}
     if ONE_PASS in names:
-        out[ONE_PASS] = np.asarray(predict(model, np.where(observed, X, 0.0).astype(np.float32), ~observed, layout))
+        out[ONE_PASS] = one_pass(model, X, observed, layout)
     for i, (name, config) in enumerate(configs.items()):
         if name in names:
             out[name] = invert(model, X, observed, layout, config, jax.random.fold_in(key, i)).x
