@@ -1,4 +1,4 @@
-"""First-call seconds with and without JAX's persistent compilation cache (:mod:`invimpute.compile_cache`).
+"""First-call seconds with and without JAX's persistent compilation cache (:mod:`invimpute.runtime.compile_cache`).
 
 Fits a small reverse-training imputer on a synthetic numeric table, then, each in a fresh process:
 
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import invimpute
     from invimpute import Imputer, checkpoint
-    from invimpute.files import publish
+    from invimpute.runtime.files import publish
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="invimpute-bench-cache-"))
     try:

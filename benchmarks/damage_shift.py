@@ -10,7 +10,7 @@ repairs test samples under each kind of *test damage*, by every method:
   proximal pull to the one pass), the same with the cleaning pass, in latent mode (the bottleneck code
   optimised), and in the study's regime (:data:`STUDY`: the observed entries' reconstruction, 100
   steps, then the cleaning pass),
-- reverse training validated on the batch (:func:`~invimpute.validated.invert_validated`: the one pass,
+- reverse training validated on the batch (:func:`~invimpute.inversion.validated.invert_validated`: the one pass,
   input mode and latent mode at their defaults scored on pseudo-damage copied from the batch's own
   damage, chosen or blended per column; the choice depends on the batch, not on the sample alone),
 - KNN (k=5, the library's compiled KNN; donors: the training rows with their damage) and mean fill.
@@ -42,11 +42,11 @@ import numpy as np
 
 import invimpute as ii
 from invimpute.config import ModelConfig
-from invimpute.files import publish, write_atomic
-from invimpute.inversion import column_means
-from invimpute.methods import Autoencoding
-from invimpute.neighbours import knn_fill
-from invimpute.validated import invert_validated
+from invimpute.runtime.files import publish, write_atomic
+from invimpute.inversion.batch import column_means
+from invimpute.methods.registry import Autoencoding
+from invimpute.peers.neighbours import knn_fill
+from invimpute.inversion.validated import invert_validated
 
 TABLE_GROUPS = {
     # breast_diagnostic: ten measurements, each as mean (0-9), standard error (10-19) and worst (20-29)

@@ -1,5 +1,5 @@
 """Ensemble cost: what K autoencoders trained together (one program ``vmap``ped over the members,
-:func:`~invimpute.training.fit_members`) cost against K separate fits in a Python loop.
+:func:`~invimpute.training.loop.fit_members`) cost against K separate fits in a Python loop.
 
 For each K, on one table with cells removed (MCAR by default), two ways to get a K-member ensemble of
 ``Imputer(method="ae")`` at the library's defaults:
@@ -32,8 +32,8 @@ import pandas as pd
 from invimpute import Imputer
 from invimpute.bench.masks import draw_mask, load_table
 from invimpute.bench.scoring import score
-from invimpute.files import publish
-from invimpute.missingness import apply_mask
+from invimpute.runtime.files import publish
+from invimpute.encoding.missingness import apply_mask
 
 
 def split_seeds(seed: int, k: int) -> list[int]:

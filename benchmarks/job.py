@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> None:
     text = "\n".join(report) + "\n"
     print(text)
     if args.out:
-        from invimpute.files import write_atomic
+        from invimpute.runtime.files import write_atomic
 
         write_atomic(args.out, text)
 

@@ -14,7 +14,7 @@ import pathlib
 import statistics
 
 from invimpute.bench.results import read_results, select_records
-from invimpute.files import write_atomic
+from invimpute.runtime.files import write_atomic
 
 HERE = pathlib.Path(__file__).resolve().parent
 

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 import invimpute as ii
-from invimpute.files import publish, write_atomic
+from invimpute.runtime.files import publish, write_atomic
 
 METHODS = ("auto", "knn", "iterative", "mean")
 

@@ -39,9 +39,9 @@ import numpy as np
 
 import invimpute as ii
 from invimpute.config import ModelConfig
-from invimpute.methods import Autoencoding
-from invimpute.training import TrainConfig
-from invimpute.files import write_atomic
+from invimpute.methods.registry import Autoencoding
+from invimpute.training.loop import TrainConfig
+from invimpute.runtime.files import write_atomic
 
 
 def load(args) -> tuple[np.ndarray, np.ndarray, str]:

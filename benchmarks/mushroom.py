@@ -22,7 +22,7 @@ import numpy as np
 
 import invimpute as ii
 from invimpute.bench.presets import PRESETS, imputer_params
-from invimpute.files import publish
+from invimpute.runtime.files import publish
 
 BEST = dict(PRESETS["invimpute-reference"])
 """The library's best Mushroom configuration (the bench's ``invimpute-reference`` preset)."""

@@ -40,7 +40,7 @@ import numpy as np
 
 import invimpute as ii
 from invimpute.bench.presets import PRESETS, imputer_params
-from invimpute.files import publish
+from invimpute.runtime.files import publish
 
 BEST = dict(PRESETS["invimpute-reference"])
 ARMS = ("complete", "damaged", "whole")

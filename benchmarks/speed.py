@@ -24,7 +24,7 @@ import optax
 from flax import nnx
 
 import invimpute as ii
-from invimpute.files import publish
+from invimpute.runtime.files import publish
 
 
 def matmul_flops_per_sample(model: ii.MLPAutoencoder) -> int:

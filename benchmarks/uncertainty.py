@@ -30,9 +30,9 @@ import jax
 import numpy as np
 
 import invimpute as ii
-from invimpute.belief import dropout_passes, masked_probabilities
-from invimpute.files import publish
-from invimpute.uncertainty import (
+from invimpute.uncertainty.belief import dropout_passes, masked_probabilities
+from invimpute.runtime.files import publish
+from invimpute.uncertainty.measures import (
     brier_score,
     coverage,
     expected_calibration_error,

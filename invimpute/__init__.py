@@ -5,24 +5,27 @@ each damaged sample by gradient descent over only its missing entries through th
 ``vmap``ped and ``jit``-compiled over many samples at once.
 """
 
-from invimpute import checkpoint, compile_cache, datasets, distributed, job, metrics, missingness, tables, uncertainty
-from invimpute.belief import Belief, Calibration
-from invimpute.encoding import TableEncoder
-from invimpute.schema import Schema
-from invimpute.heads import apply_head, inverse_head
-from invimpute.imputer import Imputer, NotFittedError
-from invimpute.inversion import InversionConfig, InversionResult, code_radius, invert
-from invimpute.inversion_draws import invert_draws
-from invimpute.layout import BINARY, CATEGORICAL, NUMERIC, UNIT, Layout
-from invimpute.losses import masked_mse, typed_loss
-from invimpute.auto import Auto
+from invimpute import checkpoint, datasets, distributed, job, tables, uncertainty
+from invimpute.encoding import missingness
+from invimpute.runtime import compile_cache
+from invimpute.scoring import metrics
+from invimpute.uncertainty.belief import Belief, Calibration
+from invimpute.encoding.encoder import TableEncoder
+from invimpute.encoding.schema import Schema
+from invimpute.models.heads import apply_head, inverse_head
+from invimpute.estimator.imputer import Imputer, NotFittedError
+from invimpute.inversion.batch import InversionConfig, InversionResult, code_radius, invert
+from invimpute.inversion.draws import invert_draws
+from invimpute.encoding.layout import BINARY, CATEGORICAL, NUMERIC, UNIT, Layout
+from invimpute.models.losses import masked_mse, typed_loss
+from invimpute.methods.auto import Auto
 from invimpute.config import EncodingConfig, ModelConfig, UncertaintyConfig
-from invimpute.imputer import METHODS
-from invimpute.missingness import apply_mask, detect, group_mask, mar_mask, mcar_mask, mnar_mask, patch_mask, row_mask
-from invimpute.models import ConvAutoencoder, MLPAutoencoder, reference_mlp, symmetric_mlp
-from invimpute.training import FitResult, History, TrainConfig, fit, fit_members, predict
-from invimpute.uncertainty import PooledEstimate, rubin_pool
-from invimpute.validated import ValidatedInversion, invert_validated
+from invimpute.estimator.imputer import METHODS
+from invimpute.encoding.missingness import apply_mask, detect, group_mask, mar_mask, mcar_mask, mnar_mask, patch_mask, row_mask
+from invimpute.models.networks import ConvAutoencoder, MLPAutoencoder, reference_mlp, symmetric_mlp
+from invimpute.training.loop import FitResult, History, TrainConfig, fit, fit_members, predict
+from invimpute.uncertainty.measures import PooledEstimate, rubin_pool
+from invimpute.inversion.validated import ValidatedInversion, invert_validated
 
 __version__ = "0.1.0"
 

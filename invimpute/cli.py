@@ -1,14 +1,14 @@
 """The ``invimpute`` command line: fit a model, impute a file in resumable chunks, run a demo or the benchmarks.
 
 ``invimpute fit DATA --out MODEL_DIR`` trains an Imputer on a CSV, Parquet or ``.npy`` file and saves it
-(:mod:`invimpute.checkpoint`); ``invimpute impute DATA --model MODEL_DIR --out OUTPUT`` fills a file of
+(:mod:`invimpute.checkpoint.store`); ``invimpute impute DATA --model MODEL_DIR --out OUTPUT`` fills a file of
 any size chunk by chunk (:func:`invimpute.job.impute_file`), resuming where an interrupted run stopped;
 with ``--engine ray`` it fills Parquet or CSV files on a Ray cluster into a folder of Parquet parts
 (:mod:`invimpute.distributed`); ``invimpute demo`` compares mean fill, one autoencoder pass and reverse
 training on 8x8 digits with pixel rows removed; ``invimpute bench`` runs :mod:`invimpute.bench` when it is installed. Expected failures
 (bad input, missing files, an existing output) print one ``invimpute: error: ...`` line and exit 1.
 ``fit``, ``impute`` and ``demo`` keep compiled programs in JAX's persistent compilation cache
-(:mod:`invimpute.compile_cache`; ``--compile-cache off`` or ``INVIMPUTE_COMPILE_CACHE=off`` to skip it).
+(:mod:`invimpute.runtime.compile_cache`; ``--compile-cache off`` or ``INVIMPUTE_COMPILE_CACHE=off`` to skip it).
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from invimpute import checkpoint, compile_cache
+from invimpute import checkpoint
+
+from invimpute.runtime import compile_cache
 from invimpute.job import JobError, impute_file, read_table
 
 EXPECTED_ERRORS = (ValueError, TypeError, OSError, ImportError, FloatingPointError, JobError)
@@ -118,7 +120,7 @@ def _add_demo(sub) -> None:
 
 def _cache_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compile-cache", metavar="on|off|DIR",
-                        help="JAX's persistent compilation cache: on (<data home>/jax-cache), off, or a folder "
+                        help="JAX's persistent compilation cache: on (the per-user cache folder, ~/.cache/invimpute/jax on Linux), off, or a folder "
                              "(default: $INVIMPUTE_COMPILE_CACHE, else on)")
 
 
@@ -212,7 +214,8 @@ def _demo_images(args: argparse.Namespace) -> tuple[np.ndarray, int, str]:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from invimpute import Imputer, metrics, row_mask
+    from invimpute import Imputer, row_mask
+    from invimpute.scoring import metrics
 
     images, n_remove, what = _demo_images(args)
     n, h, w = images.shape

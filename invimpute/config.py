@@ -1,8 +1,8 @@
 """The settings the :class:`~invimpute.Imputer` passes whole to its parts, and how they are given.
 
 Every setting has one home, a frozen dataclass with one default per field: :class:`ModelConfig` (which
-autoencoder), :class:`~invimpute.training.TrainConfig` (how it is trained),
-:class:`~invimpute.inversion.InversionConfig` (reverse training), :class:`UncertaintyConfig`
+autoencoder), :class:`~invimpute.training.loop.TrainConfig` (how it is trained),
+:class:`~invimpute.inversion.batch.InversionConfig` (reverse training), :class:`UncertaintyConfig`
 (calibration and multiple imputation) and :class:`EncodingConfig` (what counts as missing, how columns
 are encoded). The Imputer takes each as an instance, a dict of its fields, or None for the defaults;
 :func:`coerce` turns any of those into the instance and names an unknown field with the valid ones.
@@ -18,9 +18,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from invimpute.missingness import DEFAULT_TOKENS
-from invimpute.models import ACTIVATIONS, ConvAutoencoder, reference_mlp, symmetric_mlp
-from invimpute.scaling import SCALINGS
+from invimpute.encoding.missingness import DEFAULT_TOKENS
+from invimpute.models.networks import ACTIVATIONS, ConvAutoencoder, reference_mlp, symmetric_mlp
+from invimpute.tables.scaling import SCALINGS
 
 ARCHITECTURES = ("mlp", "reference", "conv")
 HEADS = ("typed", "sigmoid")
@@ -192,9 +192,9 @@ class EncodingConfig:
     Attributes:
       scaling: numeric columns ``"standard"`` (zero mean, unit variance: heavy-tailed columns train as
         easily as the others), ``"minmax"`` into [0, 1], or ``"none"`` (see
-        :class:`~invimpute.encoding.TableEncoder`).
+        :class:`~invimpute.encoding.encoder.TableEncoder`).
       categorical: names of numeric columns to treat as categories.
-      tokens: strings that mean missing (see :func:`~invimpute.missingness.detect`); None for none.
+      tokens: strings that mean missing (see :func:`~invimpute.encoding.missingness.detect`); None for none.
       sentinels: numbers that mean missing, per column (a dict) or everywhere (a sequence).
     """
 

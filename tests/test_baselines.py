@@ -17,11 +17,11 @@ import jax
 import numpy as np
 import pytest
 
-from invimpute.baselines import KNN, Iterative, MeanMode, SoftImpute
-from invimpute.gain import GAIN
-from invimpute.layout import BINARY, CATEGORICAL, NUMERIC, UNIT, Layout
-from invimpute.miwae import MIWAE
-from invimpute.neighbours import NearestNeighbours, knn_fill
+from invimpute.peers.baselines import KNN, Iterative, MeanMode, SoftImpute
+from invimpute.peers.gain import GAIN
+from invimpute.encoding.layout import BINARY, CATEGORICAL, NUMERIC, UNIT, Layout
+from invimpute.peers.miwae import MIWAE
+from invimpute.peers.neighbours import NearestNeighbours, knn_fill
 
 HAVE_SKLEARN = importlib.util.find_spec("sklearn") is not None
 
@@ -245,7 +245,7 @@ def test_compiled_knn_max_donors_and_errors(table) -> None:
 def test_gaussian_em_fill_is_the_conditional_mean_of_its_fitted_normal() -> None:
     """On a complete fit table EM returns the sample moments (plus its ridge); the fill of a damaged row is
     then ``mu_m + S_mo S_oo^-1 (x_o - mu_o)``, computed here independently with NumPy."""
-    from invimpute.gaussian import GaussianEM, missing_block
+    from invimpute.peers.gaussian import GaussianEM, missing_block
 
     rng = np.random.default_rng(4)
     A = rng.normal(size=(5, 5))

@@ -53,7 +53,7 @@ def test_folds_partition_the_rows(ceiling_script):
 
 
 def test_publish_prints_and_writes_the_report_atomically(tmp_path, capsys):
-    from invimpute.files import publish
+    from invimpute.runtime.files import publish
 
     out = tmp_path / "deep" / "report.md"
     assert publish("| a | b |\n", out) == "| a | b |\n"

@@ -1,4 +1,4 @@
-"""Tests for invimpute.checkpoint: bit-identical save/load round trips, atomic saving, and clear errors for
+"""Tests for invimpute.checkpoint.store: bit-identical save/load round trips, atomic saving, and clear errors for
 unsupported methods, other format versions and corrupted checkpoints. Models are tiny (2 epochs, 5
 inversion steps) so the module runs in seconds."""
 
@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from invimpute import Imputer, InversionConfig, checkpoint
-from invimpute.checkpoint import CheckpointError
+from invimpute.checkpoint.store import CheckpointError
 
 TINY = dict(model={"hidden": [16], "latent": 4}, train={"epochs": 2, "batch_size": 32}, inversion={"steps": 5}, seed=3)
 
@@ -212,7 +212,7 @@ def test_auto_on_a_mostly_categorical_table_uses_the_categorical_network_and_rou
     shrunk for the test (the recipe is read when the network is made, so the wiring is the same)."""
     from dataclasses import replace
 
-    from invimpute import auto
+    from invimpute.methods import auto
 
     monkeypatch.setattr(auto, "CATEGORICAL_TRAIN", replace(auto.CATEGORICAL_TRAIN, steps=200))
     CATEGORICAL_MODEL, CATEGORICAL_TRAIN = auto.CATEGORICAL_MODEL, auto.CATEGORICAL_TRAIN

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from invimpute import Imputer, checkpoint
-from invimpute.checkpoint import CheckpointError
+from invimpute.checkpoint.store import CheckpointError
 
 
 def _table(n: int = 60, seed: int = 0) -> pd.DataFrame:

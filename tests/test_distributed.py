@@ -20,7 +20,8 @@ import pandas as pd
 import pytest
 
 from conftest import make_mixed_missing
-from invimpute import Imputer, checkpoint, compile_cache, distributed, job
+from invimpute import Imputer, checkpoint, distributed, job
+from invimpute.runtime import compile_cache
 from invimpute.cli import main
 
 TINY = {"model": {"hidden": [16], "latent": 4}, "train": {"batch_size": 64, "epochs": 2}, "seed": 3,
@@ -249,11 +250,11 @@ def test_without_ray_one_line_names_the_extra(monkeypatch, tmp_path, capsys):
 
 # ---- the compilation cache --------------------------------------------------------------------------
 def test_compile_cache_settings(monkeypatch, tmp_path):
-    from invimpute import datasets
-
     monkeypatch.setenv("INVIMPUTE_DATA", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv(compile_cache.ENV_VAR, raising=False)
-    assert compile_cache.cache_dir() == datasets.data_home() / "jax-cache"
+    expected = tmp_path / "cache" / "invimpute" / "jax"  # the per-user cache folder, never the data home
+    assert compile_cache.cache_dir() == expected
     for off in ("0", "off", "OFF", "false"):
         monkeypatch.setenv(compile_cache.ENV_VAR, off)
         assert compile_cache.cache_dir() is None
@@ -261,7 +262,7 @@ def test_compile_cache_settings(monkeypatch, tmp_path):
     monkeypatch.setenv(compile_cache.ENV_VAR, str(tmp_path / "mine"))
     assert compile_cache.cache_dir() == (tmp_path / "mine").resolve()
     assert compile_cache.cache_dir(False) is None
-    assert compile_cache.cache_dir(True) == datasets.data_home() / "jax-cache"
+    assert compile_cache.cache_dir(True) == expected
     blocked = tmp_path / "file"
     blocked.write_text("x")
     assert compile_cache.enable(blocked / "cache") is None

@@ -1,4 +1,4 @@
-"""Tests for invimpute.encoding.TableEncoder: encode/decode round trips, layouts, scaling and errors."""
+"""Tests for invimpute.encoding.encoder.TableEncoder: encode/decode round trips, layouts, scaling and errors."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import make_mixed, make_mixed_missing
 from invimpute import METHODS, Imputer, TrainConfig, row_mask
-from invimpute.imputer import CONFIGS
+from invimpute.estimator.imputer import CONFIGS
 
 TINY = dict(model={"hidden": (16,), "latent": 4}, train={"epochs": 3, "batch_size": 32, "learning_rate": 1e-2},
             inversion={"steps": 10})
@@ -369,10 +369,10 @@ def test_auto_refits_the_chosen_network_on_every_observed_cell_of_a_small_table(
     every observed cell (its fit table is the whole observed table, not the hold-out split)."""
     import jax
 
-    from invimpute.auto import REFIT_NETWORK_CELLS, Auto
+    from invimpute.methods.auto import REFIT_NETWORK_CELLS, Auto
     from invimpute.config import ModelConfig
-    from invimpute.layout import NUMERIC, Layout
-    from invimpute.training import TrainConfig
+    from invimpute.encoding.layout import NUMERIC, Layout
+    from invimpute.training.loop import TrainConfig
 
     rng = np.random.default_rng(0)
     z = rng.normal(size=(400, 1))

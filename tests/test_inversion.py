@@ -1,4 +1,4 @@
-"""Tests for invimpute.inversion: vmapped, jit-compiled reverse training through a frozen model.
+"""Tests for invimpute.inversion.batch: vmapped, jit-compiled reverse training through a frozen model.
 
 Every distinct InversionConfig compiles the solver once, so the tests share a handful of configs and
 one small trained model (the (6 -> 16 -> 4) MLP shared with the training and Imputer tests).
@@ -15,8 +15,8 @@ import pytest
 from flax import nnx
 
 from invimpute import InversionConfig, Layout, TableEncoder, TrainConfig, code_radius, fit, invert, symmetric_mlp
-from invimpute.inversion import _invert_chunk, chunk_size, start_chunk
-from invimpute.solver import hidden_entries
+from invimpute.inversion.batch import _invert_chunk, chunk_size, start_chunk
+from invimpute.inversion.solver import hidden_entries
 
 BASE = InversionConfig(steps=20, learning_rate=0.05, objective="observed", proximal=0.0, clean=True)
 """The deterministic objective (the observed entries' reconstruction) these mechanism tests were written for."""
@@ -291,7 +291,7 @@ def test_chunk_size():
 
 def test_code_radius_pads_its_last_chunk(trained):
     """Tables of another length reuse the compiled code-norm chunk: the last chunk is padded, not cut short."""
-    from invimpute.inversion import _code_norms
+    from invimpute.inversion.batch import _code_norms
 
     model, X, obs, _ = trained
     code_radius(model, X[:100], obs[:100], batch_size=32)  # four chunks of 32, the last one padded

@@ -158,7 +158,7 @@ def test_a_planted_tmp_symlink_is_never_followed(setup, tmp_path):
 # ---- crashes and kills -------------------------------------------------------------------------------
 def test_a_crash_at_any_step_resumes_to_the_same_output(setup, tmp_path, monkeypatch):
     """Crashes injected at seeded random steps of writing (parts, record, publish): never a partial output."""
-    from invimpute import files
+    from invimpute.runtime import files
 
     rng = np.random.default_rng(15)
     out = tmp_path / "out.csv"

@@ -15,20 +15,17 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "invimpute"
 
 LAYERS: list[tuple[str, ...]] = [
-    ("layout", "rows", "files", "columns", "scaling", "tables", "metrics", "selection"),   # plain data and helpers
-    ("missingness", "heads", "models", "peers_base", "state", "schema", "datasets", "estimator"),
-    ("encoding", "losses", "uncertainty", "compile_cache"),                       # encoding, losses
-    ("solver",),                                                                  # one sample's reverse training
-    ("training", "inversion", "baselines", "gain", "miwae", "gaussian", "neighbours", "classes", "config"),
-    ("calibration", "inversion_draws", "validated"),                              # reverse training, composed
-    ("methods",),                                                                 # methods
-    ("draws", "auto"),
-    ("belief",),
-    ("imputer",),                                                                 # the estimator
-    ("saved_methods",),
-    ("checkpoint",),
-    ("job",),
-    ("distributed", "bench"),                                                     # jobs and harness
+    ("tables", "runtime", "scoring"),                 # tables in and out, padded row programs and files, scores
+    ("encoding", "datasets"),                         # missing cells, schema, layout, encoder; the data sets
+    ("models",),                                      # networks, heads, losses
+    ("training",),                                    # the compiled training loop
+    ("inversion", "peers", "config"),                 # reverse training; the peers; the settings
+    ("methods",),                                     # the method protocol, the registry, auto
+    ("uncertainty",),                                 # measures, calibration, draws, belief
+    ("estimator",),                                   # the Imputer
+    ("checkpoint",),                                  # saved state
+    ("job",),                                         # the streaming job
+    ("distributed", "bench"),                         # jobs on many hosts, the benchmark harness
     ("cli",),
 ]
 RANK = {name: i for i, names in enumerate(LAYERS) for name in names}

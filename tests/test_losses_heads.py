@@ -1,4 +1,4 @@
-"""Tests for invimpute.heads (output heads and their inverse) and invimpute.losses (masked losses)."""
+"""Tests for invimpute.models.heads (output heads and their inverse) and invimpute.models.losses (masked losses)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from invimpute import BINARY, CATEGORICAL, NUMERIC, UNIT, Layout, apply_head, inverse_head, masked_mse, typed_loss
-from invimpute.heads import group_log_softmax, group_softmax, is_bounded
-from invimpute.losses import cell_count, reconstruction_loss
+from invimpute.models.heads import group_log_softmax, group_softmax, is_bounded
+from invimpute.models.losses import cell_count, reconstruction_loss
 
 # two categorical groups (3-way and 2-way), a flag, an unbounded number, a [0, 1] number
 LAYOUT = Layout(

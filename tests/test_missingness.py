@@ -1,4 +1,4 @@
-"""Tests for invimpute.missingness: detection of missing cells and the missingness simulators."""
+"""Tests for invimpute.encoding.missingness: detection of missing cells and the missingness simulators."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from invimpute import missingness
-from invimpute.missingness import apply_mask, detect, mar_mask, mcar_mask, mnar_mask, patch_mask, row_mask
+from invimpute.encoding.missingness import apply_mask, detect, mar_mask, mcar_mask, mnar_mask, patch_mask, row_mask
 
 BRIEF_TOKENS = ["", " ", "NA", "N/A", "NULL", "null", "None", "nan", "?"]
 

@@ -1,4 +1,4 @@
-"""Tests for invimpute.models (NNX autoencoders) and invimpute.training (masked fit, recurrent refill)."""
+"""Tests for invimpute.models.networks (NNX autoencoders) and invimpute.training.loop (masked fit, recurrent refill)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from invimpute import (ConvAutoencoder, Layout, MLPAutoencoder, TrainConfig, fit, fit_members, predict, reference_mlp,
-                       symmetric_mlp)
-from invimpute.models import dropout, weight_penalty
+from invimpute import ConvAutoencoder, Layout, MLPAutoencoder, TrainConfig, fit, fit_members, predict, reference_mlp, symmetric_mlp
+from invimpute.models.networks import dropout, weight_penalty
 
 
 def _kernel_shapes(layers) -> list[tuple[int, int]]:
@@ -314,7 +313,7 @@ def test_predict_chunks_match_one_pass(table):
 
 # ---- schedule, corruption spread, linear skip ------------------------------------------------------
 def test_cosine_schedule_warms_up_and_decays_to_zero():
-    from invimpute.training import learning_rate_schedule
+    from invimpute.training.loop import learning_rate_schedule
 
     assert learning_rate_schedule(TrainConfig(learning_rate=0.01, schedule="constant"), 500) == 0.01
     sched = learning_rate_schedule(TrainConfig(learning_rate=0.01, schedule="cosine"), 500)
@@ -363,7 +362,7 @@ def test_skip_adds_a_linear_path_from_the_input():
 def test_repeated_fits_reuse_the_compiled_epoch(table):
     """A second fit of the same shapes and settings (other seed, other key, other hold-out size, progress
     bar) compiles nothing new: the epoch and evaluation programs are cached on static structure."""
-    from invimpute.training import _block, _evaluate
+    from invimpute.training.loop import _block, _evaluate
 
     X, obs, lay = table
     cfg = TrainConfig(**{**PLAIN, "epochs": 2, "batch_size": 32, "learning_rate": 1e-2, "corruption": 0.2,
@@ -429,7 +428,7 @@ def test_joint_members_differ(table, joint):
 
 def test_joint_early_stopping_keeps_each_members_best(table):
     """Members stop at different evaluations; each keeps the parameters of its own best held-out loss."""
-    from invimpute.training import _evaluate
+    from invimpute.training.loop import _evaluate
 
     X, obs, lay = table
     cfg = TrainConfig(**{**PLAIN, "epochs": 40, "batch_size": 16, "learning_rate": 0.05, "validation_fraction": 0.2,
@@ -466,7 +465,7 @@ def test_fit_members_argument_errors(table):
 # ---- the budget in optimiser steps ---------------------------------------------------------------
 def test_default_budget_is_counted_in_steps_not_epochs():
     """A 500-row and a 30,000-row table both get a real fit: the default budget is bounded in steps."""
-    from invimpute.training import MAX_STEPS, MIN_STEPS, default_steps
+    from invimpute.training.loop import MAX_STEPS, MIN_STEPS, default_steps
 
     small, large = default_steps(500, 128), default_steps(40_000, 128)
     assert small == MIN_STEPS and large == MAX_STEPS
@@ -491,7 +490,7 @@ def test_steps_budget_trains_about_that_many_steps(table):
 SHARDED_FIT = """
 import sys, jax, numpy as np
 from invimpute import Layout, TrainConfig, fit, fit_members, symmetric_mlp
-from invimpute.training import _row_sharding
+from invimpute.training.loop import _row_sharding
 rng = np.random.default_rng(0)
 X = rng.random((96, 6)).astype(np.float32)
 obs = rng.random((96, 6)) > 0.2

@@ -1,4 +1,4 @@
-"""Every fitted Imputer saves three ways with identical output: pickle, joblib, and invimpute.checkpoint
+"""Every fitted Imputer saves three ways with identical output: pickle, joblib, and invimpute.checkpoint.store
 (pickle-free, every method). Settings are tiny so each method fits in about a second."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from invimpute import Imputer, checkpoint
-from invimpute.imputer import METHODS
+from invimpute.estimator.imputer import METHODS
 
 OPTIONS = {"gain": {"iterations": 20}, "miwae": {"n_steps": 10, "n_samples": 20},
            "iterative": {"max_iter": 2}, "missforest": {"max_iter": 2, "n_estimators": 3}}

@@ -130,7 +130,7 @@ def test_extreme_finite_values_never_give_nan(method, scaling, values):
 
 
 def test_a_diverged_decode_is_refused_naming_the_column():
-    from invimpute.encoding import TableEncoder
+    from invimpute.encoding.encoder import TableEncoder
 
     enc = TableEncoder().fit(pd.DataFrame({"speed": [1.0, 2.0, 3.0]}))
     with pytest.raises(FloatingPointError, match="'speed'"):

@@ -1,4 +1,4 @@
-"""Tests for invimpute.rows: the chunked, padded row mapper every row-wise program runs through."""
+"""Tests for invimpute.runtime.rows: the chunked, padded row mapper every row-wise program runs through."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from invimpute.rows import chunk_size, in_blocks, map_rows
+from invimpute.runtime.rows import chunk_size, in_blocks, map_rows
 
 
 @functools.partial(jax.jit, static_argnums=0)

@@ -1,11 +1,11 @@
-"""Tests for invimpute.selection: choosing each column's fill from candidates scored on held-out cells."""
+"""Tests for invimpute.scoring.selection: choosing each column's fill from candidates scored on held-out cells."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from invimpute.selection import (CLEAR_WIN, MIN_CELLS, choose_column, choose_columns, clear_win, pooled_weights,
+from invimpute.scoring.selection import (CLEAR_WIN, MIN_CELLS, choose_column, choose_columns, clear_win, pooled_weights,
                                  simplex_weights, win_threshold)
 
 NAMES = ["mean", "a", "b"]

@@ -13,8 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from invimpute.encoding import TableEncoder
-from invimpute.missingness import detect
+from invimpute.encoding.encoder import TableEncoder
+from invimpute.encoding.missingness import detect
 from invimpute.tables import check_feature_names, check_n_features, feature_names, merge_filled, read_table, write_table
 
 pl = pytest.importorskip("polars")

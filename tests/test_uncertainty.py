@@ -1,5 +1,5 @@
 """Tests for uncertainty: multiple imputation, per-cell belief, and the calibration measures of
-invimpute.uncertainty.
+invimpute.uncertainty.measures.
 
 Tiny models on the small mixed table (hidden=(16,), latent=4, 3 epochs), fitted once per module where
 possible; the pure functions are checked against hand computations and synthetic data.
@@ -16,9 +16,9 @@ import pytest
 
 from conftest import make_mixed_missing
 from invimpute import Belief, Imputer, Layout
-from invimpute.belief import MIN_HALF_WIDTH, calibrate
-from invimpute.layout import UNIT
-from invimpute.uncertainty import (
+from invimpute.uncertainty.belief import MIN_HALF_WIDTH, calibrate
+from invimpute.encoding.layout import UNIT
+from invimpute.uncertainty.measures import (
     apply_temperature,
     brier_score,
     coverage,

@@ -1,4 +1,4 @@
-"""Tests for invimpute.validated: candidates chosen on pseudo-damage built from the batch's own damage."""
+"""Tests for invimpute.inversion.validated: candidates chosen on pseudo-damage built from the batch's own damage."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from invimpute import InversionConfig, Layout, TableEncoder, TrainConfig, fit, predict, symmetric_mlp
-from invimpute.validated import ONE_PASS, invert_validated, pseudo_damage
+from invimpute.inversion.validated import ONE_PASS, invert_validated, pseudo_damage
 
 FAST = {"reverse": InversionConfig(steps=10, batch_size=64)}
 BAD = {"bad": InversionConfig(steps=10, batch_size=64, objective="observed", proximal=0.0,
@@ -119,7 +119,7 @@ def test_categorical_groups_keep_their_simplex(mixed_df_missing):
 
 
 def test_reverse_with_batch_choice_repairs_by_invert_validated_per_model(trained, damaged):
-    from invimpute.methods import Autoencoding
+    from invimpute.methods.registry import Autoencoding
 
     _, X, lay = trained
     x, obs = damaged

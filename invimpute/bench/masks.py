@@ -16,7 +16,7 @@ import pandas as pd
 
 from invimpute import datasets
 from invimpute.bench.grid import CATEGORICAL_DATASETS, DATASETS, MECHANISMS, BenchError
-from invimpute.missingness import mar_mask, mcar_mask, mnar_mask
+from invimpute.encoding.missingness import mar_mask, mcar_mask, mnar_mask
 
 
 def load_table(dataset: str, data_home: str | None = None, max_rows: int | None = None) -> pd.DataFrame:

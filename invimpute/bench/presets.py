@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from invimpute.bench.grid import BenchError
-from invimpute.imputer import Imputer
-from invimpute.methods import NEURAL
+from invimpute.estimator.imputer import Imputer
+from invimpute.methods.registry import NEURAL
 
 _INVIMPUTE_NET: dict[str, Any] = {
     "hidden": [256, 128], "latent": 64, "dropout": 0.0, "corruption": 0.25, "target": "hidden",

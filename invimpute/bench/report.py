@@ -19,7 +19,7 @@ from invimpute.bench.grid import DATASETS, DEFAULT_FIGURES, DEFAULT_OUT, DEFAULT
 from invimpute.bench.presets import PRESETS
 from invimpute.bench.results import label, order, read_results, select_records
 from invimpute.bench.scoring import HIGHER_IS_BETTER, SELECTIVE_COVERAGES, UNCERTAINTY_METRICS
-from invimpute.files import write_atomic
+from invimpute.runtime.files import write_atomic
 
 _CALIBRATION_TITLES = {
     "ece": "expected calibration error of categorical beliefs (15 bins, lower is better)",

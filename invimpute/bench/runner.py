@@ -29,8 +29,8 @@ from invimpute.bench.peers import Skip, run_peer
 from invimpute.bench.presets import PEERS, config_hash, has_belief, imputer_params
 from invimpute.bench.results import append_records, machine_info, read_results, record_key
 from invimpute.bench.scoring import UNCERTAINTY_LEVEL, belief_metrics, point_metrics, score, score_uncertainty
-from invimpute.imputer import Imputer
-from invimpute.missingness import apply_mask
+from invimpute.estimator.imputer import Imputer
+from invimpute.encoding.missingness import apply_mask
 
 
 def run_method(

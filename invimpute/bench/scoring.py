@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from invimpute import metrics
-from invimpute.belief import Belief, masked_probabilities
-from invimpute.uncertainty import brier_score, coverage, expected_calibration_error, selective_accuracy_curve
+from invimpute.scoring import metrics
+from invimpute.uncertainty.belief import Belief, masked_probabilities
+from invimpute.uncertainty.measures import brier_score, coverage, expected_calibration_error, selective_accuracy_curve
 
 NUMERIC_METRICS: tuple[str, ...] = ("rmse", "mae")
 CATEGORICAL_METRICS: tuple[str, ...] = ("accuracy",)

@@ -15,7 +15,7 @@ format), :mod:`~invimpute.datasets.sources` (where each file comes from and how 
 rewritten into the layout above) and :mod:`~invimpute.datasets.loaders` (the loaders).
 
 Missing values are left exactly as the files write them (for example the mushroom ``?``); finding them is
-the job of :mod:`invimpute.missingness`.
+the job of :mod:`invimpute.encoding.missingness`.
 """
 
 from invimpute.datasets.fetching import DATA_ENV_VAR, data_home

@@ -1,7 +1,7 @@
 """The data home and its files: where they live, fetched once from a pinned source, checked every time.
 
 A file that is absent is downloaded from its public source into the data home (when ``download=True``)
-and stored through :func:`invimpute.files.write_atomic` only once it is complete and checked, so an
+and stored through :func:`invimpute.runtime.files.write_atomic` only once it is complete and checked, so an
 interrupted download never leaves a truncated file behind. Every source is pinned by the SHA-256 of the
 bytes served, and the stored file's SHA-256 is pinned too and checked every time a loader reads it
 (``verify=False`` reads a file of your own anyway). A file can also be *built* locally instead of
@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 import pandas as pd
 
-from invimpute.files import write_atomic
+from invimpute.runtime.files import write_atomic
 
 DATA_ENV_VAR = "INVIMPUTE_DATA"
 """Environment variable naming the data home folder."""

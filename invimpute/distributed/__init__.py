@@ -1,7 +1,7 @@
 """Batch repair of tables too large for one host, on a Ray cluster (optional extra ``[distributed]``).
 
 :func:`impute_dataset` takes a Ray Dataset (or the paths of Parquet or CSV files) and a model directory
-written by :func:`invimpute.checkpoint.save`, and returns a Ray Dataset with every missing cell filled.
+written by :func:`invimpute.checkpoint.store.save`, and returns a Ray Dataset with every missing cell filled.
 The work runs in a pool of Ray actors (:class:`Repairer`, passed to ``map_batches``): each actor loads the
 model once, from a copy of the model directory shipped with the job (so the workers need no shared
 storage for it), and fills batches of rows (Arrow tables as read from the files, or pandas DataFrames).
@@ -10,7 +10,7 @@ of its own (in memory where the machine has ``/dev/shm``), removed when the batc
 read into pandas, checked (observed cells unchanged, nothing left missing) and given the same column types
 as the single-host job gives the same rows, and its rows are padded to a whole number of inversion chunks
 so each actor compiles its program once. With the persistent compilation cache
-(:mod:`invimpute.compile_cache`) a second actor, or a second job, loads the compiled program instead of
+(:mod:`invimpute.runtime.compile_cache`) a second actor, or a second job, loads the compiled program instead of
 compiling it.
 
 The model is loaded and the table's columns are checked against its schema on the driver, before any

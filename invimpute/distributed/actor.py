@@ -15,7 +15,9 @@ import tempfile
 
 import numpy as np
 
-from invimpute import checkpoint, compile_cache
+from invimpute import checkpoint
+
+from invimpute.runtime import compile_cache
 from invimpute.job import impute_file
 
 PathLike = str | os.PathLike
@@ -65,7 +67,7 @@ class Repairer:
       model_files: the model directory's files (:func:`read_model_files`).
       batch_rows: the rows of a full batch; every batch is padded (with copies of its own rows) to a whole
         number of the inversion chunks a full batch uses, so one compiled program serves them all.
-      compile_cache_setting: the persistent compilation cache (see :func:`invimpute.compile_cache.cache_dir`).
+      compile_cache_setting: the persistent compilation cache (see :func:`invimpute.runtime.compile_cache.cache_dir`).
     """
 
     def __init__(self, model_files: dict[str, bytes], batch_rows: int,

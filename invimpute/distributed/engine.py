@@ -7,7 +7,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from invimpute import checkpoint, compile_cache
+from invimpute import checkpoint
+
+from invimpute.runtime import compile_cache
 from invimpute.distributed.actor import Repairer, inversion_chunk, read_model_files, require_ray
 from invimpute.distributed.data import check_columns, read_dataset
 
@@ -113,7 +115,7 @@ def impute_dataset(data, model_dir: PathLike, **options):
 
     Args:
       data: a Ray Dataset, or Parquet/CSV paths Ray Data can read (files, folders, object-store URIs).
-      model_dir: a directory written by :func:`invimpute.checkpoint.save`.
+      model_dir: a directory written by :func:`invimpute.checkpoint.store.save`.
       options: the fields of :class:`RayOptions` (``workers``, ``gpus_per_worker``, ``cpus_per_worker``,
         ``batch_rows``, ``address``, ``compile_cache_setting``).
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from invimpute.distributed.actor import require_ray
 from invimpute.distributed.engine import load_source, parse_options, repair
-from invimpute.files import replace_dir, sync_tree, write_atomic
+from invimpute.runtime.files import replace_dir, sync_tree, write_atomic
 from invimpute.job import JobError
 from invimpute.job.workdir import WorkDir, open_locked
 

@@ -8,8 +8,8 @@ import pathlib
 import numpy as np
 import pandas as pd
 
-from invimpute.schema import ColumnSpec, Schema
-from invimpute.imputer import Imputer
+from invimpute.encoding.schema import ColumnSpec, Schema
+from invimpute.estimator.imputer import Imputer
 from invimpute.job.readers import Source
 
 

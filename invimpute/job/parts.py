@@ -10,7 +10,7 @@ import pathlib
 import numpy as np
 import pandas as pd
 
-from invimpute.files import atomic_file, write_atomic
+from invimpute.runtime.files import atomic_file, write_atomic
 from invimpute.job.checks import JobError
 from invimpute.job.workdir import WorkDir, part_name
 

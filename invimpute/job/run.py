@@ -7,7 +7,7 @@ record. Running the same command again after an interruption reuses the finished
 are still the recorded ones, provided the input file (size and modification time), the chunk size and
 the model are unchanged; otherwise it starts over. When every chunk is done the verified parts are
 joined into a temporary file inside the work folder, which is published under the output name in one
-atomic step (:func:`invimpute.files.place`) that refuses to replace an output that appeared meanwhile
+atomic step (:func:`invimpute.runtime.files.place`) that refuses to replace an output that appeared meanwhile
 unless ``overwrite`` is set. Each chunk is checked before it is written (observed cells unchanged,
 nothing left missing) and the row total before publishing. Memory use is bounded by the chunk size.
 
@@ -28,12 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from invimpute import checkpoint
-from invimpute.schema import Schema
-from invimpute.imputer import Imputer
+from invimpute.encoding.schema import Schema
+from invimpute.estimator.imputer import Imputer
 from invimpute.job import parts
 from invimpute.job.checks import JobError, check_compatible, finish_array, finish_frame
 from invimpute.job.readers import CsvSource, Source, file_format, open_source
-from invimpute.files import sha256_file
+from invimpute.runtime.files import sha256_file
 from invimpute.job.workdir import WorkDir
 
 LOG = logging.getLogger("invimpute.job")
@@ -101,7 +101,7 @@ def impute_file(
     """Fill every missing cell of the file ``input_path`` and write the result to ``output_path``.
 
     Args:
-      model_dir_or_imputer: a fitted Imputer, or a directory written by :func:`invimpute.checkpoint.save`.
+      model_dir_or_imputer: a fitted Imputer, or a directory written by :func:`invimpute.checkpoint.store.save`.
       input_path: a ``.csv``, ``.parquet`` or ``.npy`` file (tables (n, d) or images (n, h, w)).
       output_path: ``.csv`` or ``.parquet`` for a table input, ``.npy`` for an array input.
       chunk_rows: rows read, imputed and written at a time; memory grows with it.

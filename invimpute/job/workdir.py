@@ -18,7 +18,7 @@ import os
 import pathlib
 import re
 
-from invimpute.files import sha256_file, write_atomic
+from invimpute.runtime.files import sha256_file, write_atomic
 from invimpute.job.checks import JobError
 
 LOG = logging.getLogger("invimpute.job")

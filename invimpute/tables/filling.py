@@ -7,7 +7,7 @@ type cannot carry a number:
   as the observed values show), so the column never mixes ``str`` and ``float``;
 - an ``object`` column of Python ints gets int fills, one of bools bool fills;
 - datetime, timedelta and tz-aware columns are imputed as numbers on their time axis (see
-  :mod:`invimpute.encoding`) and come back in their own dtype and time zone.
+  :mod:`invimpute.encoding.encoder`) and come back in their own dtype and time zone.
 """
 
 from __future__ import annotations

@@ -1,0 +1,196 @@
+"""``method="auto"``: the default imputer, which proves its choice per column on held-out observed cells.
+
+:meth:`Auto.fit` hides a share of the observed cells (per source column, about :data:`HOLDOUT_CELLS`
+per column, within [5%, 20%] of them), fits every candidate on the rest, and scores each candidate's
+fill of the hidden cells per column: the masked-prediction autoencoder sized to the table (its training
+budget in optimiser steps, early stopping on a further held-out slice), and fast peers (mean/mode, the
+library's compiled KNN over up to :data:`KNN_DONORS` donor rows, a multivariate-normal model fitted by
+EM). :mod:`invimpute.scoring.selection` turns the scores into a fill per column: the best candidate, or a convex
+blend where a blend beats every single one out of sample, never anything worse than mean/mode; a
+categorical column keeps the network's fill unless another beats it clearly (:data:`CATEGORICAL_INCUMBENT`).
+
+After choosing, the peers that carry weight are refitted on every observed cell (they are cheap), and
+so is the network on tables of up to :data:`REFIT_NETWORK_CELLS` encoded cells (larger ones keep the
+split: a second fit would double the largest part of the time); at imputation time every observed
+cell, held-out ones included, is input to each candidate.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from invimpute.peers.baselines import Iterative, MeanMode
+from invimpute.peers.gaussian import GaussianEM
+from invimpute.config import ModelConfig
+from invimpute.encoding.schema import Schema
+from invimpute.inversion.batch import InversionConfig
+from invimpute.encoding.layout import Layout
+from invimpute.methods.registry import Autoencoding
+from invimpute.peers.neighbours import NearestNeighbours
+from invimpute.scoring.selection import BASELINE, blend, choose_columns, seeded_rng, selection_frame, weight_matrix
+from invimpute.encoding.missingness import hide_cells
+from invimpute.training.loop import TrainConfig
+
+CANDIDATES = ("mean", "knn", "gaussian", "network")
+KNN_DONORS = 20_000
+"""Rows KNN draws its neighbours from (a seeded sample of the fit rows beyond that): bounds its cost on large tables."""
+MIN_HOLDOUT, MAX_HOLDOUT = 0.05, 0.2
+REFIT = ("mean", "knn", "iterative", "gaussian")
+"""Candidates refitted on every observed cell once chosen (they are cheap)."""
+REFIT_NETWORK_CELLS = 300_000
+"""Encoded cells (rows x encoded width) up to which the network, once chosen, is refitted on every
+observed cell too: on small tables the held-out cells are data the network misses most, and the refit
+(a second fit of the same shapes, nothing recompiled) costs a few seconds; beyond it the network keeps
+the split, since a second fit would double the largest part of the time. Chosen on development masks
+(seeds 5 and 6) of breast, breast_diagnostic and spam, where the refit lowered RMSE on every one."""
+
+
+CATEGORICAL_SHARE = 0.5
+"""Share of categorical source columns from which a table gets the categorical network recipe."""
+CATEGORICAL_MODEL = ModelConfig(architecture="reference", dropout=0.2, skip=False)
+CATEGORICAL_TRAIN = TrainConfig(steps=4_800, batch_size=256, schedule="constant", weight_decay=0.0,
+                                corruption=0.5, validation_fraction=0.0)
+"""The network of a mostly categorical table, when the caller left the model and training settings at
+their defaults: study 1's masked MLP (wide, no decoder layers) with dropout, half the observed cells
+hidden per step, a constant step size and no early stopping. On categorical tables the held-out
+cross-entropy that early stopping reads starts to rise while accuracy still improves, and the default
+network stopped there a point of accuracy short (chosen on Mushroom masks of seeds 10-12, not those of
+the published seeds)."""
+
+CATEGORICAL_INCUMBENT = "network"
+"""The candidate a categorical column keeps unless another fill beats it clearly on held-out cells
+(:func:`~invimpute.scoring.selection.clear_win`): a category is decided by arg-max, so a blend's small gain in
+Brier score on a few hundred cells rarely changes the category chosen, and following it costs accuracy
+about as often as it gains."""
+
+HOLDOUT_CELLS = 300
+"""Held-out cells wanted per column: enough to score it, few enough that the candidates are fitted on
+nearly the table the final fill sees (every cell held out raises their missing rate)."""
+
+
+def holdout_rate(observed: np.ndarray, fraction: float) -> float:
+    """The share of observed cells to hold out: about :data:`HOLDOUT_CELLS` per column, within [5%, 20%];
+    ``fraction`` when the table is complete.
+
+    The share is kept small on large tables because the candidates do not degrade alike as cells go
+    missing (KNN's error rises much faster with the missing rate than a network's): scored at a much
+    higher missing rate than the table's, the choice would favour the wrong one.
+    """
+    if observed.all():
+        return float(fraction)
+    per_column = float(np.mean(observed.sum(axis=0)))
+    return float(np.clip(HOLDOUT_CELLS / max(per_column, 1.0), MIN_HOLDOUT, MAX_HOLDOUT))
+
+
+class Auto:
+    """Candidates fitted on most observed cells, and per column the fill that held-out cells proved best.
+
+    Args:
+      model, train, inversion: the autoencoder candidate's settings (``inversion`` is kept for the
+        reverse-training refinement, which is not a default candidate).
+      fraction: hold-out share for a table with no missing cell.
+      candidates: which candidates to fit; ``"mean"`` is always among them.
+      image_shape, progress: as for :class:`~invimpute.methods.registry.Autoencoding`.
+    """
+
+    def __init__(
+        self,
+        model: ModelConfig = ModelConfig(),
+        train: TrainConfig = TrainConfig(),
+        inversion: InversionConfig = InversionConfig(),
+        fraction: float = 0.1,
+        candidates: tuple[str, ...] = CANDIDATES,
+        image_shape: tuple[int, int] | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.model_config = model
+        self.train_config = train
+        self.inversion_config = inversion
+        self.fraction = fraction
+        self.candidates = candidates
+        self.image_shape = image_shape
+        self.progress = progress
+
+    def network_configs(self, layout: Layout | None = None) -> tuple[ModelConfig, TrainConfig]:
+        """The network candidate's model and training settings: the categorical recipe
+        (:data:`CATEGORICAL_MODEL`, :data:`CATEGORICAL_TRAIN`) for a mostly categorical ``layout`` when
+        both settings are at their defaults, else the given ones."""
+        given = (self.model_config, self.train_config)
+        if layout is None or given != (ModelConfig(), TrainConfig()):
+            return given
+        categorical = int(np.sum(np.bincount(layout.group_array) > 1))  # one-hot groups wider than one column
+        if categorical < CATEGORICAL_SHARE * layout.n_groups:
+            return given
+        return CATEGORICAL_MODEL, CATEGORICAL_TRAIN
+
+    def make_candidate(self, name: str, layout: Layout | None = None):
+        """A fresh, unfitted candidate of this configuration, by name (the network sized to ``layout``)."""
+        if name == "mean":
+            return MeanMode()
+        if name == "knn":
+            return NearestNeighbours(n_neighbors=5, max_donors=KNN_DONORS)
+        if name == "iterative":
+            return Iterative(estimator="bayesian_ridge", max_iter=10)
+        if name == "gaussian":
+            return GaussianEM(rounds=10)
+        if name == "network":
+            model, train = self.network_configs(layout)
+            return Autoencoding("ae", model=model, train=train,
+                                inversion=self.inversion_config, image_shape=self.image_shape, progress=self.progress)
+        raise ValueError(f"unknown auto candidate {name!r}; choose among {CANDIDATES}")
+
+    def _fit_candidate(self, name: str, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array):
+        method = self.make_candidate(name, layout)
+        if name == "iterative":
+            with warnings.catch_warnings():  # a round budget that ends before sklearn's tolerance is expected
+                warnings.filterwarnings("ignore", message=".*Early stopping criterion not reached.*")
+                return method.fit(X, observed, layout, key)
+        return method.fit(X, observed, layout, key)
+
+    def fit(self, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array) -> "Auto":
+        """Hold cells out, fit every candidate on the rest, and choose each column's fill on the held-out cells."""
+        names = [BASELINE] + [c for c in self.candidates if c != BASELINE]
+        X = np.asarray(X, np.float32)
+        observed = np.asarray(observed, bool)
+        k_hold, k_fit, k_imp, k_sel = jax.random.split(key, 4)
+        held = np.asarray(hide_cells(k_hold, jnp.asarray(observed), layout, holdout_rate(observed, self.fraction)))
+        train = observed & ~held
+        self.layout_ = layout
+        self.names_ = names
+        self.methods_ = {n: self._fit_candidate(n, X, train, layout, jax.random.fold_in(k_fit, i))
+                         for i, n in enumerate(names)}
+        preds = np.stack([self.methods_[n].impute(X, train, jax.random.fold_in(k_imp, i))
+                          for i, n in enumerate(names)], axis=-1)
+        incumbent = CATEGORICAL_INCUMBENT if CATEGORICAL_INCUMBENT in names else None
+        self.choices_ = choose_columns(names, preds, X, held, layout.group_array, seeded_rng(k_sel),
+                                       categorical_incumbent=incumbent)
+        self.weights_ = weight_matrix(names, self.choices_, layout.group_array)
+        refit = REFIT + (("network",) if X.size <= REFIT_NETWORK_CELLS else ())
+        for i, n in enumerate(names):  # refit the chosen ones on every observed cell
+            if n in refit and np.any(self.weights_[i] > 0):
+                self.methods_[n] = self._fit_candidate(n, X, observed, layout, jax.random.fold_in(k_fit, i))
+        return self
+
+    def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
+        """Every candidate with weight somewhere fills the table; each column takes its blend of them."""
+        if not hasattr(self, "weights_"):
+            raise RuntimeError("this method is not fitted yet: call fit first")
+        X = np.asarray(X, np.float32)
+        observed = np.asarray(observed, bool)
+        fills = {n: self.methods_[n].impute(X, observed, jax.random.fold_in(key, c))
+                 for c, n in enumerate(self.names_) if np.any(self.weights_[c] > 0)}
+        return np.where(observed, X, blend(self.weights_, fills, self.names_)).astype(np.float32)
+
+    def selection_table(self, schema: Schema) -> pd.DataFrame:
+        """Per source column: every candidate's held-out error, its weight, the choice and the rule."""
+        return selection_frame(self.names_, self.choices_, schema.names)
+
+
+__all__ = ["Auto", "CANDIDATES", "CATEGORICAL_INCUMBENT", "CATEGORICAL_MODEL", "CATEGORICAL_SHARE",
+           "CATEGORICAL_TRAIN", "HOLDOUT_CELLS", "holdout_rate", "KNN_DONORS",
+           "REFIT_NETWORK_CELLS"]

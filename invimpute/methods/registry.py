@@ -1,0 +1,263 @@
+"""Imputation methods on encoded matrices, behind one small protocol, and the registry of their names.
+
+A method sees only arrays: ``X`` float32 (n, d), ``observed`` bool (n, d) (True where present) and the
+:class:`~invimpute.encoding.layout.Layout`. ``fit`` learns from the incomplete matrix; ``impute`` returns a full
+(n, d) matrix in the encoded domain (categorical groups as probabilities, decoded later by arg-max).
+:class:`Autoencoding` implements the library's own methods (``ae``, ``recurrent``, ``reverse``); the
+peers live in :mod:`invimpute.peers.baselines`, :mod:`invimpute.peers.gain` and :mod:`invimpute.peers.miwae`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Protocol
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+from invimpute.models.heads import apply_head
+from invimpute.inversion.batch import InversionConfig, code_radius, column_means, invert
+from invimpute.encoding.layout import UNIT, Layout
+from invimpute.config import ModelConfig
+from invimpute.scoring.selection import blend, choose_columns, seeded_rng, selection_frame, weight_matrix
+from invimpute.training.loop import TrainConfig, fit_members, one_pass
+from invimpute.inversion.validated import invert_validated
+
+
+class Method(Protocol):
+    """What :class:`~invimpute.Imputer` needs of an imputation method."""
+
+    def fit(self, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array) -> "Method": ...
+
+    def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray: ...
+
+
+NEURAL = ("ae", "recurrent", "reverse")
+REVERSE_CANDIDATES = ("mean", "one_pass", "reverse")
+"""What ``reverse`` scores per column on held-out cells: column means, the model's one pass, reverse training."""
+CHOICES = ("fit", "batch")
+"""When ``reverse`` chooses each column's fill: once at fit, on the cells held out for early stopping, or
+on every batch it repairs, on pseudo-damage copied from that batch's own damage
+(:func:`~invimpute.inversion.validated.invert_validated`)."""
+
+
+def row_groups(image_shape: tuple[int, int]) -> tuple[int, ...]:
+    """The pixel row of every pixel of a flattened ``image_shape`` image: what ``corruption_by="row"`` hides together."""
+    h, w = image_shape
+    return tuple(int(i) // w for i in range(h * w))
+
+
+class Autoencoding:
+    """The library's methods: train autoencoder(s) with a masked loss, then fill missing entries.
+
+    ``algorithm="ae"``: one masked forward pass. ``"recurrent"``: study 1, refill after every evaluation
+    with weight ``w`` during training, and the same refill rule iterated at imputation time.
+    ``"reverse"``: reverse training (:func:`~invimpute.inversion.batch.invert`) through the frozen model.
+    ``train.members`` > 1 trains that many models from split keys together
+    (:func:`~invimpute.training.loop.fit_members`, one compiled program over the members) and averages
+    their fills. ``choice`` (``reverse`` only): ``"fit"`` chooses each column's fill once, on the cells held
+    out at fit; ``"batch"`` chooses it on every batch repaired, among the one pass and reverse training in
+    input and latent mode, on pseudo-damage laid out like the batch's own damage: for damage the training
+    never showed, at about three times the cost, and the repair of a row then depends on its batch.
+    """
+
+    def __init__(
+        self,
+        algorithm: str = "reverse",
+        model: ModelConfig = ModelConfig(),
+        train: TrainConfig = TrainConfig(),
+        inversion: InversionConfig = InversionConfig(),
+        image_shape: tuple[int, int] | None = None,
+        progress: bool = False,
+        choice: str = "fit",
+    ) -> None:
+        self.algorithm = algorithm
+        self.choice = choice
+        self.model_config = model.for_algorithm(algorithm)
+        self.train_config = train
+        self.inversion_config = inversion
+        self.image_shape = image_shape
+        self.progress = progress
+        self.models_: list[nnx.Module] = []
+        self.histories_: list = []
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first setting that cannot work with this algorithm."""
+        if self.algorithm not in NEURAL:
+            raise ValueError(f"unknown neural method {self.algorithm!r}; choose one of {NEURAL}")
+        if self.choice not in CHOICES:
+            raise ValueError(f"choice must be one of {CHOICES}, got {self.choice!r}")
+        if self.choice != "fit" and self.algorithm != "reverse":
+            raise ValueError(f"choice={self.choice!r} is for method='reverse' (the others have no fill to choose)")
+        self.model_config.validate()
+        self.train_config.validate()
+        if self.algorithm == "reverse":
+            self.inversion_config.validate()
+            if self.model_config.skip:
+                raise ValueError(
+                    "ModelConfig.skip=True is for method='ae' or 'recurrent': reverse training reads the model "
+                    "through its bottleneck (encode/decode), which the skip path bypasses; set skip=False")
+        if self.train_config.corruption_by == "row" and self.image_shape is None:
+            raise ValueError("TrainConfig.corruption_by='row' needs image input (an (n, height, width) array)")
+
+    def training_layout(self, layout: Layout) -> Layout:
+        """The layout the model is trained with: study 1's sigmoid-everything head when ``head="sigmoid"``."""
+        return Layout(kind=(UNIT,) * layout.width, group=layout.group) if self.model_config.head == "sigmoid" else layout
+
+    def resolved_train_config(self) -> TrainConfig:
+        """The training settings as :func:`~invimpute.training.loop.fit` takes them (refill weight and row groups set)."""
+        train = self.train_config
+        if self.algorithm == "recurrent" and train.recurrent_weight is None:
+            train = replace(train, recurrent_weight=0.5)
+        if train.corruption_by == "row":
+            train = replace(train, corruption_by=row_groups(self.image_shape))
+        return train
+
+    def fit(self, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array) -> "Autoencoding":
+        self.validate()
+        self.layout_ = self.training_layout(layout)
+        train = self.resolved_train_config()
+        k_members, k_check = jax.random.split(key)
+        member_keys = jax.random.split(k_members, train.members)
+        seeds = np.asarray(jax.vmap(lambda k: jax.random.randint(k, (), 0, 2**31 - 1))(member_keys))
+        models = [self.model_config.build(X.shape[1], int(seed), self.image_shape) for seed in seeds]
+        fit_keys = jax.vmap(jax.random.fold_in)(member_keys, jnp.arange(train.members))
+        results = fit_members(models, X, observed, self.layout_, train, fit_keys, progress=self.progress)
+        self.models_ = [r.model for r in results]
+        self.histories_ = [r.history for r in results]
+        self.fills_ = [r.filled for r in results]
+        held = results[0].held
+        self.mean_ = column_means(X, observed)
+        inv = self.inversion_config
+        if self.algorithm == "reverse" and inv.code_penalty == "sphere" and inv.radius is None:
+            self.radii_ = [code_radius(m, X, observed) for m in self.models_]
+        else:
+            self.radii_ = [inv.radius] * len(self.models_)
+        self.fit_data_ = (X, observed)
+        self.weights_ = None
+        if self.algorithm == "reverse" and self.choice == "fit" and held.any():
+            self._check_inversion(np.asarray(X, np.float32), np.asarray(observed, bool), held, k_check)
+        return self
+
+    def _check_inversion(self, X: np.ndarray, observed: np.ndarray, held: np.ndarray, key: jax.Array) -> None:
+        """Score the one-pass fill, reverse training from it and the column means on the cells held out for
+        early stopping, and keep per column the one pass unless reverse training, a blend or the column
+        means beat it clearly there (:mod:`invimpute.scoring.selection`): reverse training is kept only where it
+        helps, and the fill departs from the same model's one pass only on clear evidence, judged for the
+        table as a whole (``family_wise``) so that a wide table does not leave it on some column's noise."""
+        train = observed & ~held
+        fills = self._candidate_fills(X, train, key, REVERSE_CANDIDATES, column_means(X, train))
+        preds = np.stack([fills[n] for n in REVERSE_CANDIDATES], axis=-1)
+        group = self.layout_.group_array
+        self.choices_ = choose_columns(list(REVERSE_CANDIDATES), preds, X, held, group, seeded_rng(key),
+                                      incumbent="one_pass", strict_mean=False, family_wise=True)
+        self.weights_ = weight_matrix(list(REVERSE_CANDIDATES), self.choices_, group)
+
+    def _candidate_fills(self, X: np.ndarray, observed: np.ndarray, key: jax.Array, names,
+                         means: np.ndarray) -> dict[str, np.ndarray]:
+        """The ensemble-mean fill of each of ``names`` (``"mean"``: ``means``, ``"one_pass"``, ``"reverse"``)."""
+        out = {}
+        if "mean" in names:
+            out["mean"] = np.broadcast_to(np.asarray(means, np.float32), X.shape)
+        for name, algorithm in (("one_pass", "ae"), ("reverse", "reverse")):
+            if name in names:
+                out[name] = np.mean([self._impute_one(i, m, X, observed, jax.random.fold_in(key, i), algorithm)
+                                     for i, m in enumerate(self.models_)], axis=0)
+        return out
+
+    def selection_table(self, schema) -> "pd.DataFrame | None":
+        """For ``reverse``: per source column, the held-out error of the column means, the one-pass fill and
+        reverse training, and the weight each has in the fill (None when no cell was held out)."""
+        if getattr(self, "weights_", None) is None or not hasattr(self, "choices_"):
+            return None
+        return selection_frame(list(REVERSE_CANDIDATES), self.choices_, schema.names)
+
+    def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
+        if not self.models_:
+            raise RuntimeError("this method is not fitted yet: call fit first")
+        if self.algorithm == "reverse" and self.choice == "batch":
+            out = np.mean([self._validated_one(i, model, X, observed, jax.random.fold_in(key, i))
+                           for i, model in enumerate(self.models_)], axis=0)
+        elif getattr(self, "weights_", None) is not None:
+            names = [n for c, n in enumerate(REVERSE_CANDIDATES) if np.any(self.weights_[c] > 0)]
+            out = blend(self.weights_, self._candidate_fills(X, observed, key, names, self.mean_), list(REVERSE_CANDIDATES))
+        else:
+            out = np.mean([self._impute_one(i, model, X, observed, jax.random.fold_in(key, i))
+                           for i, model in enumerate(self.models_)], axis=0)
+        return np.where(observed, X, out).astype(np.float32)
+
+    def _impute_one(self, i: int, model: nnx.Module, X: np.ndarray, observed: np.ndarray, key: jax.Array,
+                    algorithm: str | None = None) -> np.ndarray:
+        algorithm = algorithm or self.algorithm
+        if algorithm == "ae":
+            return one_pass(model, X, observed, self.layout_)
+        if algorithm == "recurrent":
+            if self.is_fit_data(X, observed):
+                return self.fills_[i]
+            train = self.resolved_train_config()
+            return np.asarray(_refill(model, X, observed, self.layout_, train.recurrent_weight, train.refill_steps))
+        cfg = replace(self.inversion_config, radius=self.radii_[i])
+        return invert(model, X, observed, self.layout_, cfg, key, mean=self.mean_).x
+
+    def _validated_one(self, i: int, model: nnx.Module, X: np.ndarray, observed: np.ndarray,
+                       key: jax.Array) -> np.ndarray:
+        """Model ``i``'s repair chosen on the batch: the one pass, this method's reverse training, and the
+        same in latent mode (:func:`~invimpute.inversion.validated.invert_validated`)."""
+        cfg = replace(self.inversion_config, radius=self.radii_[i])
+        configs = {"reverse": cfg, "latent": replace(cfg, mode="latent")}
+        return invert_validated(model, X, observed, self.layout_, configs, key).x
+
+    def is_fit_data(self, X: np.ndarray, observed: np.ndarray) -> bool:
+        """Whether ``(X, observed)`` is the table the method was fitted on (recurrent keeps its training fills)."""
+        fx, fo = self.fit_data_
+        return fx.shape == X.shape and np.array_equal(fo, observed) and np.array_equal(np.where(fo, fx, 0), np.where(observed, X, 0))
+
+
+def _refill(model: nnx.Module, X: np.ndarray, observed: np.ndarray, layout: Layout, w: float, steps: int) -> jax.Array:
+    """Study 1's refill rule iterated with the model fixed: ``x_miss <- (1 - w) x_miss + w * prediction``."""
+    graphdef, params = nnx.split(model)
+    return _refill_jit(graphdef, layout, steps, params, jnp.asarray(X), jnp.asarray(observed), w)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _refill_jit(graphdef, layout, steps, params, X, obs, w):
+    model = nnx.merge(graphdef, params)
+    missing = (~obs).astype(jnp.float32)
+
+    def body(cur, _):
+        pred = apply_head(model(cur, missing), layout)
+        return jnp.where(obs, X, (1.0 - w) * cur + w * pred), None
+
+    out, _ = jax.lax.scan(body, jnp.where(obs, X, 0.0), None, length=steps)
+    return out
+
+
+def peers() -> dict[str, Callable[..., Method]]:
+    """Every peer method name :class:`~invimpute.Imputer` accepts, mapped to a factory of its keyword options."""
+    from invimpute.peers import baselines
+    from invimpute.peers import gain
+    from invimpute.peers import gaussian
+    from invimpute.peers import miwae
+
+    return {
+        "mean": baselines.MeanMode,
+        "knn": baselines.KNN,
+        "iterative": baselines.Iterative,
+        "missforest": functools.partial(baselines.Iterative, estimator="extra_trees"),
+        "softimpute": baselines.SoftImpute,
+        "gaussian": gaussian.GaussianEM,
+        "gain": gain.GAIN,
+        "miwae": miwae.MIWAE,
+    }
+
+
+PEERS = ("mean", "knn", "iterative", "missforest", "softimpute", "gaussian", "gain", "miwae")
+
+__all__ = ["Method", "Autoencoding", "peers", "PEERS", "NEURAL", "CHOICES", "row_groups"]

@@ -1,0 +1,2 @@
+"""How the package runs: row-wise programs in padded chunks, durable file writes, and JAX's persistent
+compilation cache. The lowest layer: it imports nothing else of the package."""

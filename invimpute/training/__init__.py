@@ -1,0 +1,2 @@
+"""Training autoencoders on incomplete data with masked losses, the step loop compiled
+(:mod:`~invimpute.training.loop`)."""
