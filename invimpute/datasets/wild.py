@@ -73,6 +73,8 @@ def _dates(rows: int, rng: np.random.Generator, related: np.ndarray | None = Non
 
 def column(kind: str, rows: int, seed: int, rate: float = 0.15) -> pd.Series:
     """One column of ``kind`` (see :data:`KINDS`) with ``rows`` rows, about ``rate`` of them missing."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown column kind {kind!r}; choose one of {list(KINDS)}")
     rng = np.random.default_rng([seed, KINDS.index(kind)])
     if kind == "number":
         return pd.Series(_mcar(rng.normal(50, 10, rows), rng, rate, np.nan), dtype="float64")
@@ -120,9 +122,7 @@ def column(kind: str, rows: int, seed: int, rate: float = 0.15) -> pd.Series:
     if kind == "mixed_object":
         pool = [1, 2, 3.5, "4", "high", "low", 7, True]
         return pd.Series(_mcar([pool[i] for i in rng.integers(0, len(pool), rows)], rng, rate), dtype=object)
-    if kind == "constant":
-        return pd.Series(["yes"] * rows, dtype=object)
-    raise ValueError(f"unknown column kind {kind!r}; choose one of {list(KINDS)}")
+    return pd.Series(["yes"] * rows, dtype=object)  # constant
 
 
 def table_of(kinds: list[str] | tuple[str, ...], rows: int, seed: int, rate: float = 0.15) -> pd.DataFrame:

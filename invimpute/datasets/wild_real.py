@@ -143,11 +143,14 @@ def table(name: str, rows: int = 1000, max_rows: int = 2000, seed: int = 0) -> W
 # ---- the checks ------------------------------------------------------------------------------------------------
 
 def to_pandas(frame: Any) -> pd.DataFrame:
-    """A pandas view of a pandas, polars or pyarrow table (for checking only)."""
+    """A pandas view of a pandas, polars or pyarrow table (for checking only); polars and pyarrow columns stay
+    Arrow-backed, so an integer column reads as integers whether or not it holds a null."""
     if isinstance(frame, pd.DataFrame):
         return frame
+    if type(frame).__module__.startswith("polars"):
+        return frame.to_pandas(use_pyarrow_extension_array=True)
     if hasattr(frame, "to_pandas"):
-        return frame.to_pandas()
+        return frame.to_pandas(types_mapper=pd.ArrowDtype)
     raise TypeError(f"not a table: {type(frame).__name__}")
 
 
@@ -175,14 +178,15 @@ def _same(a, b) -> bool:
 def changed_observed(wild: WildTable, out: Any, limit: int = 5) -> list[str]:
     """The observed cells of ``wild`` that ``out`` (the imputer's output) does not give back bit-identical in
     value and Python type, as ``"column[row]: before -> after"`` (at most ``limit`` per column); also a changed
-    type of frame or set of columns."""
+    type of frame, set of columns or column dtype."""
     if type(out) is not type(wild.frame):
         return [f"the output is a {type(out).__name__}, the input a {type(wild.frame).__name__}"]
     before, after = to_pandas(wild.frame), to_pandas(out)
     if list(before.columns) != list(after.columns) or len(before) != len(after):
         return [f"columns/rows changed: {list(before.columns)} x {len(before)} -> {list(after.columns)} x {len(after)}"]
     missing = missing_cells(wild, before)
-    problems = []
+    problems = [f"{col}: dtype {before[col].dtype} -> {after[col].dtype}" for col in before.columns
+                if before[col].dtype != after[col].dtype]
     for col in before.columns:
         rows = np.flatnonzero(~missing[col].to_numpy())
         b, a = before[col].to_numpy(dtype=object)[rows], after[col].to_numpy(dtype=object)[rows]
