@@ -25,22 +25,6 @@ def key(record: dict) -> tuple:
             record.get("max_rows"), record.get("base_rows"), record["seed"])
 
 
-def treatments(imp) -> dict[str, str] | None:
-    """Column -> treatment from ``imp.report_`` when the report has a treatment column."""
-    rep = getattr(imp, "report_", None)
-    if not isinstance(rep, pd.DataFrame):
-        return None
-    col = next((c for c in rep.columns if "treat" in str(c).lower()), None)
-    if col is None:
-        return None
-    names = rep["column"] if "column" in rep.columns else rep.index
-    return {str(n): str(t) for n, t in zip(names, rep[col])}
-
-
-def passthrough(found: dict[str, str] | None) -> set[str]:
-    return {c for c, t in (found or {}).items() if "pass" in t or t in ("identifier", "free_text", "id", "text")}
-
-
 def table_case(case: dict) -> dict:
     table = wr.table(case["table"], case["rows"], case["max_rows"], case["seed"])
     frame = wr.to_pandas(table.frame)
@@ -58,10 +42,9 @@ def _imputer(table: wild.WildTable) -> dict:
     imp = ii.Imputer(seed=0)
     out = imp.fit_transform(table.frame)
     seconds = time.perf_counter() - start
-    found = treatments(imp)
     changed = wr.changed_observed(table, out)
     return {"seconds": seconds, "changed": len(changed), "changed_examples": changed[:5],
-            "unfilled": wr.unfilled(table, out, passthrough(found)), "treatments": found}
+            "unfilled": wr.unfilled(table, out, wr.passed_through(table, imp)), "treatments": wr.treatments(imp)}
 
 
 def _cli(table: wild.WildTable) -> dict:
@@ -116,7 +99,7 @@ def base_case(case: dict) -> dict:
     changed = wr.changed_observed(table, out)
     out = wr.to_pandas(out)
     result = {"seconds": seconds, "changed": len(changed), "changed_examples": changed[:5],
-              "treatments": treatments(imp), **score(truth, out, removed)}
+              "treatments": wr.treatments(imp), **score(truth, out, removed)}
     if kind is not None:
         result.update(wild_fills(kind, wild_truth, frame[name], out[name], wild_removed[:, 0]))
     return result

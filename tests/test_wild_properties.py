@@ -53,11 +53,11 @@ def _frame(kinds: list[str], rows: int, seed: int, rate: float, form: str, check
 
 def _check(table: wild.WildTable, make, repeat: bool = True) -> None:
     before = wr.to_pandas(table.frame).copy(deep=True)
-    out = make().fit_transform(table.frame)
+    imp = make()
+    out = imp.fit_transform(table.frame)
     pd.testing.assert_frame_equal(wr.to_pandas(table.frame), before)
     assert wr.changed_observed(table, out) == []
-    passed = {c for c, k in table.kinds.items() if k in wild.PASSTHROUGH_KINDS}
-    assert wr.unfilled(table, out, passed) == {}
+    assert wr.unfilled(table, out, wr.passed_through(table, imp)) == {}
     if repeat:
         pd.testing.assert_frame_equal(wr.to_pandas(make().fit_transform(table.frame)), wr.to_pandas(out))
 

@@ -197,6 +197,27 @@ def changed_observed(wild: WildTable, out: Any, limit: int = 5) -> list[str]:
     return problems
 
 
+def treatments(imputer: Any) -> dict[str, str] | None:
+    """Column -> treatment from a fitted imputer's ``report_`` when the report has a treatment column."""
+    rep = getattr(imputer, "report_", None)
+    if not isinstance(rep, pd.DataFrame):
+        return None
+    col = next((c for c in rep.columns if "treat" in str(c).lower()), None)
+    if col is None:
+        return None
+    names = rep["column"] if "column" in rep.columns else rep.index
+    return {str(n): str(t) for n, t in zip(names, rep[col])}
+
+
+def passed_through(wild: WildTable, imputer: Any = None) -> set[str]:
+    """The columns allowed to keep missing cells: those ``wild`` declares ids or free text, and those the
+    imputer's ``report_`` says it passed through."""
+    from invimpute.datasets.wild import PASSTHROUGH_KINDS
+
+    declared = {c for c, k in wild.kinds.items() if k in PASSTHROUGH_KINDS}
+    return declared | {c for c, t in (treatments(imputer) or {}).items() if "passthrough" in t}
+
+
 def unfilled(wild: WildTable, out: Any, passthrough: set[str] | frozenset[str] = frozenset()) -> dict[str, int]:
     """Column -> count of cells still missing (NA) in ``out`` outside the ``passthrough`` columns."""
     after = to_pandas(out)
