@@ -149,8 +149,8 @@ def wild_fills(kind: str, truth: pd.Series, given: pd.Series, out: pd.Series, re
     if kind == "outlier":
         err = np.abs(pd.to_numeric(fills).to_numpy(float) - truth[removed].to_numpy(float))
         return {"wild_filled": f"{int(fills.notna().sum())} of {int(removed.sum())}",
-                "wild_check": f"median |error| of the balance fills {np.median(err):.0f} (values ~"
-                              f"{truth[truth.abs() < 999999].median():.0f}); max fill {np.nanmax(pd.to_numeric(fills)):.3g}"}
+                "wild_check": f"median abs error of the balance fills {np.median(err):.3g} (values ~"
+                              f"{truth[truth.abs() < 999999].median():.3g}); largest fill {np.nanmax(pd.to_numeric(fills)):.3g}"}
     return {"wild_filled": f"{int(fills.notna().sum())} of {int(removed.sum())}", "wild_check": "-"}
 
 

@@ -108,6 +108,8 @@ def _fmt(value, spec: str, empty: str = "-") -> str:
 
 
 def report_a(records: list[dict]) -> list[str]:
+    from invimpute.datasets.wild_real import REAL
+
     lines = ["## (a) Every corpus table: `Imputer()` and `invimpute fit` + `invimpute impute`", "",
              "| table | source | rows x cols | Imputer | s | peak MB | observed kept | unfilled | CLI | s | peak MB "
              "| observed text kept | treatments |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -117,10 +119,12 @@ def report_a(records: list[dict]) -> list[str]:
         meta = imp if "source" in imp else cli
 
         def status(r):
-            return "ok" if r.get("ok") else ("FAIL: " + str(r.get("error", "not run"))[:160].replace("|", "/"))
+            if not r:
+                return "not run"
+            return "ok" if r.get("ok") else ("FAIL: " + " ".join(str(r.get("error")).split())[:160].replace("|", "/"))
 
         lines.append(
-            f"| {name} | {meta.get('source', '')} | {meta.get('shape', '')} | {status(imp)} | "
+            f"| {name} | {meta.get('source', REAL[name][0] if name in REAL else 'generated')} | {meta.get('shape', '')} | {status(imp)} | "
             f"{_fmt(imp.get('seconds'), '.1f')} | {_fmt(imp.get('peak_mb'), '.0f')} | "
             f"{_fmt(imp.get('changed'), 'd') if 'changed' in imp else '-'} changed | "
             f"{imp.get('unfilled', '-')} | {status(cli)} | {_fmt(cli.get('seconds'), '.1f')} | "
@@ -136,12 +140,13 @@ def report_a(records: list[dict]) -> list[str]:
 def report_b(records: list[dict]) -> list[str]:
     rows = {r["wild"]: r for r in records if r["part"] == "b"}
     base = rows.get(None, {})
-    lines = ["## (b) One wild column added to the 3,000-row base table", "",
+    size = next((r["base_rows"] for r in rows.values()), 0)
+    lines = [f"## (b) One wild column added to the {size:,}-row base table (9 related columns, 20% MCAR)", "",
              "| wild column | status | s | x base | peak MB | base RMSE | RMSE change | base accuracy | accuracy "
              "change | within targets |", "|---|---|---|---|---|---|---|---|---|---|"]
     for kind, r in rows.items():
         if not r.get("ok"):
-            lines.append(f"| {kind or '(base alone)'} | FAIL: {str(r.get('error'))[:200].replace('|', '/')} "
+            lines.append(f"| {kind or '(base alone)'} | FAIL: {' '.join(str(r.get('error')).split())[:200].replace('|', '/')} "
                          f"| {_fmt(r.get('seconds'), '.1f')} | | {_fmt(r.get('peak_mb'), '.0f')} | | | | | no |")
             continue
         ratio = r["seconds"] / base["seconds"] if base.get("ok") else float("nan")
@@ -160,10 +165,12 @@ def report_b(records: list[dict]) -> list[str]:
     return lines
 
 
-def report(records: list[dict], argv: list[str]) -> str:
+def report(records: list[dict], argv: list[str], note: str = "") -> str:
     import jax
 
-    head = ["# Wild tables (issue 26)", "", "Command:", "", "    python benchmarks/wild_tables.py " + " ".join(argv), "",
+    head = ["# Wild tables (issue 26)", "", "Command:", "",
+            "    python benchmarks/wild_tables.py " + " ".join(a for a in argv if a != "--report-only"), "",
+            *([note, ""] if note else []),
             f"Machine: {platform.machine()} CPU ({os.cpu_count()} cores, shared with other jobs while it ran), "
             f"jax {jax.__version__}, pandas {pd.__version__}. Seeds: the tables' and the Imputer's "
             f"{sorted({r.get('seed') for r in records})}.", ""]
@@ -188,16 +195,23 @@ def main(argv: list[str] | None = None) -> str:
     p.add_argument("--fresh", action="store_true", help="ignore the records already in --jsonl")
     p.add_argument("--runners", default="imputer,cli", help="part a's runners: imputer, cli or both")
     p.add_argument("--report-only", action="store_true", help="write the report from --jsonl, run nothing")
+    p.add_argument("--note", default="", help="a line written under the command in the report")
     args = p.parse_args(argv)
     if args.case:
         case = json.loads(args.case)
-        result = (table_case if case["part"] == "a" else base_case)(case)
+        try:
+            result = (table_case if case["part"] == "a" else base_case)(case)
+        except Exception as err:  # recorded as a failed case; the run goes on
+            result = {"ok": False, "error": f"{type(err).__name__}: {str(err)[:500]}"}
+        result.setdefault("ok", True)
         result["peak_mb"] = max(result.get("peak_mb", 0), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         print(json.dumps(result), flush=True)
         return ""
     records = []
     if args.jsonl and os.path.exists(args.jsonl) and not args.fresh:
         records = [json.loads(line) for line in open(args.jsonl) if line.strip()]
+        for r in records:
+            r.setdefault("ok", "error" not in r)
     done = {key(r) for r in records}
     for case in [] if args.report_only else cases(args):
         if key(case) in done:
@@ -207,7 +221,8 @@ def main(argv: list[str] | None = None) -> str:
         print(json.dumps(shown, default=str)[:600], flush=True)
         if args.jsonl:
             write_atomic(args.jsonl, "".join(json.dumps(r, default=str) + "\n" for r in records))
-    return publish(report(records, argv), args.out)
+    argv = [a for i, a in enumerate(argv) if a != "--note" and (i == 0 or argv[i - 1] != "--note")]
+    return publish(report(records, argv, args.note), args.out)
 
 
 if __name__ == "__main__":
