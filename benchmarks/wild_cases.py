@@ -148,9 +148,10 @@ def wild_fills(kind: str, truth: pd.Series, given: pd.Series, out: pd.Series, re
                               f"accuracy {hits:.1%}", "wild_levels_seen": inside}
     if kind == "outlier":
         err = np.abs(pd.to_numeric(fills).to_numpy(float) - truth[removed].to_numpy(float))
+        typical, largest = truth[truth.abs() < 999999].median(), np.nanmax(pd.to_numeric(fills))
         return {"wild_filled": f"{int(fills.notna().sum())} of {int(removed.sum())}",
                 "wild_check": f"median abs error of the balance fills {np.median(err):.3g} (values ~"
-                              f"{truth[truth.abs() < 999999].median():.3g}); largest fill {np.nanmax(pd.to_numeric(fills)):.3g}"}
+                              f"{typical:.3g}); largest fill {largest:.3g}"}
     return {"wild_filled": f"{int(fills.notna().sum())} of {int(removed.sum())}", "wild_check": "-"}
 
 

@@ -20,7 +20,8 @@ commands'); a case that raises, runs past ``--timeout`` or grows past ``--mem-li
 its error, and the run goes on. Results go to a JSONL file one case per line; a rerun with the same file skips
 the cases it holds (``--fresh`` starts over).
 
-    python benchmarks/wild_tables.py --out benchmarks/results/wild_tables.md --jsonl benchmarks/results/wild_tables.jsonl
+    python benchmarks/wild_tables.py --out benchmarks/results/wild_tables.md \
+        --jsonl benchmarks/results/wild_tables.jsonl
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ def report_a(records: list[dict]) -> list[str]:
     for name in dict.fromkeys(r["table"] for r in records if r["part"] == "a"):
         imp, cli = by.get((name, "imputer"), {}), by.get((name, "cli"), {})
         meta = imp if "source" in imp else cli
+        source = meta.get("source", REAL[name][0] if name in REAL else "generated")
 
         def status(r):
             if not r:
@@ -124,11 +126,12 @@ def report_a(records: list[dict]) -> list[str]:
             return "ok" if r.get("ok") else ("FAIL: " + " ".join(str(r.get("error")).split())[:160].replace("|", "/"))
 
         lines.append(
-            f"| {name} | {meta.get('source', REAL[name][0] if name in REAL else 'generated')} | {meta.get('shape', '')} | {status(imp)} | "
+            f"| {name} | {source} | {meta.get('shape', '')} | {status(imp)} | "
             f"{_fmt(imp.get('seconds'), '.1f')} | {_fmt(imp.get('peak_mb'), '.0f')} | "
             f"{_fmt(imp.get('changed'), 'd') if 'changed' in imp else '-'} changed | "
             f"{imp.get('unfilled', '-')} | {status(cli)} | {_fmt(cli.get('seconds'), '.1f')} | "
-            f"{_fmt(cli.get('peak_mb'), '.0f')} | {_fmt(cli.get('changed'), 'd') if 'changed' in cli else '-'} changed | "
+            f"{_fmt(cli.get('peak_mb'), '.0f')} | "
+            f"{_fmt(cli.get('changed'), 'd') if 'changed' in cli else '-'} changed | "
             f"{imp.get('treatments') or '-'} |")
     done = [r for r in records if r["part"] == "a"]
     ok = sum(bool(r.get("ok")) for r in done)
@@ -146,7 +149,8 @@ def report_b(records: list[dict]) -> list[str]:
              "change | within targets |", "|---|---|---|---|---|---|---|---|---|---|"]
     for kind, r in rows.items():
         if not r.get("ok"):
-            lines.append(f"| {kind or '(base alone)'} | FAIL: {' '.join(str(r.get('error')).split())[:200].replace('|', '/')} "
+            error = " ".join(str(r.get("error")).split())[:200].replace("|", "/")
+            lines.append(f"| {kind or '(base alone)'} | FAIL: {error} "
                          f"| {_fmt(r.get('seconds'), '.1f')} | | {_fmt(r.get('peak_mb'), '.0f')} | | | | | no |")
             continue
         ratio = r["seconds"] / base["seconds"] if base.get("ok") else float("nan")
