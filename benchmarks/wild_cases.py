@@ -134,7 +134,7 @@ def wild_fills(kind: str, truth: pd.Series, given: pd.Series, out: pd.Series, re
                 "wild_check": f"mean |error| {days.mean():.0f} days (the truth's own spread: "
                               f"{_spread(truth):.0f} days); every fill written YYYY-MM-DD: {in_format}",
                 "wild_mae_days": float(days.mean())}
-    if kind == "identifier":
+    if kind in ("identifier", "free_text"):
         untouched = given.equals(out) or (given.isna().equals(out.isna()) and (given.dropna() == out.dropna()).all())
         return {"wild_filled": f"{int(fills.notna().sum())} of {int(removed.sum())}",
                 "wild_check": f"column given back untouched (missing cells included): {bool(untouched)}",
