@@ -312,12 +312,13 @@ SHARDED = textwrap.dedent("""
     import numpy as np
     from invimpute import InversionConfig, Layout, invert, symmetric_mlp
 
-    placed = []
+    placed = set()
     real_put = jax.device_put
 
-    def put(x, sharding=None, **kw):
-        placed.append(len(sharding.mesh.devices.flat) if sharding is not None else 1)
-        return real_put(x, sharding, **kw)
+    def put(x, device=None, **kw):
+        if isinstance(device, jax.Device):
+            placed.add(device.id)
+        return real_put(x, device, **kw)
 
     jax.device_put = put
     rng = np.random.default_rng(0)
@@ -327,7 +328,7 @@ SHARDED = textwrap.dedent("""
     config = InversionConfig(steps=5, batch_size=8, input_dropout=0.1)
     res = invert(model, X, obs, Layout.uniform(6), config, jax.random.key(7))
     np.save(sys.argv[1], res.x)
-    print(len(jax.devices()), min(placed) if placed else 0)
+    print(len(jax.devices()), len(placed))
 """)
 
 
@@ -355,3 +356,27 @@ def test_sharded_inversion_matches_one_device(tmp_path):
     sharded = np.load(out)
     np.testing.assert_array_equal(sharded[obs], X[obs])
     np.testing.assert_allclose(sharded, single, rtol=0, atol=1e-6)
+
+
+def test_four_device_cli_job_equals_one_device_on_a_busy_machine(work, data_csv, model_dir):
+    """The forced-4-device job runs each device's slice of the rows as its own program (no all-gather
+    waiting on a rendezvous of device threads), so it finishes and writes the 1-device job's bytes while
+    two busy processes hold the cores."""
+    small = work / "devices.csv"
+    pd.read_csv(data_csv, nrows=600).to_csv(small, index=False)
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        outs = {}
+        for devices in (4, 1):
+            outs[devices] = work / f"devices{devices}.csv"
+            result = subprocess.run(
+                [sys.executable, "-m", "invimpute.cli", "impute", str(small), "--model", str(model_dir), "--out",
+                 str(outs[devices]), "--chunk-rows", "256", "--overwrite", "--no-progress", "--compile-cache", "off"],
+                capture_output=True, text=True, timeout=240, cwd=ROOT,
+                env=_env(XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu"))
+            assert result.returncode == 0, result.stderr
+    finally:
+        for p in busy:
+            p.kill()
+            p.wait()
+    assert outs[4].read_bytes() == outs[1].read_bytes()

@@ -35,6 +35,7 @@ from invimpute.encoding.missingness import detect
 from invimpute.tables import (Table, check_feature_names, check_n_features, feature_names, merge_filled, read_table,
                               write_table)
 from invimpute.training.loop import TrainConfig
+from invimpute.runtime.progress import stage
 
 METHODS = ("auto",) + NEURAL + PEERS
 CONFIGS: dict[str, type] = {
@@ -243,8 +244,9 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         self.calibration_ = None
         if settings.uncertainty.calibrate and settings.method in NEURAL:
             self.calibration_ = fit_calibrated(self.method_, Xe, Oe, self.layout_, k_fit, settings.uncertainty.fraction)
-        else:
-            self.method_.fit(Xe, Oe, self.layout_, k_fit)
+        else:  # auto and the networks show their own stages; a peer's fit is one stage
+            with stage(f"fit {settings.method}", enabled=settings.progress and settings.method in PEERS):
+                self.method_.fit(Xe, Oe, self.layout_, k_fit)
         selection = getattr(self.method_, "selection_table", None)
         self.selection_ = selection(self.encoder_.schema) if selection is not None else None
         self.n_features_in_ = frame.shape[1]
@@ -344,7 +346,11 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         missing = ~observed.to_numpy()
         if not missing.any():
             return self._write(table, None, missing)
-        filled = self.method_.impute(Xe, Oe, self.key_impute_)
+        progress = bool(self.progress)  # a display setting: the current one, not the one at fit
+        if hasattr(self.method_, "progress"):
+            self.method_.progress = progress
+        with stage(f"impute {len(Xe):,} rows", enabled=progress and not isinstance(self.method_, Auto)):
+            filled = self.method_.impute(Xe, Oe, self.key_impute_)
         return self._write(table, self.encoder_.decode(filled), missing)
 
     def _write(self, table: Table, decoded: pd.DataFrame | None, missing: np.ndarray):
