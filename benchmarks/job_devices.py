@@ -6,11 +6,14 @@ fits a small reverse-training model on its first rows and saves it, then starts 
 ``invimpute impute`` twice, each a fresh process: with ``XLA_FLAGS=--xla_force_host_platform_device_count=4``
 (``--devices``) and with one device. The busy processes are stopped at the end, whatever happens.
 
-Reports each run's exit status, wall time and last error line, whether the outputs are byte-identical,
-and the largest difference of a filled cell. Before invimpute ran the inversion as one program spanning
+Reports each run's exit status, wall time and last error line, the collective operations (all-gather,
+all-reduce, ...) in the programs XLA compiled for it (from ``--xla_dump_to``), whether the outputs are
+byte-identical, and the largest difference of a filled cell. Before invimpute ran the inversion as one program spanning
 the devices, a 4-device job on a busy 2-core machine aborted in XLA's CPU all-gather ("Expected 4 threads
 to join the rendezvous, but only 3 of them arrived on time"); ``--code DIR`` runs the jobs with another
-checkout's ``invimpute`` (for example one from before the change) to show it::
+checkout's ``invimpute`` (for example one from before the change): it compiled all-gathers into the
+inversion, where a rendezvous of every device's thread can time out; the abort itself depends on the
+machine's load and does not happen on every run::
 
     python benchmarks/job_devices.py --rows 50000
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +36,7 @@ import pandas as pd
 from job import make_csv
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+COLLECTIVE = re.compile(r"\b(all-gather|all-reduce|all-to-all|collective-permute|reduce-scatter)(-start)?\(")
 
 
 def _busy(n: int) -> list[subprocess.Popen]:
@@ -40,8 +45,9 @@ def _busy(n: int) -> list[subprocess.Popen]:
 
 def _impute(code: pathlib.Path, model: pathlib.Path, csv: pathlib.Path, out: pathlib.Path, devices: int,
             chunk_rows: int, timeout: float) -> dict:
+    dump = out.with_name(out.name + ".hlo")
     env = {**os.environ, "PYTHONPATH": str(code), "JAX_PLATFORMS": "cpu", "INVIMPUTE_COMPILE_CACHE": "off",
-           "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
+           "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices} --xla_dump_to={dump}"}
     cmd = [sys.executable, "-m", "invimpute.cli", "impute", str(csv), "--model", str(model), "--out", str(out),
            "--chunk-rows", str(chunk_rows), "--overwrite", "--no-progress"]
     start = time.perf_counter()
@@ -53,7 +59,10 @@ def _impute(code: pathlib.Path, model: pathlib.Path, csv: pathlib.Path, out: pat
     seconds = time.perf_counter() - start
     lines = [ln for ln in err.splitlines() if ln.strip()]
     why = next((ln for ln in lines if "rendezvous" in ln), lines[-1] if lines else "")
-    return {"devices": devices, "rc": rc, "seconds": seconds, "error": why[:200] if rc != 0 else ""}
+    programs = list(dump.glob("*after_optimizations.txt"))
+    collectives = sum(len(COLLECTIVE.findall(p.read_text())) for p in programs)
+    return {"devices": devices, "rc": rc, "seconds": seconds, "error": why[:200] if rc != 0 else "",
+            "programs": len(programs), "collectives": collectives}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -88,7 +97,8 @@ def main(argv: list[str] | None = None) -> None:
             res = _impute(pathlib.Path(args.code), model, csv, work / f"out{devices}.csv", devices,
                           args.chunk_rows, args.timeout)
             runs.append(res)
-            print(f"{devices} device(s): exit {res['rc']} in {res['seconds']:.1f} s {res['error']}", flush=True)
+            print(f"{devices} device(s): exit {res['rc']} in {res['seconds']:.1f} s; {res['collectives']} collective "
+                  f"ops in {res['programs']} compiled programs {res['error']}", flush=True)
     finally:
         for p in busy:
             p.kill()
@@ -101,9 +111,9 @@ def main(argv: list[str] | None = None) -> None:
             print(f"outputs byte-identical: {same}; largest difference of a cell: {diff:.3g}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print("\n| devices | exit | wall s | error |\n|---:|---:|---:|---|")
+    print("\n| devices | exit | wall s | collective ops (programs) | error |\n|---:|---:|---:|---:|---|")
     for r in runs:
-        print(f"| {r['devices']} | {r['rc']} | {r['seconds']:.1f} | {r['error']} |")
+        print(f"| {r['devices']} | {r['rc']} | {r['seconds']:.1f} | {r['collectives']} ({r['programs']}) | {r['error']} |")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ formats only the filled cells, in the style of their column, decided from the wh
 before the first chunk (:func:`column_styles`), so every chunk of a column is written the same way and a
 resumed job writes the same bytes as an uninterrupted one:
 
-- a number column whose observed numbers are all written as integers gets integer fills (``12``, never
-  ``11.73``: counts stay counts); otherwise fills get as many decimals as the most any observed number
-  shows, or Python's shortest round-trip form when the column uses exponent notation;
+- a number column whose observed numbers are all whole gets whole fills (``12``, never ``11.73``: counts
+  stay counts; written ``12.0`` in a column that writes ``10.0``); otherwise fills get as many decimals as
+  the most any observed number shows, or Python's shortest round-trip form when the column uses
+  exponent notation;
 - a date or datetime fill is written in the column's own format, guessed from its observed text
   (a column of dates gets dates, ``2021-07-17``, never a time of day);
 - a boolean fill is written as the column writes that value (``TRUE``, ``yes``, ``1``...);
@@ -34,11 +35,11 @@ _DECIMAL = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
 @dataclass
 class ColumnStyle:
-    """How a column writes its values: numbers (``integer``, ``decimals``, ``exponent``), dates (``date_format``),
-    booleans (the text of True and of False)."""
+    """How a column writes its values: numbers (``integral``: every observed number is a whole number;
+    ``decimals``, ``exponent``), dates (``date_format``), booleans (the text of True and of False)."""
 
     numbers: int = 0
-    integer: bool = True
+    integral: bool = True
     decimals: int = 0
     exponent: bool = False
     date_format: str | None = None
@@ -52,7 +53,7 @@ class ColumnStyle:
                 self.numbers += 1
                 if _INTEGER.match(t):
                     continue
-                self.integer = False
+                self.integral = self.integral and float(t).is_integer()
                 low = t.strip().lower()
                 if "e" in low:
                     self.exponent = True
@@ -78,10 +79,14 @@ class ColumnStyle:
         if isinstance(value, (int, np.integer)):
             return str(int(value))
         v = float(value)
-        if self.exponent or not np.isfinite(v):
+        if not np.isfinite(v):
             return repr(v)
-        if self.integer:
-            return str(int(round(v)))
+        if self.integral:
+            v = float(round(v))
+        if self.exponent:
+            return repr(v)
+        if self.integral and self.decimals == 0:
+            return str(int(v))
         return f"{v:.{self.decimals}f}"
 
 
