@@ -23,14 +23,14 @@ Parquet and ``.npy`` outputs are typed and written from the parsed values as bef
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-_INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
-_DECIMAL = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+_TRUE, _FALSE = ("true", "yes", "t", "y"), ("false", "no", "f", "n")
+_LOOK_AT = 64
+"""Texts per chunk that are not numbers looked at for a boolean spelling or a date format."""
 
 
 @dataclass
@@ -46,26 +46,29 @@ class ColumnStyle:
     date_seen: bool = False
     booleans: dict = field(default_factory=dict)
 
-    def observe(self, texts: np.ndarray) -> None:
-        """Fold one chunk's observed (non-missing) texts of this column into the style."""
-        for t in texts:
-            if _DECIMAL.match(t):
-                self.numbers += 1
-                if _INTEGER.match(t):
-                    continue
-                self.integral = self.integral and float(t).is_integer()
-                low = t.strip().lower()
-                if "e" in low:
-                    self.exponent = True
-                elif "." in low:
-                    self.decimals = min(max(self.decimals, len(low) - low.index(".") - 1), 17)
-            else:
-                low = t.strip().lower()
-                if low in ("true", "false", "yes", "no", "t", "f", "y", "n"):
-                    self.booleans.setdefault(low in ("true", "yes", "t", "y"), t)
-                elif not self.date_seen:
-                    self.date_seen = True
-                    self.date_format = _date_format(t)
+    def observe(self, texts: pd.Series) -> None:
+        """Fold one chunk's observed (non-missing) texts of this column into the style (vectorised: the
+        whole file is read once this way)."""
+        values = pd.to_numeric(texts, errors="coerce")
+        numeric = values.notna() & np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
+        nums, vals = texts[numeric].str.strip(), values[numeric].to_numpy(dtype=float)
+        if len(nums):
+            self.numbers += len(nums)
+            self.integral = self.integral and bool(np.all(vals == np.floor(vals)))
+            exponent = nums.str.contains("[eE]", regex=True)
+            self.exponent = self.exponent or bool(exponent.any())
+            plain = nums[~exponent]
+            point = plain.str.find(".")
+            after = (plain.str.len() - point - 1)[point >= 0]
+            if len(after):
+                self.decimals = min(max(self.decimals, int(after.max())), 17)
+        for t in texts[~numeric].head(_LOOK_AT):
+            low = t.strip().lower()
+            if low in _TRUE or low in _FALSE:
+                self.booleans.setdefault(low in _TRUE, t)
+            elif not self.date_seen:
+                self.date_seen = True
+                self.date_format = _date_format(t)
 
     def format(self, value) -> str:
         """One fill as text in this column's style."""
@@ -106,7 +109,7 @@ def column_styles(source) -> dict:
     for chunk in source.observed_text_chunks():
         for name in source.columns:
             col = chunk[name]
-            styles[name].observe(col[col.notna()].to_numpy(dtype=object))
+            styles[name].observe(col[col.notna()])
     return styles
 
 

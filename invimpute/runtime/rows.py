@@ -9,7 +9,8 @@ the program runs on every slice as an independent single-device program (dispatc
 the devices work at once); each slice's output is copied to the host and the slices are joined there.
 No program ever spans devices, so there is no in-program collective (all-gather): XLA's CPU collectives
 wait for every device's thread at a rendezvous and abort the process after 40 s when devices outnumber
-the cores or the machine is busy, which independent programs cannot do. The chunk size is a
+the cores or the machine is busy, which independent programs cannot do. The price: a program is
+compiled once per device on its first call (the persistent compilation cache keeps each). The chunk size is a
 power of two (up to the batch size) and a multiple of the device count, so the compiled program is
 keyed on the model structure, the settings and the chunk shape only: tables of any length, the last,
 padded chunk included, reuse one program per chunk size. :func:`in_blocks` is the in-program half: a
