@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from invimpute.encoding.layout import Layout
+from invimpute.encoding.schema import Schema
 
 DEFAULT_TOKENS: tuple[str, ...] = (
     "", "NA", "N/A", "n/a", "na", "NULL", "null", "Null", "None", "none", "nan", "NaN", "NAN", "?",
@@ -82,6 +83,25 @@ def detect(
         })
     report = pd.DataFrame(rows).set_index("column")
     return Detection(cleaned=cleaned, observed=observed, report=report)
+
+
+def missing_report(observed: pd.DataFrame) -> pd.DataFrame:
+    """The report of :func:`detect` for a table whose only missing cells are NaN (one row per column)."""
+    missing = ~observed.to_numpy(dtype=bool)
+    count = missing.sum(axis=0)
+    return pd.DataFrame({"n_missing": count, "fraction": missing.mean(axis=0) if len(missing) else 0.0,
+                         "nan": count, "token": 0, "sentinel": 0},
+                        index=pd.Index(observed.columns, name="column"))
+
+
+def with_outliers(report: pd.DataFrame | None, observed: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """``report`` (or :func:`missing_report` of ``observed`` when None) with an ``outliers`` column: per
+    source column, the observed values the encoder found beyond its fences at fit
+    (:func:`invimpute.tables.scaling.fences`): left out of its scaling and fill range, clipped when encoded,
+    and kept as they are in the output."""
+    report = missing_report(observed) if report is None else report.copy()
+    report["outliers"] = [int(spec.outliers) for spec in schema.columns]
+    return report
 
 
 def _sentinels_by_column(data: pd.DataFrame, sentinels) -> dict:
@@ -344,6 +364,6 @@ def apply_mask(data: pd.DataFrame | np.ndarray, missing: np.ndarray) -> pd.DataF
 
 
 __all__ = [
-    "DEFAULT_TOKENS", "Detection", "detect", "mcar_mask", "mar_mask", "mnar_mask",
+    "DEFAULT_TOKENS", "Detection", "detect", "missing_report", "with_outliers", "mcar_mask", "mar_mask", "mnar_mask",
     "row_mask", "patch_mask", "group_mask", "apply_mask", "hide_cells",
 ]

@@ -27,11 +27,11 @@ import pandas as pd
 from invimpute.methods.auto import Auto
 from invimpute.uncertainty.belief import Belief, belief_frames, draw_imputations, fit_calibrated
 from invimpute.config import EncodingConfig, ModelConfig, UncertaintyConfig, as_dict, coerce, with_fields
-from invimpute.encoding.encoder import TableEncoder
+from invimpute.encoding.encoder import TableEncoder, check_fits
 from invimpute.estimator.contract import BASES, CLASS_OPTIONS, EstimatorContract, NotFittedError
 from invimpute.inversion.batch import InversionConfig
 from invimpute.methods.registry import NEURAL, PEERS, Autoencoding, peers
-from invimpute.encoding.missingness import detect
+from invimpute.encoding.missingness import detect, with_outliers
 from invimpute.tables import (Table, check_feature_names, check_n_features, feature_names, merge_filled, read_table,
                               write_table)
 from invimpute.training.loop import TrainConfig
@@ -230,10 +230,13 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         frame, image_shape = table.frame, table.image_shape
         observed = self._detect(frame, settings.encoding)
         scaling = "none" if image_shape is not None else settings.encoding.scaling
-        self.encoder_ = TableEncoder(scaling=scaling, categorical=tuple(settings.encoding.categorical))
+        self.encoder_ = TableEncoder(scaling=scaling, categorical=tuple(settings.encoding.categorical),
+                                     max_levels=settings.encoding.max_levels)
         # fit on the caller's frame (the mask picks the observed cells) so each column's dtype is the
         # caller's: masking first would turn an int column with sentinel cells into float64.
         self.encoder_.fit(frame, observed)
+        check_fits(self.encoder_.schema, len(frame), settings.encoding.memory_bytes())
+        self.report_ = with_outliers(self.report_, observed, self.encoder_.schema)
         Xe, Oe = self._encode(frame, observed)
         self.settings_ = settings
         self.image_shape_ = image_shape
