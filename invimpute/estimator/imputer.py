@@ -296,6 +296,7 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
             raise ValueError(f"fitted on {'images ' + str(self.image_shape_) if self.image_shape_ else 'a table'}, got "
                              f"{'images ' + str(image_shape) if image_shape else 'a table'}")
         observed = self._detect(frame, self.settings_.encoding)
+        self.report_ = with_outliers(self.report_, observed, self.encoder_.schema)
         Xe, Oe = self._encode(frame, observed)
         return table, observed, Xe, Oe
 
