@@ -25,8 +25,8 @@ def fences(v: np.ndarray) -> tuple[float, float, np.ndarray]:
     ``99999`` held by 0.5% of the rows) is not. Percentiles are taken as order statistics on the inner
     side, so on a small column a single extreme value does not widen its own fence. A column whose bulk
     has no width (q01 == q99, for example mostly zeros) has no outliers: there is nothing to judge them
-    by. When a column has no outliers the fences are widened to its observed range, so nothing it holds
-    lies beyond them.
+    by (its fences are then its observed range). When a column has no outliers its fences are widened to
+    take in its observed range, so nothing it holds lies beyond them.
     """
     v = np.asarray(v, np.float64)
     if v.size == 0:
@@ -38,8 +38,11 @@ def fences(v: np.ndarray) -> tuple[float, float, np.ndarray]:
         low, high = lo_q - FENCE * width, hi_q + FENCE * width
     outlier = (v < low) | (v > high)
     count = int(outlier.sum())
-    if not (np.isfinite(width) and width > 0) or count == 0 or count > max(1, OUTLIER_SHARE * v.size):
-        return float(v.min()), float(v.max()), np.zeros(v.size, bool)
+    none = np.zeros(v.size, bool)
+    if not (np.isfinite(width) and width > 0 and np.isfinite(low) and np.isfinite(high)):
+        return float(v.min()), float(v.max()), none
+    if count == 0 or count > max(1, OUTLIER_SHARE * v.size):
+        return min(float(low), float(v.min())), max(float(high), float(v.max())), none
     return float(low), float(high), outlier
 
 
