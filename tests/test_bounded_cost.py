@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from invimpute import Imputer, Schema, TableEncoder
+from invimpute import Imputer, Schema, TableEncoder, checkpoint
 from invimpute.encoding.encoder import MAX_LEVELS, row_uniforms
 from invimpute.encoding.layout import CATEGORICAL, NUMERIC, Layout
 from invimpute.peers.gaussian import MAX_LEVELS as GAUSSIAN_LEVELS
@@ -116,20 +116,23 @@ def test_selection_gives_a_candidate_no_weight_where_it_has_no_fill():
     assert np.isnan(choices[1].errors["gaussian"])
 
 
-def test_auto_on_a_wide_column_has_a_complete_selection_without_gaussian_there():
+def test_auto_on_a_wide_column_has_a_complete_selection_without_gaussian_there(tmp_path):
     rng = np.random.default_rng(0)
     n = 300
     x = rng.normal(size=n)
     df = pd.DataFrame({"x": x, "y": 2 * x + rng.normal(0, 0.3, n), "code": [f"k{i}" for i in rng.integers(0, 40, n)]})
     for col in df.columns:
         df.loc[rng.random(n) < 0.2, col] = np.nan
-    imp = Imputer(train=FAST)
+    imp = Imputer(train=FAST, encoding={"max_levels": 36})  # 36 levels + other: wider than the Gaussian's cap
     out = imp.fit_transform(df)
     sel = imp.selection_
     assert list(sel.index) == ["x", "y", "code"] and sel["choice"].notna().all()
     assert np.isnan(sel.loc["code", "gaussian_error"]) and sel.loc["code", "gaussian_weight"] == 0.0
     assert np.isfinite(sel.loc["x", "gaussian_error"])
     assert not out.isna().any().any() and set(out["code"]) <= set(df["code"].dropna())
+    loaded = checkpoint.load(checkpoint.save(imp, tmp_path / "model"))  # the capped schema round-trips
+    assert loaded.encoder_.schema == imp.encoder_.schema
+    pd.testing.assert_frame_equal(loaded.transform(df), imp.transform(df))
 
 
 # ---- the memory pre-check ---------------------------------------------------------------------------
