@@ -46,6 +46,7 @@ def test_a_2000_level_column_is_encoded_in_bounded_width_and_its_schema_round_tr
     assert again == enc.schema
     full = TableEncoder(scaling="standard", max_levels=None).fit(df)
     assert full.schema.width == 1 + df["code"].nunique()
+    assert TableEncoder(scaling="standard", one_hot=("code",)).fit(df).schema == full.schema
 
 
 def test_fills_of_a_capped_column_are_levels_seen_in_it_and_deterministic():

@@ -154,14 +154,17 @@ class TableEncoder:
       fill: value written into missing encoded entries (the reference study's fill constant).
       max_levels: levels a categorical column keeps one-hot, the rest sharing an "other" slot (see the
         module doc); None: every level one-hot.
+      one_hot: names of categorical columns that keep every level one-hot whatever ``max_levels`` (a
+        column the caller declared an ordinary category).
     """
 
     def __init__(self, scaling: str = "minmax", categorical: tuple = (), fill: float = 0.0,
-                 max_levels: int | None = MAX_LEVELS) -> None:
+                 max_levels: int | None = MAX_LEVELS, one_hot: tuple = ()) -> None:
         self.scaling = scaling
         self.categorical = tuple(categorical)
         self.fill = fill
         self.max_levels = max_levels
+        self.one_hot = tuple(one_hot)
         self.schema_: Schema | None = None
 
     # ---- fitting -------------------------------------------------------------------------------
@@ -185,7 +188,7 @@ class TableEncoder:
             dtype = str(frame[col].dtype)
             check_cells(s, col)
             if col in self.categorical or not (is_numeric(s) or is_bool(s) or is_time(s) or numeric_like(s)):
-                specs.append(_fit_categorical(col, s, start, dtype, self.max_levels))
+                specs.append(_fit_categorical(col, s, start, dtype, None if col in self.one_hot else self.max_levels))
             elif is_bool(s):
                 specs.append(ColumnSpec(col, "boolean", start, start + 1, dtype))
             else:
