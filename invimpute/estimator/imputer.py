@@ -203,17 +203,15 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
     def _read(self, data) -> Table:
         return read_table(data, images=True, owner=type(self).__name__)
 
-    def _detect(self, frame: pd.DataFrame, encoding: EncodingConfig) -> pd.DataFrame:
+    def _detect(self, frame: pd.DataFrame, encoding: EncodingConfig) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """The observed mask of ``frame`` and what was found per column (None for an all-float table: NaN only)."""
         if frame.shape[0] == 0 or frame.shape[1] == 0:
             raise ValueError(f"the table is empty (shape {frame.shape}); give at least one row and one column")
         all_float = all(isinstance(t, np.dtype) and t.kind == "f" for t in frame.dtypes)
         if all_float and encoding.sentinels is None:
-            observed = pd.DataFrame(~np.isnan(frame.to_numpy()), index=frame.index, columns=frame.columns)
-            self.report_ = None
-            return observed
+            return pd.DataFrame(~np.isnan(frame.to_numpy()), index=frame.index, columns=frame.columns), None
         found = detect(frame, tokens=encoding.tokens, sentinels=encoding.sentinels)
-        self.report_ = found.report
-        return found.observed
+        return found.observed, found.report
 
     def _encode(self, frame: pd.DataFrame, observed: pd.DataFrame):
         return self.encoder_.encode(frame.where(observed.to_numpy(), np.nan), observed)
@@ -228,7 +226,7 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         settings = self.settings()
         table = self._read(X)
         frame, image_shape = table.frame, table.image_shape
-        observed = self._detect(frame, settings.encoding)
+        observed, report = self._detect(frame, settings.encoding)
         scaling = "none" if image_shape is not None else settings.encoding.scaling
         self.encoder_ = TableEncoder(scaling=scaling, categorical=tuple(settings.encoding.categorical),
                                      max_levels=settings.encoding.max_levels)
@@ -236,7 +234,7 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         # caller's: masking first would turn an int column with sentinel cells into float64.
         self.encoder_.fit(frame, observed)
         check_fits(self.encoder_.schema, len(frame), settings.encoding.memory_bytes())
-        self.report_ = with_outliers(self.report_, observed, self.encoder_.schema)
+        self.report_ = with_outliers(report, observed, self.encoder_.schema)  # the fit table's, per column
         Xe, Oe = self._encode(frame, observed)
         self.settings_ = settings
         self.image_shape_ = image_shape
@@ -295,8 +293,7 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         if image_shape != self.image_shape_:
             raise ValueError(f"fitted on {'images ' + str(self.image_shape_) if self.image_shape_ else 'a table'}, got "
                              f"{'images ' + str(image_shape) if image_shape else 'a table'}")
-        observed = self._detect(frame, self.settings_.encoding)
-        self.report_ = with_outliers(self.report_, observed, self.encoder_.schema)
+        observed, _ = self._detect(frame, self.settings_.encoding)
         Xe, Oe = self._encode(frame, observed)
         return table, observed, Xe, Oe
 
