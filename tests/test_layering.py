@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("methods",),                                     # the method protocol, the registry, auto
     ("uncertainty",),                                 # measures, calibration, draws, belief
     ("estimator",),                                   # the Imputer
-    ("checkpoint",),                                  # saved state
+    ("checkpoint", "plot"),                           # saved state; figures of a fitted Imputer
     ("job",),                                         # the streaming job
     ("distributed", "bench"),                         # jobs on many hosts, the benchmark harness
     ("cli",),

@@ -30,6 +30,7 @@ from invimpute.config import EncodingConfig, ModelConfig, UncertaintyConfig, as_
 from invimpute.encoding.encoder import TableEncoder
 from invimpute.estimator.contract import BASES, CLASS_OPTIONS, EstimatorContract, NotFittedError
 from invimpute.inversion.batch import InversionConfig
+from invimpute.methods.history import training_history
 from invimpute.methods.registry import NEURAL, PEERS, Autoencoding, peers
 from invimpute.encoding.missingness import detect
 from invimpute.tables import (Table, check_feature_names, check_n_features, feature_names, merge_filled, read_table,
@@ -270,6 +271,18 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         self.calibration_ = None
         self.selection_ = None
         return self.method_
+
+    @property
+    def history_(self) -> pd.DataFrame | None:
+        """The training record of the fitted method, one row per evaluation (None for methods that do not
+        train); read from the method's state, so a loaded checkpoint has it too.
+
+        Columns ``candidate`` (``"network"`` under ``auto``, else the method's name), ``member``,
+        ``step`` (optimiser steps done), ``train_loss``, ``held_out_loss`` (NaN where no cell is held
+        out) and ``best`` (the evaluation whose parameters were kept); see
+        :func:`~invimpute.methods.history.training_history`.
+        """
+        return training_history(self.method_)
 
     def transform(self, X):
         """A copy of ``X`` with every missing cell filled; observed cells are returned unchanged."""

@@ -10,6 +10,7 @@ peers live in :mod:`invimpute.peers.baselines`, :mod:`invimpute.peers.gain` and 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
@@ -87,6 +88,7 @@ class Autoencoding:
         self.progress = progress
         self.models_: list[nnx.Module] = []
         self.histories_: list = []
+        self.steps_per_evaluation_: int | None = None
 
     def validate(self) -> None:
         """Raise ValueError naming the first setting that cannot work with this algorithm."""
@@ -132,6 +134,8 @@ class Autoencoding:
         results = fit_members(models, X, observed, self.layout_, train, fit_keys, progress=self.progress)
         self.models_ = [r.model for r in results]
         self.histories_ = [r.history for r in results]
+        block, _ = train.plan(X.shape[0])
+        self.steps_per_evaluation_ = block * math.ceil(X.shape[0] / min(train.batch_size, X.shape[0]))
         self.fills_ = [r.filled for r in results]
         held = results[0].held
         self.mean_ = column_means(X, observed)
