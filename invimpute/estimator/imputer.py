@@ -38,6 +38,8 @@ from invimpute.tables import (Table, check_feature_names, check_n_features, feat
 from invimpute.training.loop import TrainConfig
 
 METHODS = ("auto",) + NEURAL + PEERS
+"""Every ``method`` name :class:`Imputer` accepts: ``"auto"``, the library's autoencoders
+(:data:`~invimpute.methods.registry.NEURAL`) and the peers (:data:`~invimpute.methods.registry.PEERS`)."""
 CONFIGS: dict[str, type] = {
     "model": ModelConfig, "train": TrainConfig, "inversion": InversionConfig,
     "uncertainty": UncertaintyConfig, "encoding": EncodingConfig,
