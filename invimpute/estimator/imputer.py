@@ -114,7 +114,7 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         :class:`~invimpute.methods.registry.Autoencoding` or a peer).
       selection_: for ``"auto"`` (and ``"reverse"`` with held-out cells), a DataFrame with one row per
         source column: every candidate's held-out error and weight, the choice and the rule that made
-        it; None for other methods and after a checkpoint is loaded.
+        it; None for other methods.
       history_: the training record, one row per evaluation (``candidate``, ``member``, ``step``,
         ``train_loss``, ``held_out_loss``, ``best``); None for methods that do not train. Saved with
         checkpoints.
