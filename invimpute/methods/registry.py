@@ -49,6 +49,13 @@ on every batch it repairs, on pseudo-damage copied from that batch's own damage
 (:func:`~invimpute.inversion.validated.invert_validated`)."""
 
 
+def steps_per_evaluation(train: TrainConfig, n_rows: int) -> int:
+    """Optimiser steps between two evaluations of a fit of ``train`` on ``n_rows`` rows (its training
+    history has one entry per evaluation)."""
+    block, _ = train.plan(n_rows)
+    return block * math.ceil(n_rows / min(train.batch_size, n_rows))
+
+
 def row_groups(image_shape: tuple[int, int]) -> tuple[int, ...]:
     """The pixel row of every pixel of a flattened ``image_shape`` image: what ``corruption_by="row"`` hides together."""
     h, w = image_shape
@@ -134,8 +141,7 @@ class Autoencoding:
         results = fit_members(models, X, observed, self.layout_, train, fit_keys, progress=self.progress)
         self.models_ = [r.model for r in results]
         self.histories_ = [r.history for r in results]
-        block, _ = train.plan(X.shape[0])
-        self.steps_per_evaluation_ = block * math.ceil(X.shape[0] / min(train.batch_size, X.shape[0]))
+        self.steps_per_evaluation_ = steps_per_evaluation(self.resolved_train_config(), X.shape[0])
         self.fills_ = [r.filled for r in results]
         held = results[0].held
         self.mean_ = column_means(X, observed)
@@ -264,4 +270,4 @@ def peers() -> dict[str, Callable[..., Method]]:
 
 PEERS = ("mean", "knn", "iterative", "missforest", "softimpute", "gaussian", "gain", "miwae")
 
-__all__ = ["Method", "Autoencoding", "peers", "PEERS", "NEURAL", "CHOICES", "row_groups"]
+__all__ = ["Method", "Autoencoding", "peers", "PEERS", "NEURAL", "CHOICES", "row_groups", "steps_per_evaluation"]
