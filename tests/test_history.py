@@ -26,11 +26,24 @@ def test_auto_history_is_the_network_candidates_record(auto_fit):
     record = network.histories_[0]
     assert len(h) == len(record.loss) >= 1
     np.testing.assert_allclose(h["train_loss"], record.loss)
-    np.testing.assert_allclose(h["held_out_loss"], record.val_loss)
+    if record.val_loss:  # cells held out in the network's last fit
+        np.testing.assert_allclose(h["held_out_loss"], record.val_loss)
+    else:
+        assert h["held_out_loss"].isna().all()
     assert h["best"].sum() == 1 and int(np.flatnonzero(h["best"])[0]) == record.best_epoch
+    per = network.steps_per_evaluation_
+    assert per >= 1 and h["step"].tolist() == [per * (i + 1) for i in range(len(h))]
+    assert np.isfinite(h["train_loss"]).all()
+
+
+def test_network_history_holds_the_held_out_loss():
+    imp = Imputer("reverse", train={"epochs": 4}, inversion={"steps": 3}, seed=0).fit(make_mixed_missing())
+    h = imp.history_
+    record = imp.method_.histories_[0]
     # one epoch per evaluation on 60 rows in one batch: one optimiser step each
-    assert h["step"].tolist() == list(range(1, len(h) + 1))
-    assert np.isfinite(h["train_loss"]).all() and np.isfinite(h["held_out_loss"]).all()
+    assert set(h["candidate"]) == {"reverse"} and h["step"].tolist() == list(range(1, len(h) + 1))
+    np.testing.assert_allclose(h["held_out_loss"], record.val_loss)
+    assert np.isfinite(h["held_out_loss"]).all() and len(h) == len(record.loss) >= 1
 
 
 def test_members_each_get_their_rows_and_steps_follow_the_plan():

@@ -42,9 +42,9 @@ def test_import_invimpute_does_not_import_matplotlib():
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
 
 
-def test_training_curve_draws_both_losses_and_the_kept_point(auto_fit):
-    ax = invimpute.plot.training_curve(auto_fit)
-    history = auto_fit.history_
+def test_training_curve_draws_both_losses_and_the_kept_point(ae_fit):
+    ax = invimpute.plot.training_curve(ae_fit)
+    history = ae_fit.history_
     lines = ax.get_lines()
     train, held, best = lines[:3]
     np.testing.assert_allclose(train.get_ydata(), history["train_loss"])
@@ -53,9 +53,9 @@ def test_training_curve_draws_both_losses_and_the_kept_point(auto_fit):
     assert len(best.get_xdata()) == 1 and ax.get_xlabel() == "optimiser steps"
 
 
-def test_training_curve_on_a_given_axes_and_without_training(auto_fit):
+def test_training_curve_on_a_given_axes_and_without_training(ae_fit):
     fig, (left, right) = plt.subplots(1, 2)
-    assert invimpute.plot.training_curve(auto_fit, ax=right, held_out=False) is right
+    assert invimpute.plot.training_curve(ae_fit, ax=right, held_out=False) is right
     assert not left.get_lines() and len(right.get_lines()) == 2
     with pytest.raises(ValueError, match="'mean' trains no model"):
         invimpute.plot.training_curve(Imputer("mean").fit(make_mixed_missing()))
