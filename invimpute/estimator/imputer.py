@@ -78,7 +78,8 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
       method: ``"auto"`` (the default: a masked-prediction autoencoder and fast peers, chosen or blended
         per column on held-out observed cells, see :class:`~invimpute.methods.auto.Auto`), ``"reverse"``
         (reverse training), ``"ae"`` (one masked pass), ``"recurrent"`` (study 1), or a peer:
-        ``"mean"``, ``"knn"``, ``"iterative"``, ``"missforest"``, ``"softimpute"``, ``"gain"``, ``"miwae"``.
+        ``"mean"``, ``"knn"``, ``"iterative"``, ``"missforest"``, ``"softimpute"``, ``"gain"``, ``"miwae"``,
+        ``"remasker"``.
       model: the autoencoder, a :class:`~invimpute.config.ModelConfig` or a dict of its fields.
       train: its training, a :class:`~invimpute.training.loop.TrainConfig` or a dict (budget in ``steps``,
         sized from the table when None; ``epochs`` accepted instead).
