@@ -85,28 +85,25 @@ def test_tables_name_their_dropped_and_categorical_columns():
         assert not set(spec.drop) & set(spec.categorical)
 
 
-def _config(tmp_path, budgets=None, methods=("mean", "knn")) -> FrontierConfig:
+def _config(tmp_path, home, budgets=None, methods=("mean", "knn")) -> FrontierConfig:
     specs = resolve_specs(list(methods))
     return FrontierConfig(datasets=("breast",), mechanisms=("mcar", "mnar"), seeds=(0,), methods=tuple(methods),
-                          specs=specs, out=tmp_path / "f.jsonl", max_rows=200,
+                          specs=specs, out=tmp_path / "f.jsonl", max_rows=200, data_home=str(home),
                           budgets=budgets if budgets is not None else {})
 
 
 @pytest.fixture
-def data_home():
-    from invimpute import datasets
-    home = datasets.data_home()
-    if not (home / "uci" / "breast.csv").is_file():
-        pytest.skip("the shared data folder (uci/breast.csv) is not here")
-    return home
+def data_home(shared_data):
+    """The shared data folder (the test skips where it is absent)."""
+    return shared_data
 
 
 def test_runner_records_both_splits_resumes_and_reports(tmp_path, data_home):
-    config = _config(tmp_path)
+    config = _config(tmp_path, data_home)
     counts = run_frontier(config)
     assert counts["ran"] == 4 and counts["ok"] == 4
     records = [json.loads(line) for line in (tmp_path / "f.jsonl").read_text().splitlines()]
-    frame, _ = load_frontier_table("breast", max_rows=200)
+    frame, _ = load_frontier_table("breast", str(data_home), max_rows=200)
     cell = make_cell(frame, "breast", "mcar", 0)
     assert {r["metric"] for r in records} == set(metric_names(cell))
     assert {r["split"] for r in records} == {"in", "out"}
@@ -119,7 +116,7 @@ def test_runner_records_both_splits_resumes_and_reports(tmp_path, data_home):
 
 
 def test_over_budget_is_marked_then_skipped(tmp_path, data_home):
-    run_frontier(_config(tmp_path, budgets={"knn": 0.0}))
+    run_frontier(_config(tmp_path, data_home, budgets={"knn": 0.0}))
     records = [json.loads(line) for line in (tmp_path / "f.jsonl").read_text().splitlines()]
     knn = [r for r in records if r["method"] == "knn"]
     assert any(r["over_budget"] and r["status"] == "ok" for r in knn if r["mechanism"] == "mcar")
