@@ -140,6 +140,15 @@ class ReMaskerNet(nnx.Module):
         return (h * self.out_w[...]).sum(-1) + self.out_b[...]
 
 
+def _leaf_name(path: tuple) -> str:
+    """A plain name for one parameter of the network (``encoder/0/attn/qkv/kernel``): the fitted parameters are
+    kept as a name -> array dict, which pickles and checkpoints as plain arrays."""
+    parts = []
+    for entry in path:
+        parts.append(str(next((getattr(entry, a) for a in ("key", "idx", "name") if hasattr(entry, a)), entry)))
+    return "/".join(parts)
+
+
 def remask(key: jax.Array, observed_tokens: jax.Array, ratio: float) -> jax.Array:
     """The visible tokens of one training step: each observed token hidden with probability ``ratio``,
     and, in a row where that hides every observed token, the observed token of smallest draw kept."""
@@ -249,9 +258,7 @@ class ReMasker(Fitted):
         self.token_layout_ = token_layout(layout)
         k_init, k_train = jax.random.split(key)
         seed = int(jax.random.randint(k_init, (), 0, 2**31 - 1))
-        net = ReMaskerNet(layout.group, int(self.embed_dim), int(self.depth), int(self.decoder_depth),
-                          int(self.num_heads), int(self.mlp_ratio), nnx.Rngs(seed))
-        graphdef, params = nnx.split(net)
+        graphdef, params = nnx.split(self._network(layout, seed))
         n = X.shape[0]
         total = self.steps_for(n)
         warmup = int(round(float(self.warmup_fraction) * total))
@@ -268,10 +275,16 @@ class ReMasker(Fitted):
                 batch_size=int(self.batch_size), ratio=float(self.mask_ratio))
             history.append(float(loss))
             done += n_steps
-        self.model_ = (graphdef, params)
+        leaves = jax.tree_util.tree_leaves_with_path(params)
+        self.params_ = {_leaf_name(path): np.asarray(leaf) for path, leaf in leaves}
         self.steps_ = total
         self.history_ = np.asarray(history, dtype=np.float32)
         return self
+
+    def _network(self, layout: Layout, seed: int) -> ReMaskerNet:
+        """A freshly initialised network of this method's shape for ``layout``."""
+        return ReMaskerNet(layout.group, int(self.embed_dim), int(self.depth), int(self.decoder_depth),
+                           int(self.num_heads), int(self.mlp_ratio), nnx.Rngs(seed))
 
     def _device_rows(self, X: np.ndarray, observed: np.ndarray) -> tuple[jax.Array, jax.Array, jax.Array]:
         """Scaled rows, the per-entry observed mask and the per-token observed mask, as device arrays."""
@@ -286,7 +299,8 @@ class ReMasker(Fitted):
         """One decoder pass with every observed cell visible; missing cells take its prediction."""
         del key  # the pass is deterministic
         X, observed = self._start_impute(X, observed)
-        graphdef, params = self.model_
+        graphdef, template = nnx.split(self._network(self.layout_, 0))
+        params = jax.tree_util.tree_map_with_path(lambda p, _: jnp.asarray(self.params_[_leaf_name(p)]), template)
         program = partial(_predict, graphdef, params, layout=self.token_layout_)
         values = np.asarray(map_rows(program, self._device_rows(X, observed), _IMPUTE_ROWS))
         imputed = values * self.span_ + self.low_
