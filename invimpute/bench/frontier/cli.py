@@ -46,7 +46,7 @@ def frontier_main(args: argparse.Namespace, overrides: object = None, command: s
             run_frontier(config)
         if args.report or args.report_only:
             md = pathlib.Path(args.report or DEFAULT_REPORT)
-            write_frontier_report(config.out, md)
+            write_frontier_report(config.out, md, figures_dir=args.figures)
             print(f"report written to {md}", file=sys.stderr)
     except ValueError as exc:
         print(f"invimpute bench --protocol frontier: error: {exc}", file=sys.stderr)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from invimpute.bench.frontier.figures import write_frontier_figures
 from invimpute.bench.frontier.protocol import HIGHER_IS_BETTER, MECHANISMS, SPLITS
 from invimpute.bench.frontier.tables import CACTI_TABLES, TABLES
 from invimpute.bench.results import read_results, select_records
@@ -113,19 +114,24 @@ def mean_ranks(index, mechanism: str, split: str, datasets: Sequence[str], metho
     return {m: (float(np.mean(r)) if r else float("nan"), len(r)) for m, r in ranks.items()}
 
 
-def _seconds_table(records: Sequence[Mapping[str, Any]], datasets: Sequence[str], methods: Sequence[str],
-                   labels: Mapping[str, str]) -> list[str]:
-    """Median seconds per cell (fit + in-sample fill + out-of-sample fill) per table and method."""
+def median_seconds(records: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], float]:
+    """Median seconds per cell (fit + in-sample fill + out-of-sample fill) per (table, method)."""
     seconds: dict[tuple[str, str], dict[tuple, float]] = {}
     for r in records:
         if r.get("fit_seconds") is not None:
             total = r["fit_seconds"] + (r.get("impute_seconds") or 0.0) + (r.get("impute_out_seconds") or 0.0)
             seconds.setdefault((r["dataset"], r["method"]), {})[(r["mechanism"], r["seed"])] = total
+    return {k: float(np.median(list(v.values()))) for k, v in seconds.items()}
+
+
+def _seconds_table(seconds: Mapping[tuple[str, str], float], datasets: Sequence[str], methods: Sequence[str],
+                   labels: Mapping[str, str]) -> list[str]:
+    """The table of :func:`median_seconds`."""
     lines = ["## Seconds", "", "Median seconds per cell: fit on the training rows, fill them, fill the held-out rows "
              "(fit includes JAX compilation). ⏱ marks a cell past its budget.", "",
              "| table | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
     for d in datasets:
-        cells = [f"{np.median(list(seconds[(d, m)].values())):.1f}" if (d, m) in seconds else "—" for m in methods]
+        cells = [f"{seconds[(d, m)]:.1f}" if (d, m) in seconds else "—" for m in methods]
         lines.append(f"| {labels[d]} | " + " | ".join(cells) + " |")
     return lines + [""]
 
@@ -150,9 +156,25 @@ def _cacti_section(index, methods: Sequence[str]) -> list[str]:
     return lines + [""]
 
 
+def _figures(index, folder: pathlib.Path, out_md: pathlib.Path, datasets: Sequence[str], methods: Sequence[str],
+             seconds: Mapping[tuple[str, str], float]) -> list[str]:
+    """The Figures section: rank per table and seconds against error, linked relative to the report."""
+    groups = [(mech, split) for mech in MECHANISMS for split in SPLITS]
+    figures = write_frontier_figures(
+        folder, out_md.stem, groups, datasets, methods,
+        lambda mech, split, d, m: _mean(index.get((mech, split, "rmse_z", d, m), [])), seconds)
+    lines = ["## Figures", ""] if figures else []
+    for title, path in figures:
+        rel = os.path.relpath(path.resolve(), out_md.parent.resolve())
+        lines += [f"![{title}]({pathlib.Path(rel).as_posix()})", ""]
+    return lines
+
+
 def write_frontier_report(results_path: str | os.PathLike[str], out_md: str | os.PathLike[str],
-                          title: str = "Frontier benchmark", preamble: Sequence[str] = ()) -> str:
-    """Write the markdown report of a frontier results file to ``out_md``; returns its text."""
+                          title: str = "Frontier benchmark", preamble: Sequence[str] = (),
+                          figures_dir: str | os.PathLike[str] | None = None) -> str:
+    """Write the markdown report of a frontier results file to ``out_md`` (and its PNG figures into
+    ``figures_dir``, when given and matplotlib is installed); returns its text."""
     all_records = [r for r in read_results(results_path) if r.get("protocol") == "frontier"]
     if not all_records:
         raise ValueError(f"no frontier records in {results_path}; run `invimpute bench --protocol frontier` first")
@@ -177,8 +199,11 @@ def write_frontier_report(results_path: str | os.PathLike[str], out_md: str | os
             lines += ["Mean rank by z-scored RMSE (1 = best; tables where every method scored): " + ", ".join(
                 f"{m} {r:.2f} ({n})" for m, (r, n) in sorted(ranks.items(), key=lambda kv: (np.nan_to_num(
                     kv[1][0], nan=1e9), kv[0]))), ""]
-    lines += _seconds_table(records, datasets, methods, labels)
+    seconds = median_seconds(records)
+    lines += _seconds_table(seconds, datasets, methods, labels)
     lines += _cacti_section(index, methods)
+    if figures_dir is not None:
+        lines += _figures(index, pathlib.Path(figures_dir), pathlib.Path(out_md), datasets, methods, seconds)
     commands = list(dict.fromkeys(r.get("command") or "(from Python)" for r in records))
     lines += ["## Commands", ""] + [f"    {c}" for c in commands] + [""]
     text = "\n".join(lines)
@@ -186,4 +211,4 @@ def write_frontier_report(results_path: str | os.PathLike[str], out_md: str | os
     return text
 
 
-__all__ = ["CACTI_PUBLISHED", "mean_ranks", "write_frontier_report"]
+__all__ = ["CACTI_PUBLISHED", "mean_ranks", "median_seconds", "write_frontier_report"]
