@@ -85,8 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", nargs="+", default=list(DEV_DATASETS))
     parser.add_argument("--methods", nargs="+", default=list(DEV_METHODS))
     parser.add_argument("--max-rows", type=int, default=2000)
-    parser.add_argument("--skip-grid", action="store_true", help="run only the budget study")
+    parser.add_argument("--skip-grid", action="store_true",
+                        help="run no grid cell: write the report from the results already in --jsonl")
     parser.add_argument("--data-home", default=None)
+    parser.add_argument("--note", action="append", default=[], help="a paragraph added under the title")
     args = parser.parse_args(argv)
     jsonl = pathlib.Path(args.jsonl)
     budget_path = jsonl.with_name(jsonl.stem + "_budget.jsonl")
@@ -94,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benchmarks/frontier_dev.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     preamble = ["**Development run, not the published benchmark**: 2 tables x MCAR 30% x seed 0, rows subsampled "
                 f"to {args.max_rows}, on a 2-core CPU shared with other work (seconds are inflated and noisy). "
-                f"Produced by `{command}`.", ""]
+                f"Report written by `{command}`.", ""]
+    for note in args.note:
+        preamble += [note, ""]
     if runs:
         preamble += budget_lines(runs)
     if not args.skip_grid:
@@ -104,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
             grid += ["--data-home", args.data_home]
         if bench_main(grid) != 0:
             return 2
-        write_frontier_report(jsonl, args.out, "Frontier protocol: development run", preamble)
+    if read_results(jsonl):
+        figures = pathlib.Path(args.out).parent.parent / "figures"
+        write_frontier_report(jsonl, args.out, "Frontier protocol: development run", preamble, figures)
     elif runs:
         write_atomic(pathlib.Path(args.out), "\n".join(["# Frontier protocol: development run", "", *preamble]))
     print(json.dumps({"report": args.out, "results": str(jsonl)}), file=sys.stderr)
