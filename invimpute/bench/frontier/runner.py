@@ -125,7 +125,10 @@ def run_cell(spec: Mapping[str, Any], cell: Cell, seed: int) -> dict[str, Any]:
     """
     train, test = cell.damaged
     if spec["method"] in PEERS:
-        filled_in, fit_s, in_s = run_peer(spec, train, seed, bool(cell.categorical))
+        categorical = bool(cell.categorical)
+        if spec["method"] == "miceforest" and categorical:  # its categorical mode makes every column a category
+            train, categorical = train.astype({c: "category" for c in cell.categorical}), False
+        filled_in, fit_s, in_s = run_peer(spec, train, seed, categorical)
         values = {f"in_{k}": v for k, v in score_split(cell.truth[0], filled_in, cell.missing[0], cell.scaling,
                                                         cell.categorical).items()}
         return {"values": values, "status": {"in": "ok", "out": "skipped: the peer has no separate transform"},
