@@ -54,6 +54,17 @@ def _mean(recs: Sequence[Mapping[str, Any]]) -> float | None:
     return float(np.mean(ok)) if ok else None
 
 
+def method_names(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Each method's column name: with its optimiser steps beside it where its records give them (the budget
+    of a method trained for a fixed number of steps, such as ReMasker)."""
+    steps: dict[str, set[int]] = {}
+    for r in records:
+        steps.setdefault(r["method"], set())
+        if r.get("steps") is not None:
+            steps[r["method"]].add(int(r["steps"]))
+    return {m: f"{m} ({'/'.join(f'{n:,}' for n in sorted(s))} steps)" if s else m for m, s in steps.items()}
+
+
 def _cell_text(recs: Sequence[Mapping[str, Any]], best: bool) -> str:
     """A table cell: the mean, the seeds it covers when not all, or the status when none succeeded."""
     value = _mean(recs)
@@ -78,12 +89,13 @@ def _labels(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
 
 
 def _score_table(index, mechanism: str, split: str, score: str, datasets: Sequence[str], methods: Sequence[str],
-                 labels: Mapping[str, str]) -> list[str]:
+                 labels: Mapping[str, str], names: Mapping[str, str]) -> list[str]:
     """One (mechanism, split, score) table: tables as rows, methods as columns."""
     rows = [d for d in datasets if any((mechanism, split, score, d, m) in index for m in methods)]
     if not rows:
         return []
-    lines = [f"#### {score}: {_TITLES.get(score, score)}", "", "| table | " + " | ".join(methods) + " |",
+    lines = [f"#### {score}: {_TITLES.get(score, score)}", "",
+             "| table | " + " | ".join(names[m] for m in methods) + " |",
              "|---|" + "---|" * len(methods)]
     for d in rows:
         means = {m: _mean(index.get((mechanism, split, score, d, m), [])) for m in methods}
@@ -125,24 +137,24 @@ def median_seconds(records: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str]
 
 
 def _seconds_table(seconds: Mapping[tuple[str, str], float], datasets: Sequence[str], methods: Sequence[str],
-                   labels: Mapping[str, str]) -> list[str]:
+                   labels: Mapping[str, str], names: Mapping[str, str]) -> list[str]:
     """The table of :func:`median_seconds`."""
     lines = ["## Seconds", "", "Median seconds per cell: fit on the training rows, fill them, fill the held-out rows "
              "(fit includes JAX compilation). ⏱ marks a cell past its budget.", "",
-             "| table | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+             "| table | " + " | ".join(names[m] for m in methods) + " |", "|---|" + "---|" * len(methods)]
     for d in datasets:
         cells = [f"{seconds[(d, m)]:.1f}" if (d, m) in seconds else "—" for m in methods]
         lines.append(f"| {labels[d]} | " + " | ".join(cells) + " |")
     return lines + [""]
 
 
-def _cacti_section(index, methods: Sequence[str]) -> list[str]:
+def _cacti_section(index, methods: Sequence[str], names: Mapping[str, str]) -> list[str]:
     """Mean R² over CACTI's ten tables per (mechanism, split), beside the CACTI paper's published means."""
     lines = ["## CACTI's ten tables: mean R² at 30% missing", "",
              "Ours: the mean over CACTI's tables of each table's mean R² over seeds (the definition above; the number "
              "of its ten tables a method ran on beside it). Published: the CACTI paper's means as issue 27 quotes "
              "them, **published, not run here** (its protocol differs in the details the protocol module lists).", "",
-             "| mechanism | split | " + " | ".join(methods) + " | published (CACTI paper) |",
+             "| mechanism | split | " + " | ".join(names[m] for m in methods) + " | published (CACTI paper) |",
              "|---|---|" + "---|" * (len(methods) + 1)]
     for mechanism in MECHANISMS:
         for split in SPLITS:
@@ -183,14 +195,16 @@ def write_frontier_report(results_path: str | os.PathLike[str], out_md: str | os
     datasets = [d for d in TABLES if any(r["dataset"] == d for r in records)]
     methods = list(dict.fromkeys(r["method"] for r in records))
     labels = _labels(records)
-    lines = [f"# {title}", "", *preamble, f"Generated from `{pathlib.Path(results_path).name}` ({len(records)} records); "
+    names = method_names(records)
+    lines = [f"# {title}", "", *preamble,
+             f"Generated from `{pathlib.Path(results_path).name}` ({len(records)} records); "
              "protocol: `invimpute.bench.frontier.protocol` (80/20 split, HyperImpute's MCAR/MAR/MNAR at 30%, "
              "scores on the masked cells). Mean over seeds; the best of each row in bold.", ""]
     for mechanism in MECHANISMS:
         for split in SPLITS:
             body = []
             for score in ("rmse_z", "r2", "accuracy"):
-                body += _score_table(index, mechanism, split, score, datasets, methods, labels)
+                body += _score_table(index, mechanism, split, score, datasets, methods, labels, names)
             if not body:
                 continue
             name = "in-sample" if split == "in" else "out-of-sample"
@@ -200,8 +214,8 @@ def write_frontier_report(results_path: str | os.PathLike[str], out_md: str | os
                 f"{m} {r:.2f} ({n})" for m, (r, n) in sorted(ranks.items(), key=lambda kv: (np.nan_to_num(
                     kv[1][0], nan=1e9), kv[0]))), ""]
     seconds = median_seconds(records)
-    lines += _seconds_table(seconds, datasets, methods, labels)
-    lines += _cacti_section(index, methods)
+    lines += _seconds_table(seconds, datasets, methods, labels, names)
+    lines += _cacti_section(index, methods, names)
     if figures_dir is not None:
         lines += _figures(index, pathlib.Path(figures_dir), pathlib.Path(out_md), datasets, methods, seconds)
     commands = list(dict.fromkeys(r.get("command") or "(from Python)" for r in records))
@@ -211,4 +225,4 @@ def write_frontier_report(results_path: str | os.PathLike[str], out_md: str | os
     return text
 
 
-__all__ = ["CACTI_PUBLISHED", "mean_ranks", "median_seconds", "write_frontier_report"]
+__all__ = ["CACTI_PUBLISHED", "method_names", "mean_ranks", "median_seconds", "write_frontier_report"]

@@ -219,7 +219,8 @@ def _records(config: FrontierConfig, base: Mapping[str, Any], cell: Cell, rows_t
     """One record per pending metric of a cell, with the cell's provenance, times, budget and status."""
     shared = {
         "protocol": "frontier", "rows_total": int(rows_total), "subsampled": rows_total > base["rows"],
-        "train_rows": int(len(cell.truth[0])), "test_rows": int(len(cell.truth[1])), "cols": int(cell.truth[0].shape[1]),
+        "train_rows": int(len(cell.truth[0])), "test_rows": int(len(cell.truth[1])),
+        "cols": int(cell.truth[0].shape[1]),
         "missing_fraction": float(np.mean(np.concatenate(cell.missing))), "mask_sha256": cell.checksum,
         "fit_seconds": outcome.get("fit_seconds"), "impute_seconds": outcome.get("impute_seconds"),
         "impute_out_seconds": outcome.get("impute_out_seconds"), "steps": outcome.get("steps"),
