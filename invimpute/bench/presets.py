@@ -64,7 +64,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "hyperimpute": {"method": "hyperimpute", "options": {}, "timeout_s": 4 * 3600},
     "remasker": {"method": "remasker", "method_options": _REMASKER},
     "remasker-cpu": {"method": "remasker", "method_options": {**_REMASKER, "embed_dim": 32, "depth": 4,
-                                                              "decoder_depth": 2, "max_steps": 1000}},
+                                                              "decoder_depth": 2, "max_steps": 2000}},
     "invimpute-dae": {"method": "ae", **_INVIMPUTE_NET},
     "invimpute-dae-large": {"method": "ae", **_INVIMPUTE_NET, "hidden": [512, 256], "steps": 30_000},
     "invimpute-dae-ensemble": {"method": "ae", **_INVIMPUTE_NET, "hidden": [512, 256], "ensemble": 5},
@@ -90,7 +90,7 @@ over on a CPU shared with other work, for the same fills); GAIN's reference sett
 ``hyperimpute``, HyperImpute's automatic selection at its defaults, run in its own environment
 (``benchmarks/hyperimpute_env.sh``) with a time limit of ``timeout_s`` seconds; ``remasker``, ReMasker at
 its published settings (600 epochs: a GPU's budget), and ``remasker-cpu``, the small end of the published
-settings (embedding 32, encoder depth 4, decoder depth 2) capped at 1,000 AdamW steps, the CPU budget
+settings (embedding 32, encoder depth 4, decoder depth 2) capped at 2,000 AdamW steps, the CPU budget
 chosen on the development table (``benchmarks/results/frontier_dev.md``).
 
 The ``invimpute-*`` presets are the library's tuned configurations: ``invimpute-dae-large`` is
