@@ -95,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     jsonl = pathlib.Path(args.jsonl)
     budget_path = jsonl.with_name(jsonl.stem + "_budget.jsonl")
     runs = budget_runs(args.steps, budget_path, args.max_rows, args.data_home) if args.budget else []
-    command = "python benchmarks/frontier_dev.py " + shlex.join(argv if argv is not None else sys.argv[1:])
+    given = list(argv if argv is not None else sys.argv[1:])
+    shown = [a for i, a in enumerate(given) if a != "--note" and (i == 0 or given[i - 1] != "--note")]
+    command = "python benchmarks/frontier_dev.py " + shlex.join(shown) + (" --note ... (the paragraphs below)"
+                                                                          if args.note else "")
     preamble = ["**Development run, not the published benchmark**: 2 tables x MCAR 30% x seed 0, rows subsampled "
                 f"to {args.max_rows}, on a 2-core CPU shared with other work (seconds are inflated and noisy). "
                 f"Report written by `{command}`.", ""]
