@@ -86,7 +86,8 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         masked pass), ``"recurrent"`` (study 1's refill during training); or a peer: ``"mean"``
         (mean/mode), ``"knn"``, ``"iterative"`` (scikit-learn's IterativeImputer), ``"missforest"``
         (the same with extra trees), ``"softimpute"``, ``"gaussian"`` (a multivariate normal fitted by
-        EM), ``"gain"``, ``"miwae"``.
+        EM), ``"gain"``, ``"miwae"``,
+        ``"remasker"`` (ReMasker: a transformer masked autoencoder over column tokens).
       model: the autoencoder, a :class:`~invimpute.config.ModelConfig` or a dict of its fields.
       train: its training, a :class:`~invimpute.training.loop.TrainConfig` or a dict (budget in ``steps``,
         sized from the table when None; ``epochs`` accepted instead).

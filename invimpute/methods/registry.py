@@ -4,7 +4,8 @@ A method sees only arrays: ``X`` float32 (n, d), ``observed`` bool (n, d) (True 
 :class:`~invimpute.encoding.layout.Layout`. ``fit`` learns from the incomplete matrix; ``impute`` returns a full
 (n, d) matrix in the encoded domain (categorical groups as probabilities, decoded later by arg-max).
 :class:`Autoencoding` implements the library's own methods (``ae``, ``recurrent``, ``reverse``); the
-peers live in :mod:`invimpute.peers.baselines`, :mod:`invimpute.peers.gain` and :mod:`invimpute.peers.miwae`.
+peers live in :mod:`invimpute.peers.baselines`, :mod:`invimpute.peers.gain`, :mod:`invimpute.peers.miwae` and
+:mod:`invimpute.peers.remasker`.
 """
 
 from __future__ import annotations
@@ -255,6 +256,7 @@ def peers() -> dict[str, Callable[..., Method]]:
     from invimpute.peers import gain
     from invimpute.peers import gaussian
     from invimpute.peers import miwae
+    from invimpute.peers import remasker
 
     return {
         "mean": baselines.MeanMode,
@@ -265,9 +267,10 @@ def peers() -> dict[str, Callable[..., Method]]:
         "gaussian": gaussian.GaussianEM,
         "gain": gain.GAIN,
         "miwae": miwae.MIWAE,
+        "remasker": remasker.ReMasker,
     }
 
 
-PEERS = ("mean", "knn", "iterative", "missforest", "softimpute", "gaussian", "gain", "miwae")
+PEERS = ("mean", "knn", "iterative", "missforest", "softimpute", "gaussian", "gain", "miwae", "remasker")
 
 __all__ = ["Method", "Autoencoding", "peers", "PEERS", "NEURAL", "CHOICES", "row_groups", "steps_per_evaluation"]
