@@ -4,12 +4,14 @@ A method sees only arrays: ``X`` float32 (n, d), ``observed`` bool (n, d) (True 
 :class:`~invimpute.encoding.layout.Layout`. ``fit`` learns from the incomplete matrix; ``impute`` returns a full
 (n, d) matrix in the encoded domain (categorical groups as probabilities, decoded later by arg-max).
 :class:`Autoencoding` implements the library's own methods (``ae``, ``recurrent``, ``reverse``); the
-peers live in :mod:`invimpute.peers.baselines`, :mod:`invimpute.peers.gain` and :mod:`invimpute.peers.miwae`.
+peers live in :mod:`invimpute.peers.baselines`, :mod:`invimpute.peers.gain`, :mod:`invimpute.peers.miwae` and
+:mod:`invimpute.peers.remasker`.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
@@ -27,6 +29,7 @@ from invimpute.inversion.batch import InversionConfig, code_radius, column_means
 from invimpute.encoding.layout import UNIT, Layout
 from invimpute.config import ModelConfig
 from invimpute.scoring.selection import blend, choose_columns, seeded_rng, selection_frame, weight_matrix
+from invimpute.runtime.progress import stage
 from invimpute.training.loop import TrainConfig, fit_members, one_pass
 from invimpute.inversion.validated import invert_validated
 
@@ -46,6 +49,13 @@ CHOICES = ("fit", "batch")
 """When ``reverse`` chooses each column's fill: once at fit, on the cells held out for early stopping, or
 on every batch it repairs, on pseudo-damage copied from that batch's own damage
 (:func:`~invimpute.inversion.validated.invert_validated`)."""
+
+
+def steps_per_evaluation(train: TrainConfig, n_rows: int) -> int:
+    """Optimiser steps between two evaluations of a fit of ``train`` on ``n_rows`` rows (its training
+    history has one entry per evaluation)."""
+    block, _ = train.plan(n_rows)
+    return block * math.ceil(n_rows / min(train.batch_size, n_rows))
 
 
 def row_groups(image_shape: tuple[int, int]) -> tuple[int, ...]:
@@ -87,6 +97,7 @@ class Autoencoding:
         self.progress = progress
         self.models_: list[nnx.Module] = []
         self.histories_: list = []
+        self.steps_per_evaluation_: int | None = None
 
     def validate(self) -> None:
         """Raise ValueError naming the first setting that cannot work with this algorithm."""
@@ -132,6 +143,7 @@ class Autoencoding:
         results = fit_members(models, X, observed, self.layout_, train, fit_keys, progress=self.progress)
         self.models_ = [r.model for r in results]
         self.histories_ = [r.history for r in results]
+        self.steps_per_evaluation_ = steps_per_evaluation(self.resolved_train_config(), X.shape[0])
         self.fills_ = [r.filled for r in results]
         held = results[0].held
         self.mean_ = column_means(X, observed)
@@ -143,7 +155,8 @@ class Autoencoding:
         self.fit_data_ = (X, observed)
         self.weights_ = None
         if self.algorithm == "reverse" and self.choice == "fit" and held.any():
-            self._check_inversion(np.asarray(X, np.float32), np.asarray(observed, bool), held, k_check)
+            with stage("reverse: score one pass and reverse training on held-out cells", enabled=self.progress):
+                self._check_inversion(np.asarray(X, np.float32), np.asarray(observed, bool), held, k_check)
         return self
 
     def _check_inversion(self, X: np.ndarray, observed: np.ndarray, held: np.ndarray, key: jax.Array) -> None:
@@ -245,6 +258,7 @@ def peers() -> dict[str, Callable[..., Method]]:
     from invimpute.peers import gain
     from invimpute.peers import gaussian
     from invimpute.peers import miwae
+    from invimpute.peers import remasker
 
     return {
         "mean": baselines.MeanMode,
@@ -255,9 +269,10 @@ def peers() -> dict[str, Callable[..., Method]]:
         "gaussian": gaussian.GaussianEM,
         "gain": gain.GAIN,
         "miwae": miwae.MIWAE,
+        "remasker": remasker.ReMasker,
     }
 
 
-PEERS = ("mean", "knn", "iterative", "missforest", "softimpute", "gaussian", "gain", "miwae")
+PEERS = ("mean", "knn", "iterative", "missforest", "softimpute", "gaussian", "gain", "miwae", "remasker")
 
-__all__ = ["Method", "Autoencoding", "peers", "PEERS", "NEURAL", "CHOICES", "row_groups"]
+__all__ = ["Method", "Autoencoding", "peers", "PEERS", "NEURAL", "CHOICES", "row_groups", "steps_per_evaluation"]

@@ -36,7 +36,8 @@ from invimpute.encoding.layout import Layout
 from invimpute.models.losses import reconstruction_loss
 from invimpute.encoding.missingness import hide_cells
 from invimpute.models.networks import weight_penalty
-from invimpute.runtime.rows import map_rows
+from invimpute.runtime.progress import open_stage
+from invimpute.runtime.rows import map_rows, uncommitted
 
 
 SCHEDULES = ("constant", "cosine")
@@ -416,7 +417,18 @@ def fit_members(
     ends when every member has stopped or the budget is spent. The working table, its masks and the
     parameters are held once per member on the device (K times one fit's memory).
 
-    Returns one :class:`FitResult` per model, in order (``model`` is the model given, updated).
+    Args:
+      models: K autoencoders of one structure (built alike, e.g. by :func:`~invimpute.models.networks.symmetric_mlp`).
+      X: the encoded table, (n, d) float; missing entries may hold anything.
+      observed: (n, d) bool, True where a value is present.
+      layout: each encoded column's kind and group (:class:`~invimpute.encoding.layout.Layout`).
+      config: the training settings (:class:`TrainConfig`).
+      keys: one PRNG key per model: a stacked key array or a sequence.
+      fill: the value missing and hidden entries take in the input.
+      progress: show a progress bar of the evaluations.
+
+    Returns:
+      One :class:`FitResult` per model, in order (``model`` is the model given, updated).
     """
     X, observed = _check_inputs(X, observed, layout, config)
     models = list(models)
@@ -446,14 +458,11 @@ def fit_members(
     _, evaluations = config.plan(X.shape[0])
     stop, best = _EarlyStop(members, config.patience), params
     round_keys = jnp.moveaxis(jax.vmap(lambda k: jax.random.split(k, evaluations))(k_train), 1, 0)
-    rounds = range(evaluations)
-    if progress:
-        from tqdm.auto import tqdm
-
-        rounds = tqdm(rounds, desc="training" if members == 1 else f"training {members} members", unit="eval")
+    rounds = open_stage("training" if members == 1 else f"training {members} members", evaluations,
+                        enabled=progress, unit="eval")
     w = config.recurrent_weight
     losses, maes = [], []  # device (K,) arrays, read once after the loop: blocks dispatch without waiting on the host
-    for e, k in zip(rounds, round_keys):
+    for e, k in zip(range(evaluations), round_keys):
         params, opt_state, loss = _block(graphdef, layout, program, params, opt_state, current, train_obs, k, fill)
         pred, mae, val = evaluate(params, current, X, train_obs, held, fill)
         if w is not None:
@@ -461,12 +470,14 @@ def fit_members(
             current = moved if stop.active.all() else jnp.where(jnp.asarray(stop.active)[:, None, None], moved, current)
         losses.append(loss)
         maes.append(mae)
+        rounds.update(1)
         if validating:
             best = _keep_best(best, params, jnp.asarray(stop.update(np.asarray(val), e)))
             if not stop.active.any():
                 break
         if progress:
             rounds.set_postfix(loss=f"{float(loss.mean()):.4f}", mae=f"{float(mae.mean()):.4f}")
+    rounds.close()  # the stage ends here, at the budget or at the early stop
     loss_table, mae_table = (np.asarray(jax.device_get(vs), dtype=float).reshape(-1, members) for vs in (losses, maes))
     if validating:
         ran, best_epoch = stop.ran, stop.best_epoch
@@ -477,6 +488,7 @@ def fit_members(
         pred, _, _ = evaluate(best, current, X, train_obs, held, fill)
         current = jnp.where(train_obs, X, pred)
     filled, held = np.asarray(jnp.where(observed, X, current)), np.asarray(held)
+    best = uncommitted(best)  # data-parallel training leaves them replicated over the devices; map_rows runs per device
     out = []
     for i, model in enumerate(models):
         n = int(ran[i])
@@ -502,8 +514,20 @@ def fit(
     """Train ``model`` in place on ``X`` (n, d) where ``observed`` (True where present) holds values: the
     one-member case of :func:`fit_members`.
 
-    Returns the trained model (best held-out evaluation when cells are held out), the history (one entry
-    per evaluation: per epoch when the budget is in epochs, else about every :data:`EVAL_INTERVAL` steps),
-    and the table with missing entries refilled by the recurrent rule (or the model's final prediction).
+    Args:
+      model: the autoencoder to train.
+      X: the encoded table, (n, d) float; missing entries may hold anything.
+      observed: (n, d) bool, True where a value is present.
+      layout: each encoded column's kind and group (:class:`~invimpute.encoding.layout.Layout`).
+      config: the training settings (:class:`TrainConfig`).
+      key: the PRNG key every draw of the fit derives from.
+      fill: the value missing and hidden entries take in the input.
+      progress: show a progress bar of the evaluations.
+
+    Returns:
+      A :class:`FitResult`: the trained model (best held-out evaluation when cells are held out), the
+      history (one entry per evaluation: per epoch when the budget is in epochs, else about every
+      :data:`EVAL_INTERVAL` steps), and the table with missing entries refilled by the recurrent rule
+      (or the model's final prediction).
     """
     return fit_members([model], X, observed, layout, config, key[None], fill, progress=progress)[0]
