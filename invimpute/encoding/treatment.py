@@ -6,7 +6,7 @@ and listed with what was found and why in a :class:`Plan`:
 - ``"number"``: numbers; ``"integer"``: an integer dtype, or numbers that are all whole (a float column of
   counts): fills are rounded to whole numbers (``"number"`` keeps fractional fills);
 - ``"boolean"``: True/False values;
-- ``"category"``: text or codes with at most :data:`HIGH_CARDINALITY` levels; ``"high_cardinality"``: more;
+- ``"category"``: text, codes, or a few levels mixing words and numbers (``"none"``, ``"2"``), with at most :data:`HIGH_CARDINALITY` levels; ``"high_cardinality"``: more;
   text of digits is a code (a category), not a number, when a value has a leading zero (``"01234"``) or
   when every value has the same width of at least :data:`CODE_WIDTH` digits and the column has more than
   :data:`HIGH_CARDINALITY` levels (zip codes, product codes);
@@ -217,11 +217,17 @@ def _decided(col, s: pd.Series, categorical: bool) -> Treatment:
         return _numbers(col, s.to_numpy(dtype=np.float64, na_value=np.nan), distinct,
                         pd.api.types.is_integer_dtype(s.dtype))
     text = s.astype(object).map(lambda v: v.strip() if isinstance(v, str) else str(v))
-    if numeric_like(s):
+    numbers = pd.to_numeric(text, errors="coerce")
+    if numbers.notna().all():
         if _is_code(text, distinct):
             return Treatment(col, _levels(distinct), "code written as digits",
                              f"{distinct} levels; text of digits with a leading zero or one fixed width")
-        return _numbers(col, pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64), distinct, False)
+        return _numbers(col, numbers.to_numpy(dtype=np.float64), distinct, False)
+    if numeric_like(s) and distinct > HIGH_CARDINALITY:
+        junk = text[numbers.isna()]
+        raise ValueError(f"column {col!r} holds numbers and {len(junk)} cells of other text (e.g. {junk.iloc[0]!r}); "
+                         f"list that text in encoding['tokens'] if it marks missing cells, or pass "
+                         f"encoding={{'columns': {{{col!r}: 'category'}}}} (or 'passthrough')")
     fmt = infer_date_format(text)
     if fmt is not None:
         date_only = not any(d in fmt for d in _TIME_DIRECTIVES)

@@ -158,6 +158,7 @@ def _plan(model, input_path: PathLike, output_path: PathLike, chunk_rows, overwr
     if isinstance(source, CsvSource):
         source.text_columns = [c.name for c in schema.columns
                                if c.kind == "categorical" and c.categories and all(isinstance(v, str) for v in c.categories)]
+        source.text_columns += [t.name for t in imputer.plan_.columns if t.format is not None]
     out_dtype = None
     if source.fmt == "npy":
         out_dtype = source.dtype if source.dtype.kind == "f" else np.dtype(np.float64)
@@ -196,7 +197,7 @@ def _impute_chunk(plan: _Plan, chunk, where: str):
         observed = observed.reshape(chunk.shape)
         data = finish_array(chunk, out, observed, plan.out_dtype, where)
     else:
-        data = finish_frame(chunk, out, observed, plan.schema, where)
+        data = finish_frame(chunk, out, observed, plan.schema, where, plan.imputer.plan_)
     return data, int((~observed).sum())
 
 
@@ -238,7 +239,7 @@ def _run(plan: _Plan, work: WorkDir) -> JobSummary:
         del work.parts[i]
     if sorted(work.parts) != list(range(n_chunks)) or sum(p["rows"] for p in work.parts.values()) != rows:
         raise JobError(f"{work.path}: the finished parts do not cover the {rows} input rows; rerun the same command")
-    parts.assemble(work, plan.out_fmt, plan.schema.names, plan.output, plan.overwrite, rows)
+    parts.assemble(work, plan.out_fmt, plan.imputer.plan_.names, plan.output, plan.overwrite, rows)
     work.remove()
     seconds = time.perf_counter() - plan.start
     return JobSummary(rows=rows, cells_imputed=cells, seconds=seconds, chunks=n_chunks, chunks_resumed=resumed,
