@@ -11,7 +11,7 @@ and listed with what was found and why in a :class:`Plan`:
   when every value has the same width of at least :data:`CODE_WIDTH` digits and the column has more than
   :data:`HIGH_CARDINALITY` levels (zip codes, product codes);
 - ``"datetime"``: datetime and Arrow date columns, and dates written as text (every observed value parses
-  with one format inferred from them): imputed on their time axis and written back as text in that
+  with one format inferred from them, naming at least a year and a month): imputed on their time axis and written back as text in that
   format; a date-only format gets whole dates;
 - ``"constant"``: one observed value: its missing cells get it, and it is no feature of the others;
 - ``"passthrough"``: identifiers (text, or integers numbering the rows, distinct in at least
@@ -190,6 +190,10 @@ def decide(frame: pd.DataFrame, observed: pd.DataFrame, overrides: Mapping | Non
         else:
             plan.append(_decided(col, s, col in categorical))
     result = Plan(columns=tuple(plan))
+    if not result.encoded:  # only constant (and passed-through) columns: model the constant ones as they are
+        result = Plan(columns=tuple(
+            _decided(t.name, frame[t.name][observed[t.name].to_numpy()], False, constant=False)
+            if t.treatment == "constant" and not t.overridden else t for t in result.columns))
     if not result.encoded:
         raise ValueError(f"no column is left to impute from: every column is passed through or constant "
                          f"({result.table()['found'].to_dict()}); give the columns to model with "
@@ -201,8 +205,8 @@ def _levels(n: int) -> str:
     return "high_cardinality" if n > HIGH_CARDINALITY else "category"
 
 
-def _decided(col, s: pd.Series, categorical: bool) -> Treatment:
-    """The treatment of one column with observed values ``s`` (not empty)."""
+def _decided(col, s: pd.Series, categorical: bool, constant: bool = True) -> Treatment:
+    """The treatment of one column with observed values ``s`` (not empty); ``constant``: one value is a constant."""
     distinct = int(pd.Series(s.astype(object)).nunique())
     if categorical:
         return Treatment(col, _levels(distinct), "category", f"{distinct} levels (encoding['categorical'])")
@@ -210,9 +214,11 @@ def _decided(col, s: pd.Series, categorical: bool) -> Treatment:
         return Treatment(col, "boolean", "boolean", "True/False values")
     if is_time(s):
         return Treatment(col, "datetime", "date" if is_date_dtype(s.dtype) else "datetime", f"{s.dtype} values")
-    if distinct == 1:
+    if distinct == 1 and constant:
         return Treatment(col, "constant", "constant", f"one value, {s.iloc[0]!r}: its missing cells get it",
                          value=_plain(s.iloc[0]))
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return Treatment(col, _levels(distinct), "category", f"{distinct} levels (a pandas categorical)")
     if is_numeric(s):
         return _numbers(col, s.to_numpy(dtype=np.float64, na_value=np.nan), distinct,
                         pd.api.types.is_integer_dtype(s.dtype))
@@ -287,7 +293,7 @@ def infer_date_format(text: pd.Series) -> str | None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 fmt = guess_datetime_format(v, dayfirst=dayfirst)
-            if fmt is not None and fmt not in candidates and "%z" not in fmt and "%Z" not in fmt:
+            if fmt is not None and fmt not in candidates and _calendar(fmt):
                 candidates.append(fmt)
     for fmt in candidates:
         with warnings.catch_warnings():
@@ -296,6 +302,12 @@ def infer_date_format(text: pd.Series) -> str | None:
         if parsed.notna().all():
             return fmt
     return None
+
+
+def _calendar(fmt: str) -> bool:
+    """A format naming a year and a month (not a bare month or weekday name) and no time zone."""
+    return (("%Y" in fmt or "%y" in fmt) and any(d in fmt for d in ("%m", "%b", "%B"))
+            and "%z" not in fmt and "%Z" not in fmt)
 
 
 def _overridden(col, s: pd.Series, treatment: str) -> Treatment:

@@ -97,6 +97,13 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
 
     Nested settings are reachable as ``get_params()["train__steps"]`` and ``set_params(train__steps=...)``,
     so grid searches work over any field.
+
+    After fitting, ``report_`` says per column what it holds, its treatment (``number``, ``integer``,
+    ``boolean``, ``category``, ``high_cardinality``, ``datetime``, ``constant`` or ``passthrough``; see
+    :mod:`invimpute.encoding.treatment`), why, its missing cells and how each ambiguous missing-value word
+    was judged; ``plan_`` holds those decisions (``encoding={"columns": {...}}`` overrides them).
+    Passed-through columns (identifiers, free text) are no feature and come back exactly as given, missing
+    cells included.
     """
 
     def __init__(
