@@ -317,8 +317,7 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         if image_shape != self.image_shape_:
             raise ValueError(f"fitted on {'images ' + str(self.image_shape_) if self.image_shape_ else 'a table'}, got "
                              f"{'images ' + str(image_shape) if image_shape else 'a table'}")
-        observed, missing_report = self._detect(frame, self.settings_.encoding)
-        self.report_ = _report(missing_report, self.plan_)
+        observed, _ = self._detect(frame, self.settings_.encoding)
         Xe, Oe = self._encode(frame, observed)
         return table, observed, Xe, Oe
 
