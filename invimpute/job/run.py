@@ -159,6 +159,7 @@ def _plan(model, input_path: PathLike, output_path: PathLike, chunk_rows, overwr
     if isinstance(source, CsvSource):
         source.text_columns = [c.name for c in schema.columns
                                if c.kind == "categorical" and c.categories and all(isinstance(v, str) for v in c.categories)]
+        source.text_columns += [t.name for t in imputer.plan_.columns if t.format is not None]
     out_dtype = None
     if source.fmt == "npy":
         out_dtype = source.dtype if source.dtype.kind == "f" else np.dtype(np.float64)
@@ -203,9 +204,10 @@ def _impute_chunk(plan: _Plan, chunk, where: str, styles: dict | None = None):
         observed = observed.reshape(chunk.shape)
         data = finish_array(chunk, out, observed, plan.out_dtype, where)
     else:
-        data = finish_frame(chunk, out, observed, plan.schema, where)
-        if raw is not None:
-            data = as_text(raw, data, observed.reshape(chunk.shape), styles)
+        data = finish_frame(chunk, out, observed, plan.schema, where, plan.imputer.plan_)
+        if raw is not None:  # observed cells, and every cell of a passed-through column, as the file wrote them
+            keep = ~plan.imputer.plan_.imputable(observed.reshape(chunk.shape))
+            data = as_text(raw, data, keep, styles)
     return data, int((~observed).sum())
 
 
@@ -248,7 +250,7 @@ def _run(plan: _Plan, work: WorkDir) -> JobSummary:
         del work.parts[i]
     if sorted(work.parts) != list(range(n_chunks)) or sum(p["rows"] for p in work.parts.values()) != rows:
         raise JobError(f"{work.path}: the finished parts do not cover the {rows} input rows; rerun the same command")
-    parts.assemble(work, plan.out_fmt, plan.schema.names, plan.output, plan.overwrite, rows)
+    parts.assemble(work, plan.out_fmt, plan.imputer.plan_.names, plan.output, plan.overwrite, rows)
     work.remove()
     seconds = time.perf_counter() - plan.start
     return JobSummary(rows=rows, cells_imputed=cells, seconds=seconds, chunks=n_chunks, chunks_resumed=resumed,
