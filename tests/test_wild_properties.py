@@ -5,9 +5,6 @@ the frame type (pandas, polars, pyarrow); the table goes through ``Imputer(metho
 ``Imputer(train={"steps": 20})``. Checked each time: observed cells come back bit-identical in value and type,
 the caller's table is untouched, no missing cell stays missing (outside ids and free text, which may be passed
 through), and the same seed gives the same result.
-
-The kinds main cannot take yet (a ``"none"`` level, mixed-type object columns, Arrow dates: issue 26 items 1-2)
-are drawn by a separate test marked xfail; every other kind must pass now.
 """
 
 from __future__ import annotations
@@ -23,8 +20,8 @@ import invimpute as ii  # noqa: E402
 from invimpute.datasets import wild  # noqa: E402
 from invimpute.datasets import wild_real as wr  # noqa: E402
 
-NOT_YET = ("token_level", "mixed_object", "arrow_date")
-TODAY = tuple(k for k in wild.KINDS if k not in NOT_YET)
+TODAY = wild.KINDS
+ARROW_KINDS = [k for k in TODAY if k != "mixed_object"]  # polars and pyarrow hold no column of mixed types
 FRAMES = ("pandas", "polars", "pyarrow")
 # no shrinking: a failing table is reported as drawn (shrinking refits the imputer dozens of times)
 PROPERTY = settings(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow],
@@ -75,15 +72,8 @@ def test_mean_imputer_guarantees_over_kinds(table):
 
 @settings(PROPERTY, max_examples=1)
 @given(table=_tables(TODAY, 3, (24, 24)), repeat=st.just(False))
-@example(table=_frame(list(TODAY), 24, 1, 0.2, "polars", check=bool), repeat=True)  # every kind at once, from polars
+@example(table=_frame(ARROW_KINDS, 24, 1, 0.2, "polars", check=bool), repeat=True)  # every kind at once, polars
 def test_tiny_budget_default_guarantees_over_kinds(table, repeat):
     # each fit of the default costs ~15 s of CPU here: one drawn table, and every kind at once with the
     # same-seed check (the file stays under a minute of CPU)
     _check(table, lambda: ii.Imputer(train={"steps": 20}, seed=0), repeat)
-
-
-@pytest.mark.xfail(reason='"none" levels, mixed-type object columns and Arrow dates (issue 26 items 1-2)', strict=False)
-@settings(PROPERTY, max_examples=10)
-@given(table=_tables(NOT_YET, 2, (6, 40)))
-def test_mean_imputer_guarantees_over_the_kinds_main_cannot_take_yet(table):
-    _check(table, lambda: ii.Imputer(method="mean", seed=0))

