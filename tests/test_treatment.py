@@ -44,9 +44,9 @@ def test_every_column_gets_a_reported_treatment():
     df = wild()
     imp = Imputer("mean").fit(df)
     got = imp.report_["treatment"].to_dict()
-    assert got == {"id": "passthrough", "age": "integer", "income": "number", "city": "category", "exp": "category",
+    assert got == {"id": "passthrough", "age": "number", "income": "number", "city": "category", "exp": "category",
                    "signup": "datetime", "zip": "high_cardinality", "note": "passthrough", "count": "integer",
-                   "kids": "integer", "flag": "boolean", "const": "constant"}
+                   "kids": "number", "flag": "boolean", "const": "constant"}
     found = imp.report_["found"]
     assert found["id"] == "identifier" and found["note"] == "free text"
     assert found["signup"] == "date written as text" and found["zip"] == "code written as digits"
@@ -71,7 +71,7 @@ def test_guarantees_hold_for_every_column_kind():
     assert all(len(v) == 10 and pd.Timestamp(v).strftime("%Y-%m-%d") == v for v in out.loc[hole, "signup"])
     assert set(out.loc[df["zip"].isna(), "zip"]) <= set(df["zip"].dropna())
     assert out["const"].eq("x").all()
-    assert (out["kids"] == np.rint(out["kids"])).all() and out["count"].dtype == "Int64"
+    assert out["count"].dtype == "Int64" and (out["count"] == np.rint(out["count"].astype(float))).all()
     again = Imputer("mean", seed=3).fit_transform(df)
     pd.testing.assert_frame_equal(out, again)
 
@@ -138,8 +138,10 @@ def test_overrides_are_validated_and_applied():
 
 def test_column_that_cannot_be_typed_names_the_override():
     df = pd.DataFrame({"a": [np.nan] * 5, "b": np.arange(5.0)})
-    with pytest.raises(ValueError, match=r"column 'a' has no observed values.*'passthrough'"):
-        Imputer("mean").fit(df)
+    with pytest.warns(UserWarning, match=r"column 'a' has no observed value: it is passed through"):
+        imp = Imputer("mean").fit(df)
+    assert imp.report_.loc["a", "treatment"] == "passthrough" and imp.report_.loc["a", "found"] == "empty"
+    pd.testing.assert_frame_equal(imp.transform(df), df)
     out = Imputer("mean", encoding={"columns": {"a": "passthrough"}}).fit_transform(df)
     pd.testing.assert_frame_equal(out, df)
     ids = pd.DataFrame({"id": [f"r{i}" for i in range(30)]})
@@ -185,14 +187,14 @@ def test_arrow_dates_come_back_as_dates(kind):
     assert out["d"][[0, 1, 3]].tolist() == df["d"][[0, 1, 3]].tolist()
 
 
-def test_float_counts_get_whole_fills_and_number_keeps_fractions():
-    df = pd.DataFrame({"kids": [0.0, 1.0, 2.0, np.nan, 1.0, 1.0], "x": np.arange(6.0)})
-    assert Imputer("mean").fit_transform(df).loc[3, "kids"] == 1.0
-    kept = Imputer("mean", encoding={"columns": {"kids": "number"}}).fit_transform(df)
-    assert kept.loc[3, "kids"] == pytest.approx(1.0)  # the mean, 5/5, happens to be whole
-    df.loc[0, "kids"] = 3.0
-    frac = Imputer("mean", encoding={"columns": {"kids": "number"}}).fit_transform(df)
-    assert frac.loc[3, "kids"] == pytest.approx(1.6)
+def test_float_counts_keep_fractional_fills_and_integer_rounds_them():
+    df = pd.DataFrame({"kids": [3.0, 1.0, 2.0, np.nan, 1.0, 1.0], "x": np.arange(6.0)})
+    assert decide(df, df.notna()).columns[0].treatment == "number"  # a float column: least squared error
+    assert Imputer("mean").fit_transform(df).loc[3, "kids"] == pytest.approx(1.6)
+    rounded = Imputer("mean", encoding={"columns": {"kids": "integer"}}).fit_transform(df)
+    assert rounded.loc[3, "kids"] == 2.0
+    counts = df.astype({"kids": "Int64"})
+    assert Imputer("mean").fit_transform(counts).loc[3, "kids"] == 2
 
 
 def test_checkpoint_keeps_the_treatments(tmp_path):

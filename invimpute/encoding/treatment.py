@@ -3,8 +3,11 @@
 Every column gets one treatment (:data:`TREATMENTS`), decided from its observed values by :func:`decide`
 and listed with what was found and why in a :class:`Plan`:
 
-- ``"number"``: numbers; ``"integer"``: an integer dtype, or numbers that are all whole (a float column of
-  counts): fills are rounded to whole numbers (``"number"`` keeps fractional fills);
+- ``"number"``: numbers; ``"integer"``: an integer dtype (``int64``, nullable ``Int64``): fills are rounded to
+  whole numbers. A float column whose values are all whole (counts) stays ``"number"`` and keeps fractional
+  fills, since the conditional mean is the fill of least squared error; ``encoding={"columns": {name:
+  "integer"}}`` rounds them. (The command-line job writes a CSV column's fills in the file's own style:
+  whole numbers where every observed number in it is whole.)
 - ``"boolean"``: True/False values;
 - ``"category"``: text, codes, or a few levels mixing words and numbers (``"none"``, ``"2"``), with at most :data:`HIGH_CARDINALITY` levels; ``"high_cardinality"``: more;
   text of digits is a code (a category), not a number, when a value has a leading zero (``"01234"``) or
@@ -184,9 +187,10 @@ def decide(frame: pd.DataFrame, observed: pd.DataFrame, overrides: Mapping | Non
         s = frame[col][observed[col].to_numpy()]
         if col in overrides:
             plan.append(_overridden(col, s, overrides[col]))
-        elif len(s) == 0:
-            raise ValueError(f"column {col!r} has no observed values; drop it, supply some values, or pass "
-                             f"encoding={{'columns': {{{col!r}: 'passthrough'}}}} to give it back as it is")
+        elif len(s) == 0:  # nothing to learn from or fill with: given back as it is, and said so
+            warnings.warn(f"column {col!r} has no observed value: it is passed through unfilled (see report_); "
+                          f"drop it or supply some values to have it imputed", stacklevel=3)
+            plan.append(Treatment(col, "passthrough", "empty", "no observed value: nothing to learn or fill from"))
         else:
             plan.append(_decided(col, s, col in categorical))
     result = Plan(columns=tuple(plan))
@@ -228,7 +232,8 @@ def _decided(col, s: pd.Series, categorical: bool, constant: bool = True) -> Tre
         if _is_code(text, distinct):
             return Treatment(col, _levels(distinct), "code written as digits",
                              f"{distinct} levels; text of digits with a leading zero or one fixed width")
-        return _numbers(col, numbers.to_numpy(dtype=np.float64), distinct, False)
+        v = numbers.to_numpy(dtype=np.float64)  # numbers written as text: whole ones are written back whole
+        return _numbers(col, v, distinct, bool(np.all(v == np.rint(v))))
     if numeric_like(s) and distinct > HIGH_CARDINALITY:
         junk = text[numbers.isna()]
         raise ValueError(f"column {col!r} holds numbers and {len(junk)} cells of other text (e.g. {junk.iloc[0]!r}); "
@@ -248,8 +253,12 @@ def _numbers(col, v: np.ndarray, distinct: int, integer_dtype: bool) -> Treatmen
     if whole and len(v) >= IDENTIFIER_ROWS and distinct == len(v) and v.max() - v.min() + 1 <= 2 * len(v):
         return Treatment(col, "passthrough", "identifier",
                          f"{distinct} distinct whole numbers numbering {len(v)} rows: not a feature, given back as is")
-    if whole:
+    if integer_dtype:
         return Treatment(col, "integer", "integer", f"{distinct} distinct whole numbers: fills are rounded")
+    if whole:  # a float column of counts: the conditional mean (a fraction) is the fill of least squared error
+        return Treatment(col, "number", "whole numbers",
+                         f"{distinct} distinct whole numbers in a float column: fills keep fractions "
+                         f"(set 'integer' to round them)")
     return Treatment(col, "number", "number", f"{distinct} distinct numbers")
 
 
