@@ -362,7 +362,7 @@ def test_skip_adds_a_linear_path_from_the_input():
 def test_repeated_fits_reuse_the_compiled_epoch(table):
     """A second fit of the same shapes and settings (other seed, other key, other hold-out size, progress
     bar) compiles nothing new: the epoch and evaluation programs are cached on static structure."""
-    from invimpute.training.loop import _block, _evaluate
+    from invimpute.training.programs import block as _block, evaluate as _evaluate
 
     X, obs, lay = table
     cfg = TrainConfig(**{**PLAIN, "epochs": 2, "batch_size": 32, "learning_rate": 1e-2, "corruption": 0.2,
@@ -428,7 +428,7 @@ def test_joint_members_differ(table, joint):
 
 def test_joint_early_stopping_keeps_each_members_best(table):
     """Members stop at different evaluations; each keeps the parameters of its own best held-out loss."""
-    from invimpute.training.loop import _evaluate
+    from invimpute.training.programs import evaluate as _evaluate
 
     X, obs, lay = table
     cfg = TrainConfig(**{**PLAIN, "epochs": 40, "batch_size": 16, "learning_rate": 0.05, "validation_fraction": 0.2,
@@ -490,7 +490,7 @@ def test_steps_budget_trains_about_that_many_steps(table):
 SHARDED_FIT = """
 import sys, jax, numpy as np
 from invimpute import Layout, TrainConfig, fit, fit_members, symmetric_mlp
-from invimpute.training.loop import _row_sharding
+from invimpute.training.programs import row_sharding as _row_sharding
 rng = np.random.default_rng(0)
 X = rng.random((96, 6)).astype(np.float32)
 obs = rng.random((96, 6)) > 0.2
