@@ -44,3 +44,29 @@ def test_every_public_name_resolves():
         assert "no_such_name" in str(err)
     else:
         raise AssertionError("an unknown name must raise AttributeError")
+
+
+FIT_TINY = """
+import numpy as np
+import invimpute
+{before}
+X = np.random.default_rng(0).normal(size=(40, 3))
+X[::4, 1] = np.nan
+out = invimpute.Imputer("ae", train={{"steps": 20}}, uncertainty={{"calibrate": False}}).fit_transform(X)
+assert not np.isnan(out).any()
+"""
+
+
+def _fit_in_process(cache, before: str = "") -> list:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "INVIMPUTE_COMPILE_CACHE": str(cache), "JAX_PLATFORMS": "cpu"}
+    out = subprocess.run([sys.executable, "-c", FIT_TINY.format(before=before)], capture_output=True, text=True,
+                         env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return sorted(p.name for p in cache.iterdir()) if cache.exists() else []
+
+
+def test_python_api_keeps_compiled_programs_in_the_cache(tmp_path):
+    """The Imputer's first fit turns the persistent compilation cache on (here in the folder the
+    environment variable names); ``compile_cache.enable(False)`` before it keeps it off."""
+    assert _fit_in_process(tmp_path / "on")
+    assert not _fit_in_process(tmp_path / "off", "invimpute.compile_cache.enable(False)")

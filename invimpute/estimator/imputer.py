@@ -34,6 +34,7 @@ from invimpute.methods.registry import NEURAL, PEERS, Autoencoding, peers
 from invimpute.encoding.missingness import detect
 from invimpute.tables import (Table, check_feature_names, check_n_features, feature_names, merge_filled, read_table,
                               write_table)
+from invimpute.runtime import compile_cache
 from invimpute.training.loop import TrainConfig
 
 METHODS = ("auto",) + NEURAL + PEERS
@@ -226,6 +227,7 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
 
     def _fit(self, X):
         settings = self.settings()
+        compile_cache.ensure()  # compiled programs are kept on disk: a later process loads them
         table = self._read(X)
         frame, image_shape = table.frame, table.image_shape
         observed = self._detect(frame, settings.encoding)
@@ -282,6 +284,7 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         self._check_fitted()
 
     def _encoded(self, X):
+        compile_cache.ensure()
         table = self._read(X)
         fitted, got = getattr(self, "feature_names_in_", None), feature_names(table)
         check_feature_names(fitted, got, type(self).__name__)
