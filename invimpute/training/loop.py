@@ -145,7 +145,7 @@ def _train(graphdef, layout: Layout, config: TrainConfig, program: TrainConfig, 
     validating = config.validation_fraction > 0
     evaluate_all = functools.partial(evaluate, graphdef, layout, program.loss, validating)
     _, evaluations = config.plan(run.X.shape[0])
-    stop, best = _EarlyStop(members, config.patience), run.params
+    stop, best = _EarlyStop(members, config.stop_after(run.X.shape[0])), run.params
     round_keys = jnp.moveaxis(jax.vmap(lambda k: jax.random.split(k, evaluations))(k_train), 1, 0)
     rounds = range(evaluations)
     if progress:
