@@ -160,8 +160,9 @@ def fmt(v, digits: int = 2) -> str:
     return "–" if v is None else f"{v:.{digits}f}"
 
 
-def report(rows: list[dict], command: str, seed: int) -> str:
+def report(rows: list[dict], command: str, seed: int, note: str = "") -> str:
     head = ["# Latency of `Imputer()` and its peers (issue 28)", "", "```bash", command, "```", "",
+            *([note, ""] if note else []),
             f"20% MCAR, seed {seed}; fit + transform seconds. Cold: first call in a fresh process with an empty "
             "compilation cache; warm: first call in a fresh process after that one filled the cache; repeat: "
             "the same call again in the process of the cold call. Import: `import invimpute` and the data "
@@ -194,12 +195,18 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per child process")
     parser.add_argument("--out", default="benchmarks/results/latency.md")
     parser.add_argument("--jsonl", default=None, help="also append one JSON record per table and method")
+    parser.add_argument("--note", default="", help="a paragraph put under the command (the machine, its load)")
+    parser.add_argument("--report-only", action="store_true", help="write --out from the records in --jsonl")
     args = parser.parse_args()
     if args.child:
         table, method, seed, reps = args.child
         child(table, method, int(seed), int(reps))
         return
-    command = "python benchmarks/latency.py " + " ".join(sys.argv[1:])
+    command = "python benchmarks/latency.py " + " ".join(a for a in sys.argv[1:] if a != "--report-only")
+    if args.report_only:
+        rows = [json.loads(line) for line in pathlib.Path(args.jsonl).read_text().splitlines() if line.strip()]
+        pathlib.Path(args.out).write_text(report(rows, command, args.seed, args.note))
+        return
     rows = []
     for table in args.tables:
         for method in args.methods:
@@ -214,7 +221,7 @@ def main() -> None:
             if args.jsonl:
                 with open(args.jsonl, "a") as f:
                     f.write(json.dumps(row) + "\n")
-            pathlib.Path(args.out).write_text(report(rows, command, args.seed))
+            pathlib.Path(args.out).write_text(report(rows, command, args.seed, args.note))
 
 
 if __name__ == "__main__":
