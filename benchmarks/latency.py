@@ -202,7 +202,11 @@ def main() -> None:
         table, method, seed, reps = args.child
         child(table, method, int(seed), int(reps))
         return
-    command = "python benchmarks/latency.py " + " ".join(a for a in sys.argv[1:] if a != "--report-only")
+    argv = sys.argv[1:]
+    if "--note" in argv:  # the note is printed under the command, not inside it
+        i = argv.index("--note")
+        argv = argv[:i] + argv[i + 2:]
+    command = "python benchmarks/latency.py " + " ".join(a for a in argv if a != "--report-only")
     if args.report_only:
         rows = [json.loads(line) for line in pathlib.Path(args.jsonl).read_text().splitlines() if line.strip()]
         pathlib.Path(args.out).write_text(report(rows, command, args.seed, args.note))
