@@ -165,9 +165,9 @@ def report(rows: list[dict], command: str, seed: int, note: str = "") -> str:
             *([note, ""] if note else []),
             f"20% MCAR, seed {seed}; fit + transform seconds. Cold: first call in a fresh process with an empty "
             "compilation cache; warm: first call in a fresh process after that one filled the cache; repeat: "
-            "the same call again in the process of the cold call. Import: `import invimpute` and the data "
-            "loading before the first call. RMSE over removed numeric cells (range-scaled), accuracy over "
-            "removed categorical cells.", "",
+            "the same call again in the process of the cold call. `import invimpute` loads nothing heavy, so "
+            "the first call includes importing what it uses (JAX, pandas, scikit-learn). RMSE over removed "
+            "numeric cells (range-scaled), accuracy over removed categorical cells.", "",
             "| table | rows × cols | method | cold s | warm s | repeat s | repeat / iterative | RMSE | accuracy |",
             "|---|---|---|---|---|---|---|---|---|"]
     by_table: dict[str, dict] = {}
