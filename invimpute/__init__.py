@@ -6,7 +6,8 @@ each damaged sample by gradient descent over only its missing entries through th
 
 Every name below is loaded on first use (:pep:`562`): ``import invimpute`` costs only this file, and
 ``from invimpute import Imputer`` imports what the Imputer needs, not the optional libraries of the parts
-a call does not reach (Ray, polars, pyarrow's writers).
+a call does not reach (Ray, polars, pyarrow's writers; matplotlib, which ``invimpute.plot`` imports only
+when it draws).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ __version__ = "0.1.0"
 
 _WHERE = {
     "checkpoint": "invimpute.checkpoint",
+    "plot": "invimpute.plot",
     "datasets": "invimpute.datasets",
     "distributed": "invimpute.distributed",
     "job": "invimpute.job",
@@ -86,7 +88,7 @@ __all__ = [
     "InversionConfig", "InversionResult", "invert", "invert_draws", "code_radius",
     "invert_validated", "ValidatedInversion",
     "Belief", "Calibration", "PooledEstimate", "rubin_pool", "uncertainty",
-    "METHODS", "datasets", "metrics", "missingness", "checkpoint", "job", "distributed", "compile_cache",
+    "METHODS", "plot", "datasets", "metrics", "missingness", "checkpoint", "job", "distributed", "compile_cache",
 ]
 
 

@@ -30,7 +30,16 @@ class ColumnSpec:
 
 @dataclass(frozen=True)
 class Schema:
-    """The fitted description of a table: its columns in order and how each is encoded."""
+    """The fitted description of a table: its columns in order and how each is encoded
+    (:attr:`~invimpute.encoding.encoder.TableEncoder.schema` after ``fit``; saved in checkpoints).
+
+    Attributes:
+      columns: one :class:`ColumnSpec` per source column, in order (name, kind, categories, encoded span,
+        scaling).
+      scaling: how numeric columns were scaled (``"minmax"``, ``"standard"`` or ``"none"``).
+      input_kind: ``"frame"`` or ``"array"``: what the table came in as, and goes back out as.
+      array_dtype: an array input's dtype, restored on output.
+    """
 
     columns: tuple[ColumnSpec, ...]
     scaling: str

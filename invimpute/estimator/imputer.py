@@ -30,6 +30,7 @@ from invimpute.config import EncodingConfig, ModelConfig, UncertaintyConfig, as_
 from invimpute.encoding.encoder import TableEncoder
 from invimpute.estimator.contract import BASES, CLASS_OPTIONS, EstimatorContract, NotFittedError
 from invimpute.inversion.batch import InversionConfig
+from invimpute.methods.history import training_history
 from invimpute.methods.registry import NEURAL, PEERS, Autoencoding, peers
 from invimpute.encoding.missingness import detect
 from invimpute.tables import (Table, check_feature_names, check_n_features, feature_names, merge_filled, read_table,
@@ -38,6 +39,8 @@ from invimpute.runtime import compile_cache
 from invimpute.training.loop import TrainConfig
 
 METHODS = ("auto",) + NEURAL + PEERS
+"""Every ``method`` name :class:`Imputer` accepts: ``"auto"``, the library's autoencoders
+(:data:`~invimpute.methods.registry.NEURAL`) and the peers (:data:`~invimpute.methods.registry.PEERS`)."""
 CONFIGS: dict[str, type] = {
     "model": ModelConfig, "train": TrainConfig, "inversion": InversionConfig,
     "uncertainty": UncertaintyConfig, "encoding": EncodingConfig,
@@ -72,14 +75,20 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
     ``X`` may be a pandas DataFrame or Series, a polars or pyarrow table (or anything with
     ``__arrow_c_stream__`` / ``__dataframe__``), a NumPy array or a list of rows; the result has the same
     type (``set_output(transform="pandas" | "polars")`` or scikit-learn's ``transform_output`` asks for
-    another), every column its dtype and every observed cell its value and type. scikit-learn's
+    another), every column its dtype and every observed cell its value and type. Images, given as an
+    (n, height, width) array in [0, 1], are repaired pixel by pixel. scikit-learn's
     ``get_params``/``set_params`` are replaced by the nested ones below.
 
     Args:
-      method: ``"auto"`` (the default: a masked-prediction autoencoder and fast peers, chosen or blended
-        per column on held-out observed cells, see :class:`~invimpute.methods.auto.Auto`), ``"reverse"``
-        (reverse training), ``"ae"`` (one masked pass), ``"recurrent"`` (study 1), or a peer:
-        ``"mean"``, ``"knn"``, ``"iterative"``, ``"missforest"``, ``"softimpute"``, ``"gain"``, ``"miwae"``.
+      method: one of :data:`METHODS`. ``"auto"`` (the default: a masked-prediction autoencoder and fast
+        peers, chosen or blended per column on held-out observed cells, see
+        :class:`~invimpute.methods.auto.Auto`); the library's autoencoders: ``"reverse"`` (reverse
+        training: gradient descent over the missing entries through the frozen network), ``"ae"`` (one
+        masked pass), ``"recurrent"`` (study 1's refill during training); or a peer: ``"mean"``
+        (mean/mode), ``"knn"``, ``"iterative"`` (scikit-learn's IterativeImputer), ``"missforest"``
+        (the same with extra trees), ``"softimpute"``, ``"gaussian"`` (a multivariate normal fitted by
+        EM), ``"gain"``, ``"miwae"``,
+        ``"remasker"`` (ReMasker: a transformer masked autoencoder over column tokens).
       model: the autoencoder, a :class:`~invimpute.config.ModelConfig` or a dict of its fields.
       train: its training, a :class:`~invimpute.training.loop.TrainConfig` or a dict (budget in ``steps``,
         sized from the table when None; ``epochs`` accepted instead).
@@ -88,15 +97,53 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         or a dict.
       encoding: what counts as missing and how columns are encoded, an
         :class:`~invimpute.config.EncodingConfig` or a dict.
-      options: keyword options of a peer method, and for ``"reverse"`` ``{"choice": "batch"}``: choose
-        each column's fill on every batch repaired, from pseudo-damage laid out like the batch's own
-        damage, instead of once at fit (for damage the training never showed; see
-        :func:`~invimpute.inversion.validated.invert_validated`).
-      seed: the one seed every random draw derives from.
-      progress: show progress bars.
+      options: keyword options of a peer method (``{"n_neighbors": 10}`` for ``"knn"``...), and for
+        ``"reverse"`` ``{"choice": "batch"}``: choose each column's fill on every batch repaired, from
+        pseudo-damage laid out like the batch's own damage, instead of once at fit (for damage the
+        training never showed; see :func:`~invimpute.inversion.validated.invert_validated`).
+      seed: the one seed every random draw derives from: the same seed gives the same fills.
+      progress: show a progress bar (tqdm) of the training evaluations, with the running loss; off by
+        default.
 
     Nested settings are reachable as ``get_params()["train__steps"]`` and ``set_params(train__steps=...)``,
     so grid searches work over any field.
+
+    Attributes:
+      settings_: every setting resolved and validated at fit (:class:`Settings`).
+      encoder_: the fitted :class:`~invimpute.encoding.encoder.TableEncoder` (column kinds, categories,
+        scaling); ``layout_`` is its encoded layout.
+      method_: the fitted method on the encoded matrix (:class:`~invimpute.methods.auto.Auto`,
+        :class:`~invimpute.methods.registry.Autoencoding` or a peer).
+      selection_: for ``"auto"`` (and ``"reverse"`` with held-out cells), a DataFrame with one row per
+        source column: every candidate's held-out error and weight, the choice and the rule that made
+        it; None for other methods.
+      history_: the training record, one row per evaluation (``candidate``, ``member``, ``step``,
+        ``train_loss``, ``held_out_loss``, ``best``); None for methods that do not train. Saved with
+        checkpoints.
+      report_: per column, the cells found missing (NaN/None, tokens, sentinels) in the last table read;
+        None for an all-float table without sentinels.
+      calibration_: the fitted calibration of the neural methods' beliefs, or None.
+      image_shape_: (height, width) when fitted on images, else None.
+      key_impute_: the PRNG key of imputation (fixed at fit, so transforms repeat).
+      n_features_in_, feature_names_in_: scikit-learn's record of the columns seen at fit
+        (``feature_names_in_`` only when every name is a string).
+
+    Examples:
+      A table with missing cells, filled by the default method:
+
+      >>> import numpy as np, pandas as pd
+      >>> import invimpute as ii
+      >>> df = pd.DataFrame({"a": [1.0, 2.0, np.nan, 4.0] * 10, "b": ["x", None, "y", "x"] * 10})
+      >>> imp = ii.Imputer(seed=0, train={"steps": 200}).fit(df)
+      >>> filled = imp.transform(df)              # same type, dtypes and observed cells
+      >>> imp.selection_["choice"]                # each column's fill, proved on held-out cells
+      >>> imp.history_                            # the network's training and held-out loss
+
+      Reverse training with a progress bar, five multiple imputations and per-cell belief:
+
+      >>> imp = ii.Imputer("reverse", train={"steps": 500}, progress=True).fit(df)
+      >>> tables = imp.multiple_imputations(df, 5)
+      >>> belief = imp.belief(df)                 # probabilities, intervals per missing cell
     """
 
     def __init__(
@@ -272,6 +319,18 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         self.calibration_ = None
         self.selection_ = None
         return self.method_
+
+    @property
+    def history_(self) -> pd.DataFrame | None:
+        """The training record of the fitted method, one row per evaluation (None for methods that do not
+        train); read from the method's state, so a loaded checkpoint has it too.
+
+        Columns ``candidate`` (``"network"`` under ``auto``, else the method's name), ``member``,
+        ``step`` (optimiser steps done), ``train_loss``, ``held_out_loss`` (NaN where no cell is held
+        out) and ``best`` (the evaluation whose parameters were kept); see
+        :func:`~invimpute.methods.history.training_history`.
+        """
+        return training_history(self.method_)
 
     def transform(self, X):
         """A copy of ``X`` with every missing cell filled; observed cells are returned unchanged."""
