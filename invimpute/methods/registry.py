@@ -29,6 +29,7 @@ from invimpute.inversion.batch import InversionConfig, code_radius, column_means
 from invimpute.encoding.layout import UNIT, Layout
 from invimpute.config import ModelConfig
 from invimpute.scoring.selection import blend, choose_columns, seeded_rng, selection_frame, weight_matrix
+from invimpute.runtime.progress import stage
 from invimpute.training.loop import TrainConfig, fit_members, one_pass
 from invimpute.inversion.validated import invert_validated
 
@@ -144,7 +145,8 @@ class Autoencoding:
         self.weights_ = None
         held = results[0].held
         if self.algorithm == "reverse" and self.choice == "fit" and held.any():
-            self._check_inversion(np.asarray(X, np.float32), np.asarray(observed, bool), held, k_check)
+            with stage("reverse: score one pass and reverse training on held-out cells", enabled=self.progress):
+                self._check_inversion(np.asarray(X, np.float32), np.asarray(observed, bool), held, k_check)
         return self
 
     def _keep(self, results: list, X: np.ndarray, observed: np.ndarray) -> None:

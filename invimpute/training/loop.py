@@ -30,6 +30,8 @@ from flax import nnx
 
 from invimpute.encoding.layout import Layout
 from invimpute.encoding.missingness import hide_cells
+from invimpute.runtime.progress import open_stage
+from invimpute.runtime.rows import uncommitted
 from invimpute.training.config import (BUDGET_EPOCHS, CORRUPTION_UNITS, EVAL_INTERVAL, MAX_STEPS, MIN_STEPS,
                                        SCHEDULES, TARGETS, FitResult, History, TrainConfig, default_steps,
                                        learning_rate_schedule)
@@ -147,14 +149,11 @@ def _train(graphdef, layout: Layout, config: TrainConfig, program: TrainConfig, 
     _, evaluations = config.plan(run.X.shape[0])
     stop, best = _EarlyStop(members, config.stop_after(run.X.shape[0])), run.params
     round_keys = jnp.moveaxis(jax.vmap(lambda k: jax.random.split(k, evaluations))(k_train), 1, 0)
-    rounds = range(evaluations)
-    if progress:
-        from tqdm.auto import tqdm
-
-        rounds = tqdm(rounds, desc="training" if members == 1 else f"training {members} members", unit="eval")
+    rounds = open_stage("training" if members == 1 else f"training {members} members", evaluations,
+                        enabled=progress, unit="eval")
     w = config.recurrent_weight
     losses, maes = [], []  # device (K,) arrays, read once after the loop: blocks dispatch without waiting on the host
-    for e, k in zip(rounds, round_keys):
+    for e, k in zip(range(evaluations), round_keys):
         run.params, run.opt_state, loss = block(graphdef, layout, program, run.params, run.opt_state, run.current,
                                                 run.train_obs, k, run.fill)
         pred, mae, val = evaluate_all(run.params, run.current, run.X, run.train_obs, run.held, run.fill)
@@ -164,12 +163,14 @@ def _train(graphdef, layout: Layout, config: TrainConfig, program: TrainConfig, 
                                                                     run.current)
         losses.append(loss)
         maes.append(mae)
+        rounds.update(1)
         if validating:
             best = _keep_best(best, run.params, jnp.asarray(stop.update(np.asarray(val), e)))
             if not stop.active.any():
                 break
         if progress:
             rounds.set_postfix(loss=f"{float(loss.mean()):.4f}", mae=f"{float(mae.mean()):.4f}")
+    rounds.close()  # the stage ends here, at the budget or at the early stop
     if not validating:
         best = run.params
     return stop, best, losses, maes, evaluate_all
@@ -228,6 +229,7 @@ def fit_members(
         pred, _, _ = evaluate_all(best, current, run.X, run.train_obs, run.held, run.fill)
         current = jnp.where(run.train_obs, run.X, pred)
     filled, held = np.asarray(jnp.where(run.observed, run.X, current)), np.asarray(run.held)
+    best = uncommitted(best)  # data-parallel training leaves them replicated over the devices; map_rows runs per device
     out = []
     for i, model in enumerate(models):
         n = int(ran[i])
