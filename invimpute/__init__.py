@@ -3,46 +3,79 @@
 Flax autoencoders are trained on incomplete tables with masked losses; reverse training then repairs
 each damaged sample by gradient descent over only its missing entries through the frozen network,
 ``vmap``ped and ``jit``-compiled over many samples at once.
+
+Every name below is loaded on first use (:pep:`562`): ``import invimpute`` costs only this file, and
+``from invimpute import Imputer`` imports what the Imputer needs, not the optional libraries of the parts
+a call does not reach (Ray, polars, pyarrow's writers; matplotlib, which ``invimpute.plot`` imports only
+when it draws).
 """
 
-from invimpute import checkpoint, datasets, distributed, job, tables, uncertainty
-from invimpute.encoding import missingness
-from invimpute.runtime import compile_cache
-from invimpute.scoring import metrics
-from invimpute.uncertainty.belief import Belief, Calibration
-from invimpute.encoding.encoder import TableEncoder
-from invimpute.encoding.schema import Schema
-from invimpute.models.heads import apply_head, inverse_head
-from invimpute.estimator.imputer import Imputer, NotFittedError
-from invimpute.inversion.batch import InversionConfig, InversionResult, code_radius, invert
-from invimpute.inversion.draws import invert_draws
-from invimpute.encoding.layout import BINARY, CATEGORICAL, NUMERIC, UNIT, Layout
-from invimpute.models.losses import masked_mse, typed_loss
-from invimpute.methods.auto import Auto
-from invimpute.config import EncodingConfig, ModelConfig, UncertaintyConfig
-from invimpute.estimator.imputer import METHODS
-from invimpute.encoding.missingness import apply_mask, detect, group_mask, mar_mask, mcar_mask, mnar_mask, patch_mask, row_mask
-from invimpute.models.networks import ConvAutoencoder, MLPAutoencoder, reference_mlp, symmetric_mlp
-from invimpute.training.loop import FitResult, History, TrainConfig, fit, fit_members, predict
-from invimpute.uncertainty.measures import PooledEstimate, rubin_pool
-from invimpute.inversion.validated import ValidatedInversion, invert_validated
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-_LAZY = {"plot": "invimpute.plot"}
-"""Public modules imported on first use, not by ``import invimpute``: ``invimpute.plot`` (the figures,
-which import matplotlib, the optional ``figures`` extra, only when they draw)."""
-
-
-def __getattr__(name: str):
-    """``invimpute.plot`` imported on first access (module ``__getattr__``, PEP 562)."""
-    if name in _LAZY:
-        import importlib
-
-        module = importlib.import_module(_LAZY[name])
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'invimpute' has no attribute {name!r}")
+_WHERE = {
+    "checkpoint": "invimpute.checkpoint",
+    "plot": "invimpute.plot",
+    "datasets": "invimpute.datasets",
+    "distributed": "invimpute.distributed",
+    "job": "invimpute.job",
+    "tables": "invimpute.tables",
+    "uncertainty": "invimpute.uncertainty",
+    "missingness": "invimpute.encoding.missingness",
+    "compile_cache": "invimpute.runtime.compile_cache",
+    "metrics": "invimpute.scoring.metrics",
+    "Belief": "invimpute.uncertainty.belief:Belief",
+    "Calibration": "invimpute.uncertainty.belief:Calibration",
+    "TableEncoder": "invimpute.encoding.encoder:TableEncoder",
+    "Schema": "invimpute.encoding.schema:Schema",
+    "apply_head": "invimpute.models.heads:apply_head",
+    "inverse_head": "invimpute.models.heads:inverse_head",
+    "Imputer": "invimpute.estimator.imputer:Imputer",
+    "NotFittedError": "invimpute.estimator.imputer:NotFittedError",
+    "InversionConfig": "invimpute.inversion.batch:InversionConfig",
+    "InversionResult": "invimpute.inversion.batch:InversionResult",
+    "code_radius": "invimpute.inversion.batch:code_radius",
+    "invert": "invimpute.inversion.batch:invert",
+    "invert_draws": "invimpute.inversion.draws:invert_draws",
+    "BINARY": "invimpute.encoding.layout:BINARY",
+    "CATEGORICAL": "invimpute.encoding.layout:CATEGORICAL",
+    "NUMERIC": "invimpute.encoding.layout:NUMERIC",
+    "UNIT": "invimpute.encoding.layout:UNIT",
+    "Layout": "invimpute.encoding.layout:Layout",
+    "masked_mse": "invimpute.models.losses:masked_mse",
+    "typed_loss": "invimpute.models.losses:typed_loss",
+    "Auto": "invimpute.methods.auto:Auto",
+    "EncodingConfig": "invimpute.config:EncodingConfig",
+    "ModelConfig": "invimpute.config:ModelConfig",
+    "UncertaintyConfig": "invimpute.config:UncertaintyConfig",
+    "METHODS": "invimpute.estimator.imputer:METHODS",
+    "apply_mask": "invimpute.encoding.missingness:apply_mask",
+    "detect": "invimpute.encoding.missingness:detect",
+    "group_mask": "invimpute.encoding.missingness:group_mask",
+    "mar_mask": "invimpute.encoding.missingness:mar_mask",
+    "mcar_mask": "invimpute.encoding.missingness:mcar_mask",
+    "mnar_mask": "invimpute.encoding.missingness:mnar_mask",
+    "patch_mask": "invimpute.encoding.missingness:patch_mask",
+    "row_mask": "invimpute.encoding.missingness:row_mask",
+    "ConvAutoencoder": "invimpute.models.networks:ConvAutoencoder",
+    "MLPAutoencoder": "invimpute.models.networks:MLPAutoencoder",
+    "reference_mlp": "invimpute.models.networks:reference_mlp",
+    "symmetric_mlp": "invimpute.models.networks:symmetric_mlp",
+    "FitResult": "invimpute.training.loop:FitResult",
+    "History": "invimpute.training.loop:History",
+    "TrainConfig": "invimpute.training.loop:TrainConfig",
+    "fit": "invimpute.training.loop:fit",
+    "fit_members": "invimpute.training.loop:fit_members",
+    "predict": "invimpute.training.loop:predict",
+    "PooledEstimate": "invimpute.uncertainty.measures:PooledEstimate",
+    "rubin_pool": "invimpute.uncertainty.measures:rubin_pool",
+    "ValidatedInversion": "invimpute.inversion.validated:ValidatedInversion",
+    "invert_validated": "invimpute.inversion.validated:invert_validated",
+}
+"""Public name -> ``module`` (a subpackage or module) or ``module:attribute``."""
 
 __all__ = [
     "Imputer", "NotFittedError", "tables",
@@ -57,3 +90,19 @@ __all__ = [
     "Belief", "Calibration", "PooledEstimate", "rubin_pool", "uncertainty",
     "METHODS", "plot", "datasets", "metrics", "missingness", "checkpoint", "job", "distributed", "compile_cache",
 ]
+
+
+def __getattr__(name: str):
+    target = _WHERE.get(name)
+    if target is None:
+        raise AttributeError(f"module 'invimpute' has no attribute {name!r}")
+    module, _, attribute = target.partition(":")
+    value = importlib.import_module(module)
+    if attribute:
+        value = getattr(value, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -120,3 +120,26 @@ def test_paired_compares_cell_by_cell_with_each_metric_direction(tmp_path):
     assert "| spam | mcar | 0.2 | 1 | rmse | 0.120000 | 0.120000 | +0.000000 | identical |" in text
     assert "| mushroom | mcar | 0.2 | 0 | accuracy | 0.700000 | 0.800000 | -0.100000 | **worse** |" in text
     assert text.endswith("over 3 cells: better in 1, identical in 1, worse in 1.")
+
+
+def test_latency_score_and_report():
+    lat = _load("latency")
+    import pandas as pd
+
+    truth = pd.DataFrame({"x": [0.0, 5.0, 10.0, 10.0], "c": pd.Categorical(["a", "b", "a", "b"])})
+    out = pd.DataFrame({"x": [0.0, 7.0, 10.0, 9.0], "c": pd.Categorical(["a", "a", "a", "b"])})
+    missing = np.array([[False, True], [True, True], [False, False], [True, False]])
+    got = lat.score(truth, out, missing)
+    assert got["rmse"] == pytest.approx(np.sqrt(((2 / 10) ** 2 + (1 / 10) ** 2) / 2))
+    assert got["accuracy"] == pytest.approx(0.5)
+    rows = [{"table": "t", "method": "auto", "shape": [4, 2], "cold_s": 9.0, "warm_s": 3.0, "repeat_s": 2.0,
+             "rmse": 0.1, "accuracy": None},
+            {"table": "t", "method": "iterative", "shape": [4, 2], "cold_s": 1.0, "warm_s": 1.0, "repeat_s": 0.5,
+             "rmse": 0.2, "accuracy": None},
+            {"table": "t", "method": "missforest", "skipped": "skipped (over 1,000 rows)"}]
+    text = lat.report(rows, "python benchmarks/latency.py", 0)
+    assert "python benchmarks/latency.py" in text.splitlines()[3]
+    assert "| t | 4 × 2 | auto | 9.00 | 3.00 | 2.00 | 4.0× | 0.1000 | – |" in text
+    assert "skipped (over 1,000 rows)" in text
+    frame = lat.generated(n=500)
+    assert frame.shape == (500, 10) and not frame.isna().any().any()

@@ -362,7 +362,7 @@ def test_skip_adds_a_linear_path_from_the_input():
 def test_repeated_fits_reuse_the_compiled_epoch(table):
     """A second fit of the same shapes and settings (other seed, other key, other hold-out size, progress
     bar) compiles nothing new: the epoch and evaluation programs are cached on static structure."""
-    from invimpute.training.loop import _block, _evaluate
+    from invimpute.training.programs import block as _block, evaluate as _evaluate
 
     X, obs, lay = table
     cfg = TrainConfig(**{**PLAIN, "epochs": 2, "batch_size": 32, "learning_rate": 1e-2, "corruption": 0.2,
@@ -428,7 +428,7 @@ def test_joint_members_differ(table, joint):
 
 def test_joint_early_stopping_keeps_each_members_best(table):
     """Members stop at different evaluations; each keeps the parameters of its own best held-out loss."""
-    from invimpute.training.loop import _evaluate
+    from invimpute.training.programs import evaluate as _evaluate
 
     X, obs, lay = table
     cfg = TrainConfig(**{**PLAIN, "epochs": 40, "batch_size": 16, "learning_rate": 0.05, "validation_fraction": 0.2,
@@ -490,7 +490,7 @@ def test_steps_budget_trains_about_that_many_steps(table):
 SHARDED_FIT = """
 import sys, jax, numpy as np
 from invimpute import Layout, TrainConfig, fit, fit_members, symmetric_mlp
-from invimpute.training.loop import _row_sharding
+from invimpute.training.programs import row_sharding as _row_sharding
 rng = np.random.default_rng(0)
 X = rng.random((96, 6)).astype(np.float32)
 obs = rng.random((96, 6)) > 0.2
@@ -523,3 +523,35 @@ def test_sharded_training_matches_one_device(tmp_path):
         assert result.stdout.split() == [str(devices), str(devices > 1)]  # sharded only with several devices
         runs[devices] = np.load(out)
     np.testing.assert_allclose(runs[4], runs[1], rtol=1e-4, atol=1e-5)
+
+
+# ---- the patience sized from the fit, the warm refit ---------------------------------------------
+def test_default_patience_scales_with_the_fit():
+    from invimpute.training.config import MAX_PATIENCE, MIN_PATIENCE, PATIENCE_SHARE
+
+    assert TrainConfig(patience=7).stop_after(100) == 7
+    assert TrainConfig(epochs=2 * PATIENCE_SHARE).stop_after(100) == MIN_PATIENCE
+    assert TrainConfig(epochs=100 * PATIENCE_SHARE).stop_after(100) == MAX_PATIENCE
+    assert TrainConfig(epochs=7 * PATIENCE_SHARE).stop_after(100) == 7
+    with pytest.raises(ValueError, match="patience"):
+        TrainConfig(patience=0).validate()
+
+
+def test_warm_refit_continues_the_fitted_model(table):
+    """The refit trains the first fit's members further, briefly, on the cells given; observed cells kept."""
+    from invimpute.config import ModelConfig
+    from invimpute.methods.registry import Autoencoding
+
+    X, obs, lay = table
+    cfg = TrainConfig(steps=80, batch_size=32, learning_rate=1e-2, validation_fraction=0.2, patience=2)
+    method = Autoencoding("ae", model=ModelConfig(hidden=(16,), latent=4), train=cfg)
+    method.fit(X, obs & (np.arange(X.shape[0]) % 5 != 0)[:, None], lay, jax.random.key(0))
+    before = _params(method.models_[0])
+    first = method.histories_[0]
+    method.warm_refit(X, obs, jax.random.key(1), share=0.5, rate=0.5)
+    after = method.histories_[0]
+    assert 1 <= len(after.loss) <= len(first.loss) and not after.val_loss  # short, nothing held out
+    assert not np.allclose(before["encoder_layers"][0]["kernel"], _params(method.models_[0])["encoder_layers"][0]["kernel"])
+    out = method.impute(X, obs, jax.random.key(2))
+    np.testing.assert_array_equal(out[obs], X[obs])
+    assert np.isfinite(out).all()

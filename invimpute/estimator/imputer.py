@@ -36,6 +36,7 @@ from invimpute.encoding.missingness import detect, with_outliers
 from invimpute.encoding.treatment import Plan, Treatment, decide
 from invimpute.tables import (Table, check_feature_names, check_n_features, feature_names, merge_filled, read_table,
                               write_table)
+from invimpute.runtime import compile_cache
 from invimpute.training.loop import TrainConfig
 from invimpute.runtime.progress import stage
 
@@ -294,6 +295,7 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
 
     def _fit(self, X):
         settings = self.settings()
+        compile_cache.ensure()  # compiled programs are kept on disk: a later process loads them
         table = self._read(X)
         frame, image_shape = table.frame, table.image_shape
         observed, missing_report = self._detect(frame, settings.encoding)
@@ -373,6 +375,7 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         self._check_fitted()
 
     def _encoded(self, X):
+        compile_cache.ensure()
         table = self._read(X)
         fitted, got = getattr(self, "feature_names_in_", None), feature_names(table)
         check_feature_names(fitted, got, type(self).__name__)

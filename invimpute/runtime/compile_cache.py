@@ -8,6 +8,11 @@ cache folder (:func:`default_dir`: ``$XDG_CACHE_HOME/invimpute/jax`` or ``~/.cac
 folder, which may be read-only or shared. The environment variable ``INVIMPUTE_COMPILE_CACHE`` switches it:
 unset, ``1`` or ``on`` for that folder, ``0`` or ``off`` for no cache, any other value for a folder of its own. The cache only saves time: an unwritable folder gives a
 warning and the process compiles as usual.
+
+The command line and the Ray actors call :func:`enable`; the Python API calls :func:`ensure` at the
+:class:`~invimpute.Imputer`'s first fit or transform, which enables the cache once per process as the
+environment variable says, unless :func:`enable` was already called (call ``enable(False)`` or
+``enable("/some/folder")`` before the first fit to turn it off or move it from Python).
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ OFF = ("0", "off", "false", "no")
 ON = ("", "1", "on", "true", "yes")
 
 Setting = bool | str | os.PathLike | None
+
+_STATE: dict[str, object] = {}
+"""Whether :func:`enable` ran in this process (``"set"``) and the folder it chose (``"path"``)."""
 
 
 def default_dir() -> pathlib.Path:
@@ -75,6 +83,7 @@ def enable(setting: Setting = None) -> pathlib.Path | None:
     be written (a warning says which).
     """
     path = cache_dir(setting)
+    _STATE.update(set=True, path=None)
     if path is None:
         return None
     if not _writable(path):
@@ -86,7 +95,16 @@ def enable(setting: Setting = None) -> pathlib.Path | None:
     jax.config.update("jax_compilation_cache_dir", str(path))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    _STATE["path"] = path
     return path
 
 
-__all__ = ["enable", "cache_dir", "default_dir", "ENV_VAR"]
+def ensure() -> pathlib.Path | None:
+    """:func:`enable` as ``INVIMPUTE_COMPILE_CACHE`` says, once per process; a no-op once :func:`enable`
+    has run (the caller's choice stands). Returns the folder in use, or None."""
+    if not _STATE.get("set"):
+        enable(None)
+    return _STATE.get("path")
+
+
+__all__ = ["enable", "ensure", "cache_dir", "default_dir", "ENV_VAR"]

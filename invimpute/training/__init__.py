@@ -1,2 +1,3 @@
-"""Training autoencoders on incomplete data with masked losses, the step loop compiled
+"""Training autoencoders on incomplete data with masked losses: the settings (:mod:`~invimpute.training.config`),
+the compiled programs (:mod:`~invimpute.training.programs`) and the fit that drives them
 (:mod:`~invimpute.training.loop`)."""
