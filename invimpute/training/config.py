@@ -164,8 +164,15 @@ class TrainConfig:
 
 @dataclass
 class History:
-    """Training record, one entry per evaluation: loss, observed-cell MAE and (when held out) the held-out
-    loss; ``best_epoch`` is the index of the kept evaluation."""
+    """Training record of one model, one entry per evaluation (what ``Imputer.history_`` is read from).
+
+    Attributes:
+      loss: the training loss, averaged over the last epoch before each evaluation.
+      mae: the mean absolute error of the prediction on the observed cells the model trains on.
+      val_loss: the loss on the observed cells held out for early stopping (empty when none are).
+      best_epoch: the index of the evaluation whose parameters were kept.
+      stopped_early: whether early stopping ended the fit before its budget.
+    """
 
     loss: list[float] = field(default_factory=list)
     mae: list[float] = field(default_factory=list)
@@ -176,8 +183,15 @@ class History:
 
 @dataclass
 class FitResult:
-    """What :func:`fit` returns: the trained model, its history, the refilled table, and the observed cells
-    held out of training for early stopping (all False when none were)."""
+    """What :func:`~invimpute.training.loop.fit` returns (one per member for
+    :func:`~invimpute.training.loop.fit_members`).
+
+    Attributes:
+      model: the trained model (the one given, updated in place; its best held-out evaluation).
+      history: its :class:`History`.
+      filled: the table with missing entries refilled by the recurrent rule, or by the model's prediction.
+      held: the observed cells held out of training for early stopping (all False when none were).
+    """
 
     model: nnx.Module
     history: History

@@ -28,7 +28,18 @@ from invimpute.training.config import TrainConfig, learning_rate_schedule
 
 
 def predict(model: nnx.Module, x: jax.Array, missing: jax.Array, layout: Layout, batch_size: int = 4096) -> jax.Array:
-    """Deterministic values ``apply_head(model(x, missing))`` for a whole table, in fixed-size chunks."""
+    """Deterministic values ``apply_head(model(x, missing))`` for a whole table, in fixed-size chunks.
+
+    Args:
+      model: a trained autoencoder (dropout off: no key is given).
+      x: the encoded rows, (n, d), missing entries filled (zeros, or a current guess).
+      missing: (n, d), 1 (True) where an entry is missing.
+      layout: each encoded column's kind and group.
+      batch_size: rows per compiled chunk.
+
+    Returns:
+      An (n, d) array of predictions in each column's domain.
+    """
     graphdef, params = nnx.split(model)
     missing = missing.astype(jnp.float32) if isinstance(missing, jax.Array) else np.asarray(missing, np.float32)
     return map_rows(functools.partial(_predict_chunk, graphdef, layout, params), (x, missing), batch_size)
