@@ -9,13 +9,11 @@ shrinking unnoticed), and is replaced before running. A block that cannot run in
 
 from __future__ import annotations
 
-import re
-import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from doc_blocks import code_blocks, run_blocks, shrunk
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SMALL = {
@@ -28,36 +26,6 @@ SMALL = {
 NOT_RUN = {
     "pip install": "installs into a fresh virtual environment; CI runs these very commands (.ci/run)",
 }
-
-
-def code_blocks(text: str) -> list[tuple[str, str]]:
-    """(language, source) of every fenced block tagged python or bash, in order."""
-    return re.findall(r"^```(python|bash)\n(.*?)^```", text, flags=re.S | re.M)
-
-
-def run_blocks(blocks: list[tuple[str, str]], not_run: dict[str, str], label: str) -> dict:
-    """Run the blocks in order in one namespace; bash lines calling ``invimpute`` use this interpreter."""
-    for marker in not_run:
-        assert sum(marker in b for _, b in blocks) == 1, f"{label}: no single block holds {marker!r}; update NOT_RUN"
-    namespace: dict = {"__name__": "docs_block"}
-    command = f"{shlex.quote(sys.executable)} -m invimpute.cli"
-    for i, (language, block) in enumerate(blocks):
-        if any(marker in block for marker in not_run):
-            continue
-        if language == "python":
-            exec(compile(block, f"{label} block {i + 1}", "exec"), namespace)
-        else:
-            script = re.sub(r"^invimpute ", command + " ", block, flags=re.M)
-            done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True)
-            assert done.returncode == 0, f"{label} block {i + 1} failed:\n{done.stdout}\n{done.stderr}"
-    return namespace
-
-
-def shrunk(text: str, small: dict[str, str], label: str) -> str:
-    for long, short in small.items():
-        assert text.count(long) == 1, f"{label}: {long!r} should occur once; update SMALL in {__file__}"
-        text = text.replace(long, short)
-    return text
 
 
 def test_readme_is_short_and_has_its_three_examples():
