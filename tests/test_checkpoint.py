@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from invimpute import Imputer, InversionConfig, checkpoint
+from invimpute.checkpoint import store
 from invimpute.checkpoint.store import CheckpointError
 
 TINY = dict(model={"hidden": [16], "latent": 4}, train={"epochs": 2, "batch_size": 32}, inversion={"steps": 5}, seed=3)
@@ -65,7 +66,7 @@ def resign(manifest: dict) -> dict:
     checks behind the record must still catch what it no longer does."""
     manifest = dict(manifest)
     manifest["integrity"] = dict(manifest["integrity"])
-    manifest["integrity"]["manifest"] = hashlib.sha256(checkpoint._canonical(manifest)).hexdigest()
+    manifest["integrity"]["manifest"] = hashlib.sha256(store._canonical(manifest)).hexdigest()
     return manifest
 
 
@@ -93,7 +94,7 @@ def test_round_trip_is_bit_identical(fitted, train, fresh, tmp_path):
         assert a.equals(b)
         assert list(a.dtypes) == list(b.dtypes)
     manifest = json.loads((path / "manifest.json").read_text())
-    assert manifest["format_version"] == checkpoint.FORMAT_VERSION
+    assert manifest["format_version"] == store.FORMAT_VERSION
     assert manifest["params"]["method"] == fitted.method
     assert manifest["schema"]["columns"][0]["name"] == "size"
 
@@ -140,7 +141,7 @@ def test_save_is_atomic_and_refuses_to_clobber(fitted, tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(checkpoint.np, "savez", boom)
+    monkeypatch.setattr(store.np, "savez", boom)
     with pytest.raises(OSError, match="disk full"):
         checkpoint.save(fitted, tmp_path / "never")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "not_a_model"]

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from invimpute import Imputer, checkpoint
+from invimpute.checkpoint import store
 from invimpute.checkpoint.store import CheckpointError
 
 
@@ -80,7 +81,7 @@ def _resign(manifest: dict) -> dict:
     """Recompute the integrity record (or the old array checksum) so only the content checks remain."""
     manifest = copy.deepcopy(manifest)
     if "integrity" in manifest:
-        manifest["integrity"]["manifest"] = hashlib.sha256(checkpoint._canonical(manifest)).hexdigest()
+        manifest["integrity"]["manifest"] = hashlib.sha256(store._canonical(manifest)).hexdigest()
     return manifest
 
 
