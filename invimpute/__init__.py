@@ -29,6 +29,21 @@ from invimpute.inversion.validated import ValidatedInversion, invert_validated
 
 __version__ = "0.1.0"
 
+_LAZY = {"plot": "invimpute.plot"}
+"""Public modules imported on first use, not by ``import invimpute``: ``invimpute.plot`` (the figures,
+which import matplotlib, the optional ``figures`` extra, only when they draw)."""
+
+
+def __getattr__(name: str):
+    """``invimpute.plot`` imported on first access (module ``__getattr__``, PEP 562)."""
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(_LAZY[name])
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'invimpute' has no attribute {name!r}")
+
 __all__ = [
     "Imputer", "NotFittedError", "tables",
     "TableEncoder", "Schema", "Layout", "NUMERIC", "UNIT", "BINARY", "CATEGORICAL",
@@ -40,5 +55,5 @@ __all__ = [
     "InversionConfig", "InversionResult", "invert", "invert_draws", "code_radius",
     "invert_validated", "ValidatedInversion",
     "Belief", "Calibration", "PooledEstimate", "rubin_pool", "uncertainty",
-    "METHODS", "datasets", "metrics", "missingness", "checkpoint", "job", "distributed", "compile_cache",
+    "METHODS", "plot", "datasets", "metrics", "missingness", "checkpoint", "job", "distributed", "compile_cache",
 ]

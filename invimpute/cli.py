@@ -29,7 +29,7 @@ from invimpute import checkpoint
 from invimpute.runtime import compile_cache
 from invimpute.job import JobError, impute_file, read_table
 
-EXPECTED_ERRORS = (ValueError, TypeError, OSError, ImportError, FloatingPointError, JobError)
+EXPECTED_ERRORS = (ValueError, TypeError, OSError, ImportError, FloatingPointError, MemoryError, JobError)
 DEMO_PARAMS = {
     "model": {"hidden": [256], "latent": 32, "dropout": 0.0, "mask_input": False},
     "train": {"corruption": 0.3, "target": "observed", "epochs": 60, "batch_size": 64, "learning_rate": 3e-3,

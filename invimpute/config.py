@@ -10,6 +10,7 @@ are encoded). The Imputer takes each as an instance, a dict of its fields, or No
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from invimpute.encoding.encoder import MAX_LEVELS
 from invimpute.encoding.missingness import DEFAULT_TOKENS
 from invimpute.models.networks import ACTIVATIONS, ConvAutoencoder, reference_mlp, symmetric_mlp
 from invimpute.tables.scaling import SCALINGS
@@ -196,16 +198,42 @@ class EncodingConfig:
       categorical: names of numeric columns to treat as categories.
       tokens: strings that mean missing (see :func:`~invimpute.encoding.missingness.detect`); None for none.
       sentinels: numbers that mean missing, per column (a dict) or everywhere (a sequence).
+      max_levels: levels a categorical column keeps one-hot; a column with more keeps its most frequent
+        ones and one "other" slot for the rest, and fills only levels seen in it (see
+        :mod:`invimpute.encoding.encoder`). None one-hot encodes every level (cost grows with the levels).
+      memory_limit: bytes the fit may need, by the estimate of
+        :func:`~invimpute.encoding.encoder.check_fits`, before it refuses the table with an error naming
+        its widest columns; None: the machine's physical memory.
     """
 
     scaling: str = "standard"
     categorical: tuple = ()
     tokens: tuple[str, ...] | None = DEFAULT_TOKENS
     sentinels: Mapping | Sequence | None = None
+    max_levels: int | None = MAX_LEVELS
+    memory_limit: float | None = None
 
     def validate(self) -> None:
         """Raise ValueError naming the first field that is out of range."""
         _choice("EncodingConfig", "scaling", self.scaling, SCALINGS)
+        m = self.max_levels
+        if m is not None and (isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 2):
+            raise ValueError(f"EncodingConfig.max_levels must be an integer >= 2 or None (every level one-hot), "
+                             f"got {m!r}")
+        b = self.memory_limit
+        if b is not None and (isinstance(b, bool) or not isinstance(b, (int, float, np.integer, np.floating))
+                              or not b > 0):
+            raise ValueError(f"EncodingConfig.memory_limit must be a number of bytes > 0 or None (the machine's "
+                             f"memory), got {b!r}")
+
+    def memory_bytes(self) -> float:
+        """The byte limit in force: ``memory_limit``, or the machine's physical memory."""
+        if self.memory_limit is not None:
+            return float(self.memory_limit)
+        try:
+            return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            return float("inf")
 
 
 __all__ = ["ModelConfig", "UncertaintyConfig", "EncodingConfig", "coerce", "with_fields", "as_dict",

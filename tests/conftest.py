@@ -17,12 +17,26 @@ import pytest
 os.environ.setdefault("INVIMPUTE_COMPILE_CACHE", "off")
 
 
+DATA_ENV_VAR = "INVIMPUTE_DATA"
+GIVEN_DATA = os.environ.get(DATA_ENV_VAR)
+"""``$INVIMPUTE_DATA`` as the test run started (tests that check the library's resolution unset it)."""
+
+
+def shared_data_path() -> Path:
+    """Where the tests look for the shared data: ``$INVIMPUTE_DATA`` when it is set (as the library's
+    data home does), else the workspace's ``shared/data`` beside the checkout."""
+    if GIVEN_DATA:
+        return Path(GIVEN_DATA).expanduser().resolve()
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The project's shared data folder (``<workspace>/shared/data``); skips when it is absent."""
-    path = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    """The project's shared data folder (:func:`shared_data_path`); skips, naming where it looked and
+    the variable to set, when it is absent."""
+    path = shared_data_path()
     if not path.is_dir():
-        pytest.skip(f"shared data folder not found at {path}")
+        pytest.skip(f"shared data folder not found at {path}; set {DATA_ENV_VAR} to the folder holding the data")
     return path
 
 

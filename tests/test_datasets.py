@@ -27,14 +27,6 @@ UCI_SHAPES = {
 }
 
 
-@pytest.fixture(scope="session")
-def shared_data() -> pathlib.Path:
-    path = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    if not path.is_dir():
-        pytest.skip(f"shared data folder not found at {path}")
-    return path
-
-
 @pytest.fixture(autouse=True)
 def _no_env_home(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(datasets.DATA_ENV_VAR, raising=False)
@@ -152,8 +144,9 @@ def test_data_home_env_var(monkeypatch: pytest.MonkeyPatch, shared_data: pathlib
 
 
 def test_data_home_env_var_relative(monkeypatch: pytest.MonkeyPatch, shared_data: pathlib.Path) -> None:
-    monkeypatch.chdir(pathlib.Path(__file__).resolve().parents[1])
-    monkeypatch.setenv(datasets.DATA_ENV_VAR, os.path.join("..", "shared", "data"))
+    root = pathlib.Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    monkeypatch.setenv(datasets.DATA_ENV_VAR, os.path.relpath(shared_data, root))
     assert datasets.data_home() == shared_data.resolve()
 
 

@@ -402,3 +402,16 @@ def test_every_neural_method_learns_at_its_defaults(method, shared_data):
         return float(np.sqrt(np.mean((((filled.to_numpy() - truth.to_numpy()) / span)[missing]) ** 2)))
 
     assert rmse(Imputer(method, seed=0).fit_transform(damaged)) < 0.8 * rmse(Imputer("mean").fit_transform(damaged))
+
+
+def test_docstring_lists_every_method_attribute_and_an_example():
+    from invimpute.estimator.imputer import METHODS
+
+    doc = Imputer.__doc__
+    missing = [m for m in METHODS if f'"{m}"' not in doc]
+    assert not missing, f"Imputer's docstring leaves out methods {missing}"
+    assert "Attributes:" in doc and "Examples:" in doc and "progress:" in doc
+    fitted = Imputer(train={"epochs": 1}).fit(make_mixed_missing())
+    public = [name for name in [*vars(fitted), "history_"] if name.endswith("_") and not name.startswith("_")]
+    undocumented = [name for name in public if name not in doc]
+    assert not undocumented, f"fitted attributes missing from the Attributes section: {undocumented}"

@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("methods",),                                     # the method protocol, the registry, auto
     ("uncertainty",),                                 # measures, calibration, draws, belief
     ("estimator",),                                   # the Imputer
-    ("checkpoint",),                                  # saved state
+    ("checkpoint", "plot"),                           # saved state; figures of a fitted Imputer
     ("job",),                                         # the streaming job
     ("distributed", "bench"),                         # jobs on many hosts, the benchmark harness
     ("cli",),
@@ -82,3 +82,35 @@ def test_no_underscored_name_crosses_a_module(module, path):
 def test_every_layered_name_exists():
     present = {_top(m) for m, _ in _modules()}
     assert set(RANK) <= present, sorted(set(RANK) - present)
+
+
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 80
+MAX_FOLDER_MODULES = 12
+"""Sizes past which a module, a function or a package folder no longer reads as one idea: split it."""
+
+
+def test_no_module_over_500_lines():
+    long = {f"invimpute/{path.relative_to(PACKAGE)}": n for _, path in _modules()
+            if (n := len(path.read_text().splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"modules over {MAX_MODULE_LINES} lines (split them): {long}"
+
+
+def test_no_function_over_80_lines():
+    long = {}
+    for _, path in _modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1  # from ``def`` to the last line, docstring included
+                if n > MAX_FUNCTION_LINES:
+                    long[f"invimpute/{path.relative_to(PACKAGE)}:{node.name}"] = n
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines (split them): {long}"
+
+
+def test_no_package_folder_over_12_modules():
+    folders: dict[str, int] = {}
+    for path in PACKAGE.rglob("*.py"):
+        folder = f"invimpute/{path.parent.relative_to(PACKAGE)}".removesuffix("/.")
+        folders[folder] = folders.get(folder, 0) + 1
+    crowded = {folder: n for folder, n in folders.items() if n > MAX_FOLDER_MODULES}
+    assert not crowded, f"package folders with more than {MAX_FOLDER_MODULES} modules (regroup them): {crowded}"

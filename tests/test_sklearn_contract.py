@@ -32,6 +32,8 @@ TINY = {
     "gaussian": {"options": {"rounds": 3}},
     "gain": {"options": {"iterations": 20, "batch_size": 16}},
     "miwae": {"options": {"n_steps": 20, "n_samples": 10, "hidden": 8, "batch_size": 16, "k": 2}},
+    "remasker": {"options": {"embed_dim": 8, "depth": 1, "decoder_depth": 1, "num_heads": 2, "max_steps": 3,
+                             "batch_size": 16}},
 }
 
 ARRAY_API = ("scikit-learn runs this check only with SCIPY_ARRAY_API=1 set before SciPy is imported; inputs "

@@ -37,6 +37,11 @@ _INVIMPUTE_REFERENCE: dict[str, Any] = {
 """The library's Mushroom configuration: study 1's masked MLP trained on the masked-prediction target with a
 cross-entropy head per column (chosen on seed 0 of the development runs)."""
 
+_REMASKER: dict[str, Any] = {"embed_dim": 64, "depth": 8, "decoder_depth": 6, "num_heads": 4, "mask_ratio": 0.5,
+                              "epochs": 600, "batch_size": 64}
+"""ReMasker's published settings (:mod:`invimpute.peers.remasker`): embedding 64, encoder depth 8, decoder
+depth 6, mask ratio 0.5, 600 epochs of batch 64, AdamW."""
+
 PEERS: dict[str, tuple[str, ...]] = {
     "miceforest": ("options",),
     "hyperimpute": ("options", "timeout_s"),
@@ -57,6 +62,9 @@ PRESETS: dict[str, dict[str, Any]] = {
                                                   "alpha": 100.0}},
     "miwae": {"method": "miwae", "method_options": {"hidden": 128, "k": 20, "n_steps": 5000, "n_samples": 1000}},
     "hyperimpute": {"method": "hyperimpute", "options": {}, "timeout_s": 4 * 3600},
+    "remasker": {"method": "remasker", "method_options": _REMASKER},
+    "remasker-cpu": {"method": "remasker", "method_options": {**_REMASKER, "embed_dim": 32, "depth": 4,
+                                                              "decoder_depth": 2, "max_steps": 2000}},
     "invimpute-dae": {"method": "ae", **_INVIMPUTE_NET},
     "invimpute-dae-large": {"method": "ae", **_INVIMPUTE_NET, "hidden": [512, 256], "steps": 30_000},
     "invimpute-dae-ensemble": {"method": "ae", **_INVIMPUTE_NET, "hidden": [512, 256], "ensemble": 5},
@@ -80,7 +88,10 @@ defaults for 5 rounds on one LightGBM thread (the optional ``bench`` extra; one 
 single-threaded trees of ``missforest``, because LightGBM's spinning worker threads slow it many times
 over on a CPU shared with other work, for the same fills); GAIN's reference settings; MIWAE's defaults;
 ``hyperimpute``, HyperImpute's automatic selection at its defaults, run in its own environment
-(``benchmarks/hyperimpute_env.sh``) with a time limit of ``timeout_s`` seconds.
+(``benchmarks/hyperimpute_env.sh``) with a time limit of ``timeout_s`` seconds; ``remasker``, ReMasker at
+its published settings (600 epochs: a GPU's budget), and ``remasker-cpu``, the small end of the published
+settings (embedding 32, encoder depth 4, decoder depth 2) capped at 2,000 AdamW steps, the CPU budget
+chosen on the development table (``benchmarks/results/frontier_dev.md``).
 
 The ``invimpute-*`` presets are the library's tuned configurations: ``invimpute-dae-large`` is
 ``invimpute-dae`` at twice the width and three times the steps, for the larger tables, where capacity and

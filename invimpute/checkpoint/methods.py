@@ -60,7 +60,8 @@ def _dump_network(method: Autoencoding, prefix: str) -> tuple[dict, dict[str, np
     arrays[f"{prefix}mean"] = np.asarray(method.mean_)
     arrays[f"{prefix}radii"] = np.asarray([np.nan if r is None else r for r in method.radii_], dtype=np.float64)
     state = {"kind": method.algorithm, "n_models": len(method.models_),
-             "histories": [_history_dict(h) for h in method.histories_], "opaque": []}
+             "histories": [_history_dict(h) for h in method.histories_],
+             "steps_per_evaluation": method.steps_per_evaluation_, "opaque": []}
     if getattr(method, "weights_", None) is not None:
         arrays[f"{prefix}column_weights"] = np.asarray(method.weights_)
     if method.algorithm == "recurrent":  # the fills refined in training, returned for the training table
@@ -130,6 +131,7 @@ def _restore_network(method: Autoencoding, state: dict, arrays, layout, width: i
         _restore_model(model, arrays, f"{prefix}model_{i}/")
         method.models_.append(model)
     method.histories_ = [History(**h) for h in state["histories"]]
+    method.steps_per_evaluation_ = state.get("steps_per_evaluation")
     method.fills_ = [arrays[f"{prefix}fill_{i}"] for i in range(n_models) if f"{prefix}fill_{i}" in arrays]
     method.fit_data_ = (arrays.get(f"{prefix}fit_x", np.zeros((0, width), np.float32)),
                         arrays.get(f"{prefix}fit_observed", np.zeros((0, width), bool)))

@@ -28,9 +28,11 @@ KIND_NAMES = {NUMERIC: "numeric", UNIT: "unit", BINARY: "binary", CATEGORICAL: "
 class Layout:
     """Per encoded column: its kind code and the index of the source column (group) it belongs to.
 
-    ``kind[j]`` is one of :data:`NUMERIC`, :data:`UNIT`, :data:`BINARY`, :data:`CATEGORICAL`;
-    ``group[j]`` is the index of the original table column that encoded column ``j`` came from, so a
-    categorical column's one-hot entries share one group. Groups are numbered 0..n_groups-1 in order.
+    Attributes:
+      kind: per encoded column ``j``, one of :data:`NUMERIC`, :data:`UNIT`, :data:`BINARY`,
+        :data:`CATEGORICAL`.
+      group: per encoded column ``j``, the index of the original table column it came from, so a
+        categorical column's one-hot entries share one group; groups are numbered 0..n_groups-1 in order.
     """
 
     kind: tuple[int, ...]

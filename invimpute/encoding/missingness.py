@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from invimpute.encoding.layout import Layout
+from invimpute.encoding.schema import Schema
 
 DEFAULT_TOKENS: tuple[str, ...] = (
     "", "NA", "N/A", "n/a", "na", "NULL", "null", "Null", "None", "none", "nan", "NaN", "NAN", "?",
@@ -57,6 +58,11 @@ def detect(
         cells are always missing). ``None`` or ``()`` turns token matching off.
       sentinels: values that mean "missing": a mapping from column name to its sentinels (for example
         ``{"age": [-999, 0]}``), or one sequence applied to every column.
+
+    Returns:
+      A :class:`Detection`: ``cleaned`` (a copy of ``data`` with every missing cell NaN), ``observed``
+      (a boolean frame, True where a value is present) and ``report`` (per column, the counts of
+      NaN/None, token and sentinel cells).
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"detect expects a pandas DataFrame, got {type(data).__name__}")
@@ -82,6 +88,25 @@ def detect(
         })
     report = pd.DataFrame(rows).set_index("column")
     return Detection(cleaned=cleaned, observed=observed, report=report)
+
+
+def missing_report(observed: pd.DataFrame) -> pd.DataFrame:
+    """The report of :func:`detect` for a table whose only missing cells are NaN (one row per column)."""
+    missing = ~observed.to_numpy(dtype=bool)
+    count = missing.sum(axis=0)
+    return pd.DataFrame({"n_missing": count, "fraction": missing.mean(axis=0) if len(missing) else 0.0,
+                         "nan": count, "token": 0, "sentinel": 0},
+                        index=pd.Index(observed.columns, name="column"))
+
+
+def with_outliers(report: pd.DataFrame | None, observed: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """``report`` (or :func:`missing_report` of ``observed`` when None) with an ``outliers`` column: per
+    source column, the observed values the encoder found beyond its fences at fit
+    (:func:`invimpute.tables.scaling.fences`): left out of its scaling and fill range, clipped when encoded,
+    and kept as they are in the output."""
+    report = missing_report(observed) if report is None else report.copy()
+    report["outliers"] = [int(spec.outliers) for spec in schema.columns]
+    return report
 
 
 def _sentinels_by_column(data: pd.DataFrame, sentinels) -> dict:
@@ -136,8 +161,16 @@ def mcar_mask(
     """Missing completely at random, with an exact fraction: ``round(rate * n)`` cells chosen uniformly.
 
     ``n`` counts the cells that are currently observed (all cells when ``observed`` is None), so the
-    removed fraction of the available cells is exact, as the reference study does it. Returns a
-    ``missing`` mask (True where a cell is removed).
+    removed fraction of the available cells is exact, as the reference study does it.
+
+    Args:
+      key: a seed or a JAX PRNG key.
+      shape: the table's shape.
+      rate: the fraction of available cells to remove, in [0, 1).
+      observed: True where a cell is present (only those can be removed); None for all cells.
+
+    Returns:
+      A boolean ``missing`` mask of ``shape``, True where a cell is removed.
     """
     _check_rate(rate)
     avail = np.ones(shape, dtype=bool) if observed is None else np.asarray(observed, dtype=bool)
@@ -185,7 +218,16 @@ def mar_mask(
 
     A random ``driver_fraction`` of the columns stay fully observed; each other column's cells go
     missing with probability ``sigmoid(x_drivers @ w + b)``, random weights ``w`` per column and ``b``
-    solved so that the expected rate over the whole table is ``rate``. ``x`` is a numeric (n, p) array.
+    solved so that the expected rate over the whole table is ``rate``.
+
+    Args:
+      key: a seed or a JAX PRNG key.
+      x: the complete table, a numeric (n, p) array (standardised inside).
+      rate: the expected fraction of the whole table's cells to remove, in [0, 1).
+      driver_fraction: the share of columns kept fully observed as drivers.
+
+    Returns:
+      A boolean (n, p) ``missing`` mask, True where a cell is removed (never in a driver column).
     """
     _check_rate(rate)
     z = _standardise(x)
@@ -219,8 +261,17 @@ def mnar_mask(
     """Missing not at random by self-masking: a cell's own value sets its odds of going missing.
 
     With ``side="high"`` large values are more likely to be removed (censoring from above), with
-    ``side="low"`` small ones; ``strength`` is the logistic slope on the standardised value. The
-    intercept of each column is solved so the expected rate is ``rate``.
+    ``side="low"`` small ones. The intercept of each column is solved so the expected rate is ``rate``.
+
+    Args:
+      key: a seed or a JAX PRNG key.
+      x: the complete table, a numeric (n, p) array (standardised inside).
+      rate: the expected fraction of each column's cells to remove, in [0, 1).
+      side: ``"high"`` or ``"low"``: which values go missing more often.
+      strength: the logistic slope on the standardised value.
+
+    Returns:
+      A boolean (n, p) ``missing`` mask, True where a cell is removed.
     """
     _check_rate(rate)
     if side not in ("high", "low"):
@@ -242,10 +293,18 @@ def row_mask(
     n_rows: int,
     contiguous: bool = True,
 ) -> np.ndarray:
-    """Whole pixel rows removed from each of ``n`` images: a (n, height, width) ``missing`` mask.
+    """Whole pixel rows removed from each of ``n`` images.
 
-    ``contiguous=True`` removes one band of ``n_rows`` adjacent rows at a random offset per image;
-    ``False`` removes ``n_rows`` rows chosen at random per image.
+    Args:
+      key: a seed or a JAX PRNG key.
+      n: the number of images.
+      height, width: the image size in pixels.
+      n_rows: the pixel rows removed from each image, in 1..height.
+      contiguous: True removes one band of ``n_rows`` adjacent rows at a random offset per image;
+        False removes ``n_rows`` rows chosen at random per image.
+
+    Returns:
+      A boolean (n, height, width) ``missing`` mask, True where a pixel is removed.
     """
     if not 0 < n_rows <= height:
         raise ValueError(f"n_rows must be in 1..{height}, got {n_rows}")
@@ -268,7 +327,17 @@ def patch_mask(
     width: int,
     patch: tuple[int, int],
 ) -> np.ndarray:
-    """One rectangular patch of size ``patch`` at a random place in each image: (n, h, w) ``missing``."""
+    """One rectangular patch at a random place in each of ``n`` images.
+
+    Args:
+      key: a seed or a JAX PRNG key.
+      n: the number of images.
+      height, width: the image size in pixels.
+      patch: the patch's (height, width), which must fit in the image.
+
+    Returns:
+      A boolean (n, height, width) ``missing`` mask, True inside each image's patch.
+    """
     ph, pw = patch
     if not (0 < ph <= height and 0 < pw <= width):
         raise ValueError(f"patch {patch} does not fit in a {height}x{width} image")
@@ -290,10 +359,16 @@ def group_mask(
     groups: Sequence[Sequence[int]],
     n_lost: int = 1,
 ) -> np.ndarray:
-    """Whole groups of related columns lost together, as when a sensor fails: a (n, d) ``missing`` mask.
+    """Whole groups of related columns lost together, as when a sensor fails.
 
-    ``groups`` lists the column indices of each group (together they cover columns ``0..d-1``, each
-    once); every row loses ``n_lost`` groups drawn at random without replacement.
+    Args:
+      key: a seed or a JAX PRNG key.
+      n: the number of rows.
+      groups: the column indices of each group; together they cover columns ``0..d-1``, each once.
+      n_lost: the groups every row loses, drawn at random without replacement.
+
+    Returns:
+      A boolean (n, d) ``missing`` mask, True in every column of a row's lost groups.
     """
     cols = sorted(c for g in groups for c in g)
     if cols != list(range(len(cols))):
@@ -322,7 +397,16 @@ def hide_cells(
 
 
 def apply_mask(data: pd.DataFrame | np.ndarray, missing: np.ndarray) -> pd.DataFrame | np.ndarray:
-    """A copy of ``data`` with the cells where ``missing`` is True set to NaN (the input is not modified)."""
+    """A copy of ``data`` with the cells where ``missing`` is True set to NaN (the input is not modified).
+
+    Args:
+      data: a DataFrame or an array.
+      missing: a boolean mask of ``data``'s shape (from :func:`mcar_mask` and its siblings).
+
+    Returns:
+      A copy of the same type; integer and boolean columns become float64 and categorical columns
+      object, so that they can hold NaN.
+    """
     missing = np.asarray(missing, dtype=bool)
     if missing.shape != data.shape:
         raise ValueError(f"mask has shape {missing.shape}, data has shape {data.shape}; they must match")
@@ -344,6 +428,6 @@ def apply_mask(data: pd.DataFrame | np.ndarray, missing: np.ndarray) -> pd.DataF
 
 
 __all__ = [
-    "DEFAULT_TOKENS", "Detection", "detect", "mcar_mask", "mar_mask", "mnar_mask",
+    "DEFAULT_TOKENS", "Detection", "detect", "missing_report", "with_outliers", "mcar_mask", "mar_mask", "mnar_mask",
     "row_mask", "patch_mask", "group_mask", "apply_mask", "hide_cells",
 ]

@@ -27,16 +27,19 @@ import pandas as pd
 from invimpute.methods.auto import Auto
 from invimpute.uncertainty.belief import Belief, belief_frames, draw_imputations, fit_calibrated
 from invimpute.config import EncodingConfig, ModelConfig, UncertaintyConfig, as_dict, coerce, with_fields
-from invimpute.encoding.encoder import TableEncoder
+from invimpute.encoding.encoder import TableEncoder, check_fits
 from invimpute.estimator.contract import BASES, CLASS_OPTIONS, EstimatorContract, NotFittedError
 from invimpute.inversion.batch import InversionConfig
+from invimpute.methods.history import training_history
 from invimpute.methods.registry import NEURAL, PEERS, Autoencoding, peers
-from invimpute.encoding.missingness import detect
+from invimpute.encoding.missingness import detect, with_outliers
 from invimpute.tables import (Table, check_feature_names, check_n_features, feature_names, merge_filled, read_table,
                               write_table)
 from invimpute.training.loop import TrainConfig
 
 METHODS = ("auto",) + NEURAL + PEERS
+"""Every ``method`` name :class:`Imputer` accepts: ``"auto"``, the library's autoencoders
+(:data:`~invimpute.methods.registry.NEURAL`) and the peers (:data:`~invimpute.methods.registry.PEERS`)."""
 CONFIGS: dict[str, type] = {
     "model": ModelConfig, "train": TrainConfig, "inversion": InversionConfig,
     "uncertainty": UncertaintyConfig, "encoding": EncodingConfig,
@@ -71,14 +74,20 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
     ``X`` may be a pandas DataFrame or Series, a polars or pyarrow table (or anything with
     ``__arrow_c_stream__`` / ``__dataframe__``), a NumPy array or a list of rows; the result has the same
     type (``set_output(transform="pandas" | "polars")`` or scikit-learn's ``transform_output`` asks for
-    another), every column its dtype and every observed cell its value and type. scikit-learn's
+    another), every column its dtype and every observed cell its value and type. Images, given as an
+    (n, height, width) array in [0, 1], are repaired pixel by pixel. scikit-learn's
     ``get_params``/``set_params`` are replaced by the nested ones below.
 
     Args:
-      method: ``"auto"`` (the default: a masked-prediction autoencoder and fast peers, chosen or blended
-        per column on held-out observed cells, see :class:`~invimpute.methods.auto.Auto`), ``"reverse"``
-        (reverse training), ``"ae"`` (one masked pass), ``"recurrent"`` (study 1), or a peer:
-        ``"mean"``, ``"knn"``, ``"iterative"``, ``"missforest"``, ``"softimpute"``, ``"gain"``, ``"miwae"``.
+      method: one of :data:`METHODS`. ``"auto"`` (the default: a masked-prediction autoencoder and fast
+        peers, chosen or blended per column on held-out observed cells, see
+        :class:`~invimpute.methods.auto.Auto`); the library's autoencoders: ``"reverse"`` (reverse
+        training: gradient descent over the missing entries through the frozen network), ``"ae"`` (one
+        masked pass), ``"recurrent"`` (study 1's refill during training); or a peer: ``"mean"``
+        (mean/mode), ``"knn"``, ``"iterative"`` (scikit-learn's IterativeImputer), ``"missforest"``
+        (the same with extra trees), ``"softimpute"``, ``"gaussian"`` (a multivariate normal fitted by
+        EM), ``"gain"``, ``"miwae"``,
+        ``"remasker"`` (ReMasker: a transformer masked autoencoder over column tokens).
       model: the autoencoder, a :class:`~invimpute.config.ModelConfig` or a dict of its fields.
       train: its training, a :class:`~invimpute.training.loop.TrainConfig` or a dict (budget in ``steps``,
         sized from the table when None; ``epochs`` accepted instead).
@@ -87,15 +96,53 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         or a dict.
       encoding: what counts as missing and how columns are encoded, an
         :class:`~invimpute.config.EncodingConfig` or a dict.
-      options: keyword options of a peer method, and for ``"reverse"`` ``{"choice": "batch"}``: choose
-        each column's fill on every batch repaired, from pseudo-damage laid out like the batch's own
-        damage, instead of once at fit (for damage the training never showed; see
-        :func:`~invimpute.inversion.validated.invert_validated`).
-      seed: the one seed every random draw derives from.
-      progress: show progress bars.
+      options: keyword options of a peer method (``{"n_neighbors": 10}`` for ``"knn"``...), and for
+        ``"reverse"`` ``{"choice": "batch"}``: choose each column's fill on every batch repaired, from
+        pseudo-damage laid out like the batch's own damage, instead of once at fit (for damage the
+        training never showed; see :func:`~invimpute.inversion.validated.invert_validated`).
+      seed: the one seed every random draw derives from: the same seed gives the same fills.
+      progress: show a progress bar (tqdm) of the training evaluations, with the running loss; off by
+        default.
 
     Nested settings are reachable as ``get_params()["train__steps"]`` and ``set_params(train__steps=...)``,
     so grid searches work over any field.
+
+    Attributes:
+      settings_: every setting resolved and validated at fit (:class:`Settings`).
+      encoder_: the fitted :class:`~invimpute.encoding.encoder.TableEncoder` (column kinds, categories,
+        scaling); ``layout_`` is its encoded layout.
+      method_: the fitted method on the encoded matrix (:class:`~invimpute.methods.auto.Auto`,
+        :class:`~invimpute.methods.registry.Autoencoding` or a peer).
+      selection_: for ``"auto"`` (and ``"reverse"`` with held-out cells), a DataFrame with one row per
+        source column: every candidate's held-out error and weight, the choice and the rule that made
+        it; None for other methods.
+      history_: the training record, one row per evaluation (``candidate``, ``member``, ``step``,
+        ``train_loss``, ``held_out_loss``, ``best``); None for methods that do not train. Saved with
+        checkpoints.
+      report_: per column, the cells found missing (NaN/None, tokens, sentinels) in the last table read;
+        None for an all-float table without sentinels.
+      calibration_: the fitted calibration of the neural methods' beliefs, or None.
+      image_shape_: (height, width) when fitted on images, else None.
+      key_impute_: the PRNG key of imputation (fixed at fit, so transforms repeat).
+      n_features_in_, feature_names_in_: scikit-learn's record of the columns seen at fit
+        (``feature_names_in_`` only when every name is a string).
+
+    Examples:
+      A table with missing cells, filled by the default method:
+
+      >>> import numpy as np, pandas as pd
+      >>> import invimpute as ii
+      >>> df = pd.DataFrame({"a": [1.0, 2.0, np.nan, 4.0] * 10, "b": ["x", None, "y", "x"] * 10})
+      >>> imp = ii.Imputer(seed=0, train={"steps": 200}).fit(df)
+      >>> filled = imp.transform(df)              # same type, dtypes and observed cells
+      >>> imp.selection_["choice"]                # each column's fill, proved on held-out cells
+      >>> imp.history_                            # the network's training and held-out loss
+
+      Reverse training with a progress bar, five multiple imputations and per-cell belief:
+
+      >>> imp = ii.Imputer("reverse", train={"steps": 500}, progress=True).fit(df)
+      >>> tables = imp.multiple_imputations(df, 5)
+      >>> belief = imp.belief(df)                 # probabilities, intervals per missing cell
     """
 
     def __init__(
@@ -203,17 +250,15 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
     def _read(self, data) -> Table:
         return read_table(data, images=True, owner=type(self).__name__)
 
-    def _detect(self, frame: pd.DataFrame, encoding: EncodingConfig) -> pd.DataFrame:
+    def _detect(self, frame: pd.DataFrame, encoding: EncodingConfig) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """The observed mask of ``frame`` and what was found per column (None for an all-float table: NaN only)."""
         if frame.shape[0] == 0 or frame.shape[1] == 0:
             raise ValueError(f"the table is empty (shape {frame.shape}); give at least one row and one column")
         all_float = all(isinstance(t, np.dtype) and t.kind == "f" for t in frame.dtypes)
         if all_float and encoding.sentinels is None:
-            observed = pd.DataFrame(~np.isnan(frame.to_numpy()), index=frame.index, columns=frame.columns)
-            self.report_ = None
-            return observed
+            return pd.DataFrame(~np.isnan(frame.to_numpy()), index=frame.index, columns=frame.columns), None
         found = detect(frame, tokens=encoding.tokens, sentinels=encoding.sentinels)
-        self.report_ = found.report
-        return found.observed
+        return found.observed, found.report
 
     def _encode(self, frame: pd.DataFrame, observed: pd.DataFrame):
         return self.encoder_.encode(frame.where(observed.to_numpy(), np.nan), observed)
@@ -228,12 +273,15 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         settings = self.settings()
         table = self._read(X)
         frame, image_shape = table.frame, table.image_shape
-        observed = self._detect(frame, settings.encoding)
+        observed, report = self._detect(frame, settings.encoding)
         scaling = "none" if image_shape is not None else settings.encoding.scaling
-        self.encoder_ = TableEncoder(scaling=scaling, categorical=tuple(settings.encoding.categorical))
+        self.encoder_ = TableEncoder(scaling=scaling, categorical=tuple(settings.encoding.categorical),
+                                     max_levels=settings.encoding.max_levels)
         # fit on the caller's frame (the mask picks the observed cells) so each column's dtype is the
         # caller's: masking first would turn an int column with sentinel cells into float64.
         self.encoder_.fit(frame, observed)
+        check_fits(self.encoder_.schema, len(frame), settings.encoding.memory_bytes())
+        self.report_ = with_outliers(report, observed, self.encoder_.schema)  # the fit table's, per column
         Xe, Oe = self._encode(frame, observed)
         self.settings_ = settings
         self.image_shape_ = image_shape
@@ -271,6 +319,18 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         self.selection_ = None
         return self.method_
 
+    @property
+    def history_(self) -> pd.DataFrame | None:
+        """The training record of the fitted method, one row per evaluation (None for methods that do not
+        train); read from the method's state, so a loaded checkpoint has it too.
+
+        Columns ``candidate`` (``"network"`` under ``auto``, else the method's name), ``member``,
+        ``step`` (optimiser steps done), ``train_loss``, ``held_out_loss`` (NaN where no cell is held
+        out) and ``best`` (the evaluation whose parameters were kept); see
+        :func:`~invimpute.methods.history.training_history`.
+        """
+        return training_history(self.method_)
+
     def transform(self, X):
         """A copy of ``X`` with every missing cell filled; observed cells are returned unchanged."""
         return self.transform_with_mask(X)[0]
@@ -292,7 +352,7 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         if image_shape != self.image_shape_:
             raise ValueError(f"fitted on {'images ' + str(self.image_shape_) if self.image_shape_ else 'a table'}, got "
                              f"{'images ' + str(image_shape) if image_shape else 'a table'}")
-        observed = self._detect(frame, self.settings_.encoding)
+        observed, _ = self._detect(frame, self.settings_.encoding)
         Xe, Oe = self._encode(frame, observed)
         return table, observed, Xe, Oe
 

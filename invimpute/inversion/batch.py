@@ -25,12 +25,16 @@ from invimpute.inversion.solver import InversionConfig, solve_one
 
 @dataclass
 class InversionResult:
-    """Repaired samples and per-sample diagnostics (all NumPy, one row per input sample).
+    """Repaired samples and per-sample diagnostics (all NumPy, one row per input sample), as :func:`invert`
+    returns them.
 
-    ``x`` holds the repaired data (observed entries bit-identical to the input); ``loss`` the final
-    objective; ``steps`` the steps taken; ``converged`` whether the early stop fired; ``all_missing``
-    marks samples with no observed entry (they get the model's unconditional fill); ``trace`` the loss
-    at every step when asked for.
+    Attributes:
+      x: the repaired data, (n, d); observed entries bit-identical to the input.
+      loss: the final objective of each sample, (n,).
+      steps: the optimiser steps each sample took, (n,).
+      converged: whether each sample's early stop fired, (n,).
+      all_missing: the samples with no observed entry (they get the model's unconditional fill), (n,).
+      trace: the objective at every step, (n, steps), when ``InversionConfig.trace`` asks for it; else None.
     """
 
     x: np.ndarray
@@ -116,9 +120,23 @@ def invert(
     """Repair every row of ``X`` (n, d) by reverse training through the frozen ``model``.
 
     ``observed`` (n, d) is True where a value is present; only the other entries are optimised and
-    observed entries of the result are bit-identical to ``X``. ``key`` (or an int seed) determines every
-    random draw: sample ``i`` uses the ``i``-th key split from it, whatever the chunking. ``mean`` gives
-    the column means for ``init="mean"`` (default: means of the observed entries).
+    observed entries of the result are bit-identical to ``X``. Rows are solved in compiled chunks of
+    ``config.batch_size``, each a ``vmap`` of the per-sample solver.
+
+    Args:
+      model: a trained autoencoder (:class:`~invimpute.models.networks.MLPAutoencoder`,
+        :class:`~invimpute.models.networks.ConvAutoencoder`, or any NNX module with ``encode``/``decode``
+        in latent mode); it is not changed.
+      X: the encoded rows, (n, d) float; missing entries may hold anything.
+      observed: (n, d) bool, True where a value is present.
+      layout: each encoded column's kind and group (:class:`~invimpute.encoding.layout.Layout`).
+      config: the solver's settings (:class:`~invimpute.inversion.solver.InversionConfig`).
+      key: a PRNG key or an int seed that determines every random draw: sample ``i`` uses the ``i``-th
+        key split from it, whatever the chunking.
+      mean: the column means for ``init="mean"`` (default: means of the observed entries).
+
+    Returns:
+      An :class:`InversionResult`: the repaired rows and per-sample diagnostics.
     """
     X, observed, key, mean, radius = prepare_inputs(model, X, observed, layout, config, key, mean)
     graphdef, params = nnx.split(model)
@@ -136,7 +154,18 @@ def invert(
 
 
 def code_radius(model: nnx.Module, X: np.ndarray, observed: np.ndarray, batch_size: int = 4096) -> float:
-    """Mean norm of the bottleneck codes of the (zero-filled) training rows: the sphere's radius."""
+    """Mean norm of the bottleneck codes of the (zero-filled) training rows: the radius of the sphere that
+    ``InversionConfig(code_penalty="sphere")`` keeps latent codes near.
+
+    Args:
+      model: a trained autoencoder with an ``encode`` method.
+      X: the encoded rows, (n, d).
+      observed: (n, d) bool, True where a value is present (the others are zero-filled and flagged).
+      batch_size: rows per compiled chunk.
+
+    Returns:
+      The mean Euclidean norm of the rows' codes.
+    """
     graphdef, params = nnx.split(model)
     observed = np.asarray(observed, dtype=bool)
     x = np.where(observed, X, 0.0).astype(np.float32)

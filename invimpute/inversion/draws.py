@@ -78,6 +78,16 @@ def invert_draws(
     ``vmap`` around the sample ``vmap``, so M draws are one compiled program; chunks hold about
     ``config.batch_size / n_draws`` samples each. Observed entries are
     bit-identical to ``X`` in every draw; the same key gives the same draws.
+
+    Args:
+      model, X, observed, layout, config, mean: as for :func:`~invimpute.inversion.batch.invert`.
+      key: a PRNG key or an int seed that determines every draw.
+      n_draws: the number of draws, at least 1.
+      start_noise: the scale of the Gaussian noise added to each draw's starting point, >= 0.
+      model_dropout: run each draw through its own Monte-Carlo dropout network.
+
+    Returns:
+      An (n_draws, n, d) float32 array of repaired rows.
     """
     if not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
         raise ValueError(f"n_draws must be an integer >= 1, got {n_draws!r}")

@@ -40,9 +40,16 @@ CANDIDATES: Mapping[str, InversionConfig] = MappingProxyType({
 
 @dataclass
 class ValidatedInversion:
-    """What :func:`invert_validated` returns: the repaired rows (observed entries bit-identical), the
-    candidates' names, their weight in each encoded column (candidates, width), the per-column choices
-    (or one pooled choice per column kind), and the pseudo-damage's held-out cells (n, width)."""
+    """What :func:`invert_validated` returns.
+
+    Attributes:
+      x: the repaired rows, (n, width); observed entries bit-identical to the input.
+      names: the candidates' names (the one pass, then the keys of ``configs``).
+      weights: each candidate's weight in each encoded column, (candidates, width).
+      choices: the per-column choices (:class:`~invimpute.scoring.selection.ColumnChoice`), or None when
+        one pooled choice was made per column kind.
+      held: the pseudo-damage's held-out cells the candidates were scored on, (n, width).
+    """
 
     x: np.ndarray
     names: list[str]
@@ -117,7 +124,17 @@ def invert_validated(
     row, or rows that share one pattern of damage) gets the one pass.
     Unlike :func:`~invimpute.inversion.batch.invert`, whose repair of a row depends on that row alone, the
     choice here depends on the whole batch: the same row may be repaired differently in another batch.
-    ``key`` (or an int seed) decides the permutation, the reverse trainings and the cross-fitting.
+
+    Args:
+      model, X, observed, layout: as for :func:`~invimpute.inversion.batch.invert`.
+      configs: the reverse-training candidates, name -> :class:`~invimpute.inversion.solver.InversionConfig`.
+      key: a PRNG key or an int seed that decides the permutation, the reverse trainings and the
+        cross-fitting.
+      incumbent: a candidate kept unless another beats it clearly; None lets the best fill or blend win.
+      pool: make one choice per column kind instead of one per column.
+
+    Returns:
+      A :class:`ValidatedInversion`: the repaired rows, the candidates' weights and choices.
     """
     X = np.asarray(X, np.float32)
     observed = np.asarray(observed, bool)

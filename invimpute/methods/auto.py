@@ -168,13 +168,23 @@ class Auto:
                           for i, n in enumerate(names)], axis=-1)
         incumbent = CATEGORICAL_INCUMBENT if CATEGORICAL_INCUMBENT in names else None
         self.choices_ = choose_columns(names, preds, X, held, layout.group_array, seeded_rng(k_sel),
-                                       categorical_incumbent=incumbent)
+                                       categorical_incumbent=incumbent, absent=self._absent(layout))
         self.weights_ = weight_matrix(names, self.choices_, layout.group_array)
         refit = REFIT + (("network",) if X.size <= REFIT_NETWORK_CELLS else ())
         for i, n in enumerate(names):  # refit the chosen ones on every observed cell
             if n in refit and np.any(self.weights_[i] > 0):
                 self.methods_[n] = self._fit_candidate(n, X, observed, layout, jax.random.fold_in(k_fit, i))
         return self
+
+    def _absent(self, layout: Layout) -> dict[str, np.ndarray]:
+        """Per candidate that covers only part of the table (the Gaussian model leaves out wide categorical
+        columns), a bool per source column: True where it has no fill and so is no candidate."""
+        out = {}
+        for n, method in self.methods_.items():
+            covers = getattr(method, "covers_", None)
+            if covers is not None:
+                out[n] = np.bincount(layout.group_array, weights=~covers, minlength=layout.n_groups) > 0
+        return out
 
     def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
         """Every candidate with weight somewhere fills the table; each column takes its blend of them."""

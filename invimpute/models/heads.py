@@ -56,7 +56,16 @@ def group_log_softmax(scores: jax.Array, group: jax.Array, n_groups: int) -> jax
 
 
 def apply_head(scores: jax.Array, layout: Layout) -> jax.Array:
-    """Values in each column's domain from raw scores (..., d)."""
+    """Values in each column's domain from the network's raw scores.
+
+    Args:
+      scores: raw output scores, (..., d).
+      layout: each encoded column's kind and group.
+
+    Returns:
+      An array of ``scores``' shape: numeric columns as they are, unit and binary columns through a
+      sigmoid, each categorical group through a softmax over its columns.
+    """
     kind = jnp.asarray(layout.kind_array)
     out = jnp.where(kind == NUMERIC, scores, jax.nn.sigmoid(scores))
     if layout.has_categorical:
@@ -69,6 +78,14 @@ def inverse_head(values: jax.Array, layout: Layout) -> jax.Array:
     """Scores whose :func:`apply_head` gives back ``values`` (clipped into the open domain).
 
     For a categorical group the scores are log-probabilities, so any value on the simplex is reached.
+
+    Args:
+      values: values in each column's domain, (..., d).
+      layout: each encoded column's kind and group.
+
+    Returns:
+      An array of ``values``' shape: numeric columns as they are, logits for unit and binary columns,
+      log-probabilities for categorical groups.
     """
     kind = jnp.asarray(layout.kind_array)
     clipped = jnp.clip(values, _EPS, 1.0 - _EPS)

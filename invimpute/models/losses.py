@@ -31,7 +31,17 @@ LOSSES = ("typed", "mse")
 
 
 def masked_mse(scores: jax.Array, target: jax.Array, weight: jax.Array, layout: Layout) -> jax.Array:
-    """Mean squared error of ``apply_head(scores)`` against ``target`` over weighted entries."""
+    """Mean squared error of ``apply_head(scores)`` against ``target`` over weighted entries (study 1's loss).
+
+    Args:
+      scores: raw network scores, (d,) or (n, d).
+      target: the encoded values, same shape.
+      weight: how much each entry counts (1 on the cells the loss sees, 0 elsewhere), same shape.
+      layout: each encoded column's kind and group.
+
+    Returns:
+      A scalar: the weighted squared error divided by the total weight (at least 1).
+    """
     err = jnp.square(apply_head(scores, layout) - target)
     return (err * weight).sum() / jnp.maximum(weight.sum(), 1.0)
 
@@ -61,7 +71,19 @@ def cell_count(target: jax.Array, weight: jax.Array, layout: Layout) -> jax.Arra
 
 
 def typed_loss(scores: jax.Array, target: jax.Array, weight: jax.Array, layout: Layout) -> jax.Array:
-    """The loss that fits each column's type, averaged over weighted cells."""
+    """The loss that fits each column's type, averaged over weighted cells: cross-entropy for a
+    categorical group, binary cross-entropy for flags and [0, 1] columns, squared error for numbers.
+
+    Args:
+      scores: raw network scores, (d,) or (n, d).
+      target: the encoded values, same shape (one-hot, possibly soft, in categorical groups).
+      weight: how much each entry counts (1 on the cells the loss sees, 0 elsewhere), same shape.
+      layout: each encoded column's kind and group.
+
+    Returns:
+      A scalar: the weighted sum of the per-entry terms divided by the number of weighted cells (a
+      categorical group counts as one cell).
+    """
     total = (per_entry_typed(scores, target, layout) * weight).sum()
     return total / jnp.maximum(cell_count(target, weight, layout), 1.0)
 

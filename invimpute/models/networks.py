@@ -140,7 +140,17 @@ class MLPAutoencoder(nnx.Module):
 
 
 def reference_mlp(features: int, *, seed: int = 0, dropout: float = 0.5, **kwargs) -> MLPAutoencoder:
-    """Study 1's masked MLP: input values ‖ missing mask, ReLU widths min(2000, 8d), min(500, 2d), ceil(d/2)."""
+    """Study 1's masked MLP: input values ‖ missing mask, ReLU widths min(2000, 8d), min(500, 2d), ceil(d/2).
+
+    Args:
+      features: width ``d`` of a sample.
+      seed: the seed of the initial parameters.
+      dropout: drop rate after every hidden layer (training only).
+      **kwargs: further :class:`MLPAutoencoder` options (``activation``, ``skip``, ``dtype``...).
+
+    Returns:
+      The :class:`MLPAutoencoder`, with no decoder layers after the bottleneck.
+    """
     d = features
     return MLPAutoencoder(
         d, encoder=(min(2000, 8 * d), min(500, 2 * d)), latent=math.ceil(d / 2), decoder=(),
@@ -151,7 +161,18 @@ def reference_mlp(features: int, *, seed: int = 0, dropout: float = 0.5, **kwarg
 def symmetric_mlp(
     features: int, hidden: Sequence[int] | None = None, latent: int | None = None, *, seed: int = 0, **kwargs
 ) -> MLPAutoencoder:
-    """A symmetric MLP autoencoder (encoder widths mirrored in the decoder) with an explicit bottleneck."""
+    """A symmetric MLP autoencoder (encoder widths mirrored in the decoder) with an explicit bottleneck.
+
+    Args:
+      features: width ``d`` of a sample.
+      hidden: the encoder's hidden widths; None for (min(2000, 8d), min(500, 2d)).
+      latent: the bottleneck width; None for max(2, ceil(d / 2)).
+      seed: the seed of the initial parameters.
+      **kwargs: further :class:`MLPAutoencoder` options (``mask_input``, ``dropout``, ``skip``...).
+
+    Returns:
+      The :class:`MLPAutoencoder`.
+    """
     d = features
     hidden = tuple(hidden) if hidden is not None else (min(2000, 8 * d), min(500, 2 * d))
     latent = latent if latent is not None else max(2, math.ceil(d / 2))
@@ -162,8 +183,16 @@ class ConvAutoencoder(nnx.Module):
     """A convolutional autoencoder for square single-channel images given as flat vectors (h*w,).
 
     Two stride-2 convolutions down, a dense bottleneck, two stride-2 transposed convolutions up. With
-    ``mask_input`` the missing indicator is a second input channel. ``height`` and ``width`` must be
-    divisible by 4.
+    ``mask_input`` the missing indicator is a second input channel.
+
+    Args:
+      height, width: the image size, each divisible by 4.
+      channels: the two convolutions' output channels.
+      latent: bottleneck width.
+      mask_input: give the missing indicator as a second input channel.
+      dropout: drop rate after the bottleneck (training only).
+      dtype: compute dtype (``jnp.bfloat16`` on accelerators); parameters stay float32.
+      rngs: the parameters' random streams (``nnx.Rngs(seed)``).
     """
 
     def __init__(

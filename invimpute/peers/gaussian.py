@@ -7,8 +7,16 @@ round fills every row's missing entries with their conditional mean given its ob
 ``inv(P_mm)`` to the second moments, and re-estimates ``mu`` and ``S`` (with a small ridge on the
 diagonal, so the conditioning stays stable on collinear or one-hot columns). Each row's solve is over its
 missing block only, padded to the most entries any row misses, ``vmap``ped over rows inside a
-``lax.scan`` over rounds, so rows with any pattern of missing entries cost the same and nothing is
-looped over in Python.
+``lax.scan`` over rounds (and over chunks of :data:`CHUNK_ROWS` rows inside each round, so memory stays
+``CHUNK_ROWS x k x k`` whatever the number of rows), so rows with any pattern of missing entries cost the
+same and nothing is looped over in Python.
+
+Bounded cost: the block ``k`` is at most the modelled width, and the model covers only the numeric and
+boolean columns and the categorical groups of at most :data:`MAX_LEVELS` entries, narrowest first, up to
+:data:`MAX_WIDTH` encoded entries in all (:func:`modelled_columns`). A wider group (a zip code, a date read
+as text) has no Gaussian fill: :attr:`GaussianEM.covers_` says which entries the model fills, and the rest
+get the observed mean (mode frequencies) and no Gaussian candidate in ``auto``. Without the cap a row
+missing a 1,400-level category solved a 1,400 x 1,400 block per row (137 GB on a 2,000-row table).
 """
 
 from __future__ import annotations
@@ -25,6 +33,26 @@ from invimpute.runtime.rows import map_rows
 
 RIDGE = 1e-3
 """Added to the covariance diagonal, relative to each column's variance."""
+MAX_LEVELS = 32
+"""Widest categorical group (in encoded entries) the model covers."""
+MAX_WIDTH = 256
+"""Most encoded entries the model covers (so the widest block any row solves): every numeric column of the
+benchmark tables (the widest, news, has 58), and their categorical groups."""
+CHUNK_ROWS = 512
+"""Rows whose blocks are solved at once inside an EM round."""
+
+
+def modelled_columns(layout: Layout, max_levels: int = MAX_LEVELS, max_width: int = MAX_WIDTH) -> np.ndarray:
+    """Boolean (d,): the encoded entries the Gaussian model covers: groups of at most ``max_levels``
+    entries, narrowest first (ties in column order), while their total stays within ``max_width``."""
+    group = layout.group_array
+    sizes = np.bincount(group, minlength=layout.n_groups)
+    keep, total = np.zeros(layout.n_groups, bool), 0
+    for g in np.argsort(sizes, kind="stable"):
+        if sizes[g] > max_levels or total + sizes[g] > max_width:
+            break
+        keep[g], total = True, total + int(sizes[g])
+    return keep[group]
 
 
 def _conditional(x: jax.Array, o: jax.Array, mu: jax.Array, P: jax.Array, k: int):
@@ -48,14 +76,23 @@ def _conditional(x: jax.Array, o: jax.Array, mu: jax.Array, P: jax.Array, k: int
 
 
 def _fill_rows(X, observed, mu, S, k):
-    """Every row's conditional mean, and the sum over rows of the missing blocks' conditional covariances."""
-    d = X.shape[1]
+    """Every row's conditional mean, and the sum over rows of the missing blocks' conditional covariances,
+    :data:`CHUNK_ROWS` rows at a time (padding rows are fully observed, so they add nothing)."""
+    n, d = X.shape
     if k == 0:
         return X, jnp.zeros((d, d))
     P = jnp.linalg.inv(S)
-    means, blocks, idx = jax.vmap(_conditional, in_axes=(0, 0, None, None, None))(X, observed, mu, P, k)
-    cov = jnp.zeros((d, d)).at[idx[:, :, None], idx[:, None, :]].add(blocks)
-    return means, cov
+    chunk = min(CHUNK_ROWS, n)
+    pad = (-n) % chunk
+    Xc = jnp.pad(X, ((0, pad), (0, 0))).reshape(-1, chunk, d)
+    Oc = jnp.pad(observed, ((0, pad), (0, 0)), constant_values=True).reshape(-1, chunk, d)
+
+    def one_chunk(cov, rows):
+        means, blocks, idx = jax.vmap(_conditional, in_axes=(0, 0, None, None, None))(*rows, mu, P, k)
+        return cov.at[idx[:, :, None], idx[:, None, :]].add(blocks), means
+
+    cov, means = jax.lax.scan(one_chunk, jnp.zeros((d, d)), (Xc, Oc))
+    return means.reshape(-1, d)[:n], cov
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3))
@@ -93,27 +130,44 @@ def missing_block(observed: np.ndarray) -> int:
 
 
 class GaussianEM(Fitted):
-    """Conditional means under a multivariate normal fitted to the encoded table by ``rounds`` EM steps."""
+    """Conditional means under a multivariate normal fitted to the encoded table by ``rounds`` EM steps.
 
-    def __init__(self, rounds: int = 10, chunk_rows: int = 4096) -> None:
+    The model covers the entries :func:`modelled_columns` picks (``max_levels``, ``max_width``);
+    :attr:`covers_` marks them, and the other entries are filled with their observed mean.
+    """
+
+    def __init__(self, rounds: int = 10, chunk_rows: int = 4096, max_levels: int = MAX_LEVELS,
+                 max_width: int = MAX_WIDTH) -> None:
         self.rounds = rounds
         self.chunk_rows = chunk_rows
+        self.max_levels = max_levels
+        self.max_width = max_width
 
     def fit(self, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array) -> "GaussianEM":
-        """Fit the mean and covariance of the encoded table by EM on its observed entries."""
+        """Fit the mean and covariance of the covered entries by EM on their observed values."""
         if isinstance(self.rounds, bool) or not isinstance(self.rounds, (int, np.integer)) or self.rounds < 1:
             raise ValueError(f"GaussianEM.rounds must be an integer >= 1, got {self.rounds!r}")
         X, observed = self._start_fit(X, observed, layout)
+        self.covers_ = modelled_columns(layout, self.max_levels, self.max_width)
+        X, observed = X[:, self.covers_], observed[:, self.covers_]
+        if X.shape[1] == 0:  # nothing to model: every entry takes its observed mean
+            self.mu_, self.cov_ = np.zeros(0, np.float32), np.zeros((0, 0), np.float32)
+            return self
         mu, S = _em(jnp.asarray(X, jnp.float32), jnp.asarray(observed), int(self.rounds), missing_block(observed))
         self.mu_, self.cov_ = np.asarray(mu), np.asarray(S)
         return self
 
     def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
-        """Each row's missing entries: their conditional mean given the row's observed entries."""
+        """Each row's missing covered entries: their conditional mean given the row's observed covered
+        entries; the other missing entries: their observed mean."""
         X, observed = self._start_impute(X, observed)
-        program = functools.partial(_fill, jnp.asarray(self.mu_), jnp.asarray(self.cov_), missing_block(observed))
-        out = np.asarray(map_rows(program, (X, observed), self.chunk_rows))
+        out = np.where(observed, X, self.mean_[None, :])
+        cover = self.covers_
+        if cover.any():
+            sub_obs = observed[:, cover]
+            program = functools.partial(_fill, jnp.asarray(self.mu_), jnp.asarray(self.cov_), missing_block(sub_obs))
+            out[:, cover] = np.asarray(map_rows(program, (X[:, cover], sub_obs), self.chunk_rows))
         return finish(X, observed, out, self.layout_, self.empty_)
 
 
-__all__ = ["GaussianEM", "RIDGE", "missing_block"]
+__all__ = ["GaussianEM", "RIDGE", "MAX_LEVELS", "MAX_WIDTH", "CHUNK_ROWS", "missing_block", "modelled_columns"]

@@ -157,7 +157,8 @@ class MIWAE(Fitted):
     as independent numbers, which is crude but fine for a baseline. ``latent_dim=None`` picks
     ``max(1, d // 2)`` capped at 10. ``epochs=None`` trains for as many epochs as give about ``n_steps``
     gradient steps (at least one epoch). After ``fit``, ``history_`` holds the mean negative bound per
-    epoch. The encoder is amortised, so new rows need no reference data.
+    epoch and ``steps_per_epoch_`` the gradient steps of one. The encoder is amortised, so new rows need
+    no reference data.
     """
 
     def __init__(
@@ -228,6 +229,7 @@ class MIWAE(Fitted):
             history.append(float(loss))
         self.params_ = state[0]
         self.history_ = np.asarray(history, dtype=np.float32)
+        self.steps_per_epoch_ = n // batch_size
         return self
 
     def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:

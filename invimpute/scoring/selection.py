@@ -191,10 +191,47 @@ def pooled_weights(names: list[str], preds: list[np.ndarray], truths: list[np.nd
     return np.eye(len(names))[best] if clear_win(per_cell[:, keep] - per_cell[:, best]) else fallback
 
 
+def _with_absent(names: list[str], present: list[str], choice: ColumnChoice) -> ColumnChoice:
+    """``choice`` made among ``present`` candidates, spelled over every name: the others have no error
+    (NaN) and no weight."""
+    errors = {n: choice.errors.get(n, float("nan")) for n in names}
+    weights = {n: choice.weights.get(n, 0.0) for n in names}
+    return ColumnChoice(errors=errors, weights=weights, choice=choice.choice, cells=choice.cells, rule=choice.rule)
+
+
 def choose_columns(names: list[str], preds: np.ndarray, X: np.ndarray, held: np.ndarray, group: np.ndarray,
                    rng: np.random.Generator, incumbent: str | None = None,
                    categorical_incumbent: str | None = None, strict_mean: bool = True,
-                   baseline: str = BASELINE, family_wise: bool = False) -> list[ColumnChoice]:
+                   baseline: str = BASELINE, family_wise: bool = False,
+                   absent: dict[str, np.ndarray] | None = None) -> list[ColumnChoice]:
+    """As :func:`choose_among`, where ``absent`` maps a candidate to the groups (a bool per group) it has no
+    fill for (the Gaussian model leaves out wide categorical columns): those groups are chosen among the
+    other candidates (their pooled weights too), and the candidate gets no error and no weight there."""
+    n_groups = int(group.max()) + 1
+    masks = {n: np.asarray(m, bool) for n, m in (absent or {}).items() if np.any(m)}
+    if not masks:
+        return choose_among(names, preds, X, held, group, rng, incumbent, categorical_incumbent, strict_mean,
+                            baseline, family_wise)
+    sets = [tuple(n for n in names if not (n in masks and masks[n][g])) for g in range(n_groups)]
+    out: list[ColumnChoice | None] = [None] * n_groups
+    for present in dict.fromkeys(sets):
+        groups = [g for g in range(n_groups) if sets[g] == present]
+        cols = np.flatnonzero(np.isin(group, groups))
+        sub = np.searchsorted(groups, group[cols])  # renumber the chosen groups 0..len-1
+        idx = [names.index(n) for n in present]
+        inc = incumbent if incumbent in present else None
+        cat_inc = categorical_incumbent if categorical_incumbent in present else None
+        made = choose_among(list(present), preds[:, cols][..., idx], X[:, cols], held[:, cols], sub, rng, inc,
+                            cat_inc, strict_mean, baseline, family_wise)
+        for g, choice in zip(groups, made):
+            out[g] = _with_absent(names, list(present), choice)
+    return out
+
+
+def choose_among(names: list[str], preds: np.ndarray, X: np.ndarray, held: np.ndarray, group: np.ndarray,
+                 rng: np.random.Generator, incumbent: str | None = None,
+                 categorical_incumbent: str | None = None, strict_mean: bool = True,
+                 baseline: str = BASELINE, family_wise: bool = False) -> list[ColumnChoice]:
     """One :class:`ColumnChoice` per source column (``group`` names each encoded column's), from
     candidate fills ``preds`` (n, d, C) of the table ``X`` whose ``held`` cells were hidden from them;
     ``incumbent`` as for :func:`choose_column`, for every column, or ``categorical_incumbent`` for the
@@ -256,6 +293,6 @@ def seeded_rng(key) -> np.random.Generator:
     return np.random.default_rng(np.asarray(jax.random.key_data(key)))
 
 
-__all__ = ["ColumnChoice", "simplex_weights", "choose_column", "choose_columns", "pooled_weights", "clear_win",
+__all__ = ["ColumnChoice", "simplex_weights", "choose_column", "choose_columns", "choose_among", "pooled_weights", "clear_win",
            "win_threshold", "weight_matrix",
            "blend", "selection_frame", "seeded_rng", "MIN_CELLS", "BASELINE", "CLEAR_WIN"]

@@ -7,6 +7,44 @@ import numpy as np
 SCALINGS = ("minmax", "standard", "none")
 """The numeric scalings an encoder may use."""
 
+FENCE = 3.0
+"""How far beyond the bulk a value must lie to be an outlier, in widths of the bulk: the bulk is the
+central 98% of the observed values (from the 1st to the 99th percentile), so the fences are
+``q01 - FENCE * (q99 - q01)`` and ``q99 + FENCE * (q99 - q01)``."""
+OUTLIER_SHARE = 0.001
+"""Most values (as a share of the observed ones, at least one value) that may lie beyond the fences and
+still be outliers; a column with more has a real long tail, and none of its values is an outlier."""
+
+
+def fences(v: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """``(low, high, outlier)``: the fences of one numeric column and the mask of its outliers.
+
+    The rule: a value is an outlier when it lies beyond the fences (:data:`FENCE` widths of the central
+    98% of the values beyond its ends) and at most :data:`OUTLIER_SHARE` of the values (at least one) do.
+    One absurd value (``1e308``, ``-999999`` among incomes) is caught; a real tail (a top-coded
+    ``99999`` held by 0.5% of the rows) is not. Percentiles are taken as order statistics on the inner
+    side, so on a small column a single extreme value does not widen its own fence. A column whose bulk
+    has no width (q01 == q99, for example mostly zeros) has no outliers: there is nothing to judge them
+    by (its fences are then its observed range). When a column has no outliers its fences are widened to
+    take in its observed range, so nothing it holds lies beyond them.
+    """
+    v = np.asarray(v, np.float64)
+    if v.size == 0:
+        return -np.inf, np.inf, np.zeros(0, bool)
+    lo_q = float(np.quantile(v, 0.01, method="higher"))
+    hi_q = float(np.quantile(v, 0.99, method="lower"))
+    with np.errstate(over="ignore", invalid="ignore"):
+        width = hi_q - lo_q
+        low, high = lo_q - FENCE * width, hi_q + FENCE * width
+    outlier = (v < low) | (v > high)
+    count = int(outlier.sum())
+    none = np.zeros(v.size, bool)
+    if not (np.isfinite(width) and width > 0 and np.isfinite(low) and np.isfinite(high)):
+        return float(v.min()), float(v.max()), none
+    if count == 0 or count > max(1, OUTLIER_SHARE * v.size):
+        return min(float(low), float(v.min())), max(float(high), float(v.max())), none
+    return float(low), float(high), outlier
+
 
 def fit_scaling(v: np.ndarray, scaling: str) -> tuple[float, float, bool]:
     """``(offset, scale, bounded)`` of one numeric column, finite for any finite values.
@@ -43,4 +81,4 @@ def unscale(z: np.ndarray, offset: float, scale: float) -> np.ndarray:
     return np.clip(half, -big / 2, big / 2) * 2
 
 
-__all__ = ["SCALINGS", "fit_scaling", "scale", "unscale"]
+__all__ = ["SCALINGS", "FENCE", "OUTLIER_SHARE", "fences", "fit_scaling", "scale", "unscale"]

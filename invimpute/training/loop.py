@@ -416,7 +416,18 @@ def fit_members(
     ends when every member has stopped or the budget is spent. The working table, its masks and the
     parameters are held once per member on the device (K times one fit's memory).
 
-    Returns one :class:`FitResult` per model, in order (``model`` is the model given, updated).
+    Args:
+      models: K autoencoders of one structure (built alike, e.g. by :func:`~invimpute.models.networks.symmetric_mlp`).
+      X: the encoded table, (n, d) float; missing entries may hold anything.
+      observed: (n, d) bool, True where a value is present.
+      layout: each encoded column's kind and group (:class:`~invimpute.encoding.layout.Layout`).
+      config: the training settings (:class:`TrainConfig`).
+      keys: one PRNG key per model: a stacked key array or a sequence.
+      fill: the value missing and hidden entries take in the input.
+      progress: show a progress bar of the evaluations.
+
+    Returns:
+      One :class:`FitResult` per model, in order (``model`` is the model given, updated).
     """
     X, observed = _check_inputs(X, observed, layout, config)
     models = list(models)
@@ -502,8 +513,20 @@ def fit(
     """Train ``model`` in place on ``X`` (n, d) where ``observed`` (True where present) holds values: the
     one-member case of :func:`fit_members`.
 
-    Returns the trained model (best held-out evaluation when cells are held out), the history (one entry
-    per evaluation: per epoch when the budget is in epochs, else about every :data:`EVAL_INTERVAL` steps),
-    and the table with missing entries refilled by the recurrent rule (or the model's final prediction).
+    Args:
+      model: the autoencoder to train.
+      X: the encoded table, (n, d) float; missing entries may hold anything.
+      observed: (n, d) bool, True where a value is present.
+      layout: each encoded column's kind and group (:class:`~invimpute.encoding.layout.Layout`).
+      config: the training settings (:class:`TrainConfig`).
+      key: the PRNG key every draw of the fit derives from.
+      fill: the value missing and hidden entries take in the input.
+      progress: show a progress bar of the evaluations.
+
+    Returns:
+      A :class:`FitResult`: the trained model (best held-out evaluation when cells are held out), the
+      history (one entry per evaluation: per epoch when the budget is in epochs, else about every
+      :data:`EVAL_INTERVAL` steps), and the table with missing entries refilled by the recurrent rule
+      (or the model's final prediction).
     """
     return fit_members([model], X, observed, layout, config, key[None], fill, progress=progress)[0]

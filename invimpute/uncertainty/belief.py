@@ -90,7 +90,7 @@ def belief_frames(
     for j, (spec, col) in enumerate(zip(schema.columns, columns)):
         m = missing[:, j]
         if spec.kind in ("categorical", "boolean"):
-            cats = list(spec.categories) if spec.kind == "categorical" else [False, True]
+            cats = list(spec.slots) if spec.kind == "categorical" else [False, True]
             p = class_probs[j]
             confidence[:, j] = np.where(m, p.max(axis=1), np.nan)
             p[~m] = np.nan

@@ -39,13 +39,16 @@ of new cells is decided by rounding noise.
 
 @dataclass(frozen=True)
 class Calibration:
-    """What :func:`calibrate` fitted on held-out observed cells, in the encoded domain.
+    """What :func:`calibrate` fitted on held-out observed cells, in the encoded domain; the calibrated
+    standard deviation of each column is ``sd * scale`` (:attr:`std`).
 
-    ``temperature`` scales every categorical and boolean distribution (``softmax(log p / T)``); ``sd``
-    (d,) is, for numeric encoded columns, the root mean square residual on held cells (NaN for other
-    columns); ``scale`` (d,) the split-conformal factor for intervals at ``level`` (1 for other columns),
-    so the calibrated standard deviation is ``sd * scale``. ``n_categorical`` and ``n_numeric`` count the
-    held cells each part was fitted on.
+    Attributes:
+      temperature: scales every categorical and boolean distribution (``softmax(log p / T)``).
+      sd: (d,) for numeric encoded columns, the root mean square residual on held cells (NaN for other
+        columns).
+      scale: (d,) the split-conformal factor for intervals at ``level`` (1 for other columns).
+      level: the coverage the conformal factor was fitted for.
+      n_categorical, n_numeric: the held cells the temperature and the numeric part were fitted on.
     """
 
     temperature: float

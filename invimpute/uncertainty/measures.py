@@ -265,13 +265,17 @@ def fit_interval_scale(residuals, std, level: float = 0.9) -> float:
 
 @dataclass(frozen=True)
 class PooledEstimate:
-    """Rubin's rules applied to M estimates: the pooled estimate and its variance decomposition.
+    """Rubin's rules applied to M estimates (:func:`rubin_pool`): the pooled estimate and its variance
+    decomposition; ``std_error`` is ``sqrt(total_variance)``.
 
-    ``estimate`` is the mean of the M estimates, ``within`` the mean of their variances, ``between`` the
-    variance of the estimates across imputations (ddof 1), ``total_variance`` =
-    ``within + (1 + 1/M) between``, ``df`` the degrees of freedom of the t reference distribution
-    (``inf`` where the imputations agree), ``fraction_missing_info`` the fraction of missing information
-    ``(1 + 1/M) between / total_variance``, and ``m`` the number of imputations.
+    Attributes:
+      estimate: the mean of the M estimates.
+      within: the mean of their variances.
+      between: the variance of the estimates across imputations (ddof 1).
+      total_variance: ``within + (1 + 1/M) between``.
+      df: the degrees of freedom of the t reference distribution (``inf`` where the imputations agree).
+      fraction_missing_info: the fraction of missing information ``(1 + 1/M) between / total_variance``.
+      m: the number of imputations.
     """
 
     estimate: np.ndarray
@@ -292,8 +296,18 @@ def rubin_pool(estimates, variances, complete_df: float | None = None) -> Pooled
 
     ``estimates`` and ``variances`` are sequences of M arrays (or scalars) of one shape, or arrays with the
     imputation axis first. ``df`` is Rubin's (1987) ``(M - 1) (1 + W / ((1 + 1/M) B))^2``; with
-    ``complete_df`` (the degrees of freedom the analysis would have on complete data) it is the
-    Barnard-Rubin (1999) small-sample correction instead. Raises when M < 2 or the shapes differ.
+    ``complete_df`` it is the Barnard-Rubin (1999) small-sample correction instead.
+
+    Args:
+      estimates: M estimates of one shape (scalars or arrays), or an array with the imputation axis first.
+      variances: their variances (squared standard errors), in the same form.
+      complete_df: the degrees of freedom the analysis would have on complete data; None for Rubin's df.
+
+    Returns:
+      A :class:`PooledEstimate`.
+
+    Raises:
+      ValueError: when M < 2, the shapes differ, a variance is negative or ``complete_df`` <= 0.
     """
     q = _stack("estimates", estimates)
     u = _stack("variances", variances)
