@@ -166,10 +166,23 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     shape = data.shape
     print(f"fitted method {imputer.method!r} on {shape[0]:,} rows x {int(np.prod(shape[1:])):,} columns "
           f"in {seconds:.1f} s; saved to {out}")
+    _print_columns(imputer.report_)
     if imputer.selection_ is not None:
         print("\nper-column choice on held-out observed cells (mean squared error per cell, encoded units):")
         print(imputer.selection_.to_string(float_format=lambda v: f"{v:.4g}"))
     return 0
+
+
+def _print_columns(report) -> None:
+    """Each column's treatment (what it holds, what was done) and every judged missing-value token."""
+    if report is None or "treatment" not in report:
+        return
+    print("\ncolumns (override with --config '{\"encoding\": {\"columns\": {name: treatment}}}'):")
+    shown = [c for c in ("found", "treatment", "n_missing", "detail") if c in report]
+    print(report[shown].to_string())
+    for name, said in report.get("tokens", {}).items():
+        if said:
+            print(f"  {name}: {said}")
 
 
 # ---- impute ------------------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ import numpy as np
 from flax import nnx
 
 from invimpute.encoding.encoder import MAX_LEVELS
-from invimpute.encoding.missingness import DEFAULT_TOKENS
+from invimpute.encoding.missingness import AUTO
+from invimpute.encoding.treatment import check_overrides
 from invimpute.models.networks import ACTIVATIONS, ConvAutoencoder, reference_mlp, symmetric_mlp
 from invimpute.tables.scaling import SCALINGS
 
@@ -196,7 +197,11 @@ class EncodingConfig:
         easily as the others), ``"minmax"`` into [0, 1], or ``"none"`` (see
         :class:`~invimpute.encoding.encoder.TableEncoder`).
       categorical: names of numeric columns to treat as categories.
-      tokens: strings that mean missing (see :func:`~invimpute.encoding.missingness.detect`); None for none.
+      tokens: strings that mean missing (see :func:`~invimpute.encoding.missingness.detect`): ``"auto"``
+        (unambiguous tokens such as ``""``, ``"NA"``, ``"NULL"`` everywhere; ``"none"``, ``"None"``, ``"na"``,
+        ``"?"`` judged per column and the judgement reported in ``report_``), a sequence (exactly those, in
+        every column), a dict column -> sequence (exactly those in that column, ``"auto"`` elsewhere: ``{"exp":
+        []}`` keeps every ``"none"`` of ``exp``), or None for none.
       sentinels: numbers that mean missing, per column (a dict) or everywhere (a sequence).
       max_levels: levels a categorical column keeps one-hot; a column with more keeps its most frequent
         ones and one "other" slot for the rest, and fills only levels seen in it (see
@@ -204,18 +209,32 @@ class EncodingConfig:
       memory_limit: bytes the fit may need, by the estimate of
         :func:`~invimpute.encoding.encoder.check_fits`, before it refuses the table with an error naming
         its widest columns; None: the machine's physical memory.
+      columns: a dict column -> treatment overriding the one decided from the column's values (see
+        :mod:`invimpute.encoding.treatment`): ``"number"``, ``"integer"``, ``"boolean"``, ``"category"``,
+        ``"high_cardinality"``, ``"datetime"``, ``"constant"`` or ``"passthrough"`` (given back untouched,
+        never a feature).
     """
 
     scaling: str = "standard"
     categorical: tuple = ()
-    tokens: tuple[str, ...] | None = DEFAULT_TOKENS
+    tokens: str | tuple[str, ...] | Mapping | None = AUTO
     sentinels: Mapping | Sequence | None = None
     max_levels: int | None = MAX_LEVELS
     memory_limit: float | None = None
+    columns: Mapping | None = None
 
     def validate(self) -> None:
         """Raise ValueError naming the first field that is out of range."""
         _choice("EncodingConfig", "scaling", self.scaling, SCALINGS)
+        tokens = self.tokens
+        if isinstance(tokens, str) and tokens != AUTO:
+            raise ValueError(f"EncodingConfig.tokens must be 'auto', a sequence of strings, a dict column -> "
+                             f"strings or None, got {tokens!r}")
+        if isinstance(tokens, Mapping) and any(isinstance(v, str) or not isinstance(v, (Sequence, type(None)))
+                                               for v in tokens.values()):
+            raise ValueError(f"EncodingConfig.tokens as a dict maps each column to a list of strings that mean "
+                             f"missing there (for example {{'exp': ['?']}}), got {tokens!r}")
+        check_overrides(self.columns)
         m = self.max_levels
         if m is not None and (isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 2):
             raise ValueError(f"EncodingConfig.max_levels must be an integer >= 2 or None (every level one-hot), "

@@ -18,13 +18,25 @@ BRIEF_TOKENS = ["", " ", "NA", "N/A", "NULL", "null", "None", "nan", "?"]
 @pytest.mark.parametrize("token", BRIEF_TOKENS)
 @pytest.mark.parametrize("dtype", [object, "str"])
 def test_detect_finds_every_default_token(token, dtype):
-    df = pd.DataFrame({"a": pd.Series(["x", token, "y", f"  {token}  "], dtype=dtype)})
+    # "None" is ambiguous (it names real levels): judged per column, missing among numbers
+    df = pd.DataFrame({"a": pd.Series(["1", token, "2", f"  {token}  "], dtype=dtype)})
+    if token != "None":
+        df["a"] = df["a"].replace({"1": "x", "2": "y"})
     found = detect(df)
     assert found.observed["a"].tolist() == [True, False, True, False]
     assert found.report.loc["a", "token"] == 2
     assert found.report.loc["a", "n_missing"] == 2
     assert pd.isna(found.cleaned["a"].iloc[1]) and pd.isna(found.cleaned["a"].iloc[3])
-    assert found.cleaned["a"].iloc[0] == "x" and found.cleaned["a"].iloc[2] == "y"
+    assert found.cleaned["a"].iloc[0] in ("x", "1") and found.cleaned["a"].iloc[2] in ("y", "2")
+
+
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_detect_keeps_an_ambiguous_word_among_text_levels(dtype):
+    df = pd.DataFrame({"a": pd.Series(["x", "None", "y", "  None  "], dtype=dtype)})
+    found = detect(df)
+    assert found.observed["a"].all()
+    assert "kept as a value" in found.decisions["a"][0]
+    assert detect(df, tokens={"a": ["None"]}).observed["a"].tolist() == [True, False, True, False]
 
 
 def test_detect_nan_and_none_and_report_counts():

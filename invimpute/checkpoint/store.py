@@ -48,6 +48,7 @@ import numpy as np
 
 from invimpute.encoding.encoder import TableEncoder
 from invimpute.encoding.schema import Schema
+from invimpute.encoding.treatment import Plan
 from invimpute.estimator.imputer import CONFIGS, METHODS, Imputer
 from invimpute.encoding.layout import Layout
 from invimpute.checkpoint import methods as saved_methods
@@ -160,6 +161,7 @@ def collect(imputer: Imputer) -> tuple[dict, dict[str, np.ndarray]]:
         "encoder": {"scaling": imputer.encoder_.scaling, "categorical": _to_json(imputer.encoder_.categorical, "categorical"),
                     "fill": imputer.encoder_.fill},
         "schema": schema.to_dict(),
+        "treatments": imputer.plan_.to_dict(),
         "layout": {"kind": list(layout.kind), "group": list(layout.group)},
         "image_shape": None if imputer.image_shape_ is None else list(imputer.image_shape_),
         "key_impl": str(jax.random.key_impl(key)),
@@ -322,7 +324,10 @@ def _load(path: pathlib.Path, manifest: dict) -> Imputer:
     image_shape = None if manifest["image_shape"] is None else tuple(manifest["image_shape"])
     key = jax.random.wrap_key_data(arrays["key_impute"], impl=manifest["key_impl"])
     imputer = Imputer(**params)
-    method = imputer.restore_fitted(encoder, image_shape, key)
+    plan = Plan.from_dict(manifest["treatments"]) if manifest.get("treatments") is not None else None
+    if plan is not None and plan.encoded != schema.names:
+        raise CheckpointError(f"{path}: the saved treatments model columns {plan.encoded}, the schema has {schema.names}")
+    method = imputer.restore_fitted(encoder, image_shape, key, plan)
     state = manifest["method_state"]
     width = schema.width
     saved_methods.restore(method, state, arrays, layout, width)

@@ -47,6 +47,8 @@ def read_dataset(paths: PathLike | Sequence[PathLike], imputer=None):
     text = {} if imputer is None else {c.name: pa.string() for c in imputer.encoder_.schema.columns
                                        if c.kind == "categorical" and c.categories
                                        and all(isinstance(v, str) for v in c.categories)}
+    if imputer is not None:
+        text.update({t.name: pa.string() for t in imputer.plan_.columns if t.format is not None})
     return ray.data.read_csv(items, convert_options=csv.ConvertOptions(column_types=text))
 
 

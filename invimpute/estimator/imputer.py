@@ -33,9 +33,11 @@ from invimpute.inversion.batch import InversionConfig
 from invimpute.methods.history import training_history
 from invimpute.methods.registry import NEURAL, PEERS, Autoencoding, peers
 from invimpute.encoding.missingness import detect, with_outliers
+from invimpute.encoding.treatment import Plan, Treatment, decide
 from invimpute.tables import (Table, check_feature_names, check_n_features, feature_names, merge_filled, read_table,
                               write_table)
 from invimpute.training.loop import TrainConfig
+from invimpute.runtime.progress import stage
 
 METHODS = ("auto",) + NEURAL + PEERS
 """Every ``method`` name :class:`Imputer` accepts: ``"auto"``, the library's autoencoders
@@ -107,6 +109,12 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
     Nested settings are reachable as ``get_params()["train__steps"]`` and ``set_params(train__steps=...)``,
     so grid searches work over any field.
 
+    After fitting, ``report_`` says per column what it holds, its treatment (``number``, ``integer``,
+    ``boolean``, ``category``, ``high_cardinality``, ``datetime``, ``constant`` or ``passthrough``; see
+    :mod:`invimpute.encoding.treatment`), why, its missing cells and how each ambiguous missing-value word
+    was judged; ``plan_`` holds those decisions (``encoding={"columns": {...}}`` overrides them).
+    Passed-through columns (identifiers, free text) are no feature and come back exactly as given, missing
+    cells included.
     Attributes:
       settings_: every setting resolved and validated at fit (:class:`Settings`).
       encoder_: the fitted :class:`~invimpute.encoding.encoder.TableEncoder` (column kinds, categories,
@@ -119,8 +127,10 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
       history_: the training record, one row per evaluation (``candidate``, ``member``, ``step``,
         ``train_loss``, ``held_out_loss``, ``best``); None for methods that do not train. Saved with
         checkpoints.
-      report_: per column, the cells found missing (NaN/None, tokens, sentinels) in the last table read;
-        None for an all-float table without sentinels.
+      report_: per column of the table seen at fit: what it holds (``found``), its ``treatment`` and why
+        (``detail``), the cells found missing (NaN/None, tokens, sentinels), how each ambiguous missing-value
+        word was judged (``tokens``) and the ``outliers`` left out of its scaling.
+      plan_: the per-column treatments behind ``report_`` (:class:`~invimpute.encoding.treatment.Plan`).
       calibration_: the fitted calibration of the neural methods' beliefs, or None.
       image_shape_: (height, width) when fitted on images, else None.
       key_impute_: the PRNG key of imputation (fixed at fit, so transforms repeat).
@@ -250,18 +260,31 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
     def _read(self, data) -> Table:
         return read_table(data, images=True, owner=type(self).__name__)
 
-    def _detect(self, frame: pd.DataFrame, encoding: EncodingConfig) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-        """The observed mask of ``frame`` and what was found per column (None for an all-float table: NaN only)."""
+    def _detect(self, frame: pd.DataFrame, encoding: EncodingConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(the observed mask, the per-column missingness report with each ambiguous token's judgement)."""
         if frame.shape[0] == 0 or frame.shape[1] == 0:
             raise ValueError(f"the table is empty (shape {frame.shape}); give at least one row and one column")
         all_float = all(isinstance(t, np.dtype) and t.kind == "f" for t in frame.dtypes)
         if all_float and encoding.sentinels is None:
-            return pd.DataFrame(~np.isnan(frame.to_numpy()), index=frame.index, columns=frame.columns), None
+            nan = np.isnan(frame.to_numpy())
+            observed = pd.DataFrame(~nan, index=frame.index, columns=frame.columns)
+            count = nan.sum(axis=0)
+            report = pd.DataFrame({"n_missing": count, "fraction": nan.mean(axis=0), "nan": count, "token": 0,
+                                   "sentinel": 0}, index=pd.Index(frame.columns, name="column"))
+            return observed, report.assign(tokens="")
         found = detect(frame, tokens=encoding.tokens, sentinels=encoding.sentinels)
-        return found.observed, found.report
+        tokens = ["; ".join(found.decisions.get(c, ())) for c in found.report.index]
+        return found.observed, found.report.assign(tokens=tokens)
 
     def _encode(self, frame: pd.DataFrame, observed: pd.DataFrame):
-        return self.encoder_.encode(frame.where(observed.to_numpy(), np.nan), observed)
+        """The encoded matrix and mask of the modelled columns of ``frame`` (see :class:`Plan`)."""
+        work, work_observed = self.plan_.prepare(frame, observed)
+        return self.encoder_.encode(work.where(work_observed.to_numpy(), np.nan), work_observed)
+
+    def _plan(self, frame: pd.DataFrame, observed: pd.DataFrame, encoding: EncodingConfig, images: bool) -> Plan:
+        if images:
+            return Plan.plain(frame)
+        return decide(frame, observed, encoding.columns, tuple(encoding.categorical))
 
     # ---- estimator API ---------------------------------------------------------------------------
     def fit(self, X, y=None) -> "Imputer":
@@ -273,15 +296,19 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         settings = self.settings()
         table = self._read(X)
         frame, image_shape = table.frame, table.image_shape
-        observed, report = self._detect(frame, settings.encoding)
+        observed, missing_report = self._detect(frame, settings.encoding)
+        self.plan_ = self._plan(frame, observed, settings.encoding, image_shape is not None)
         scaling = "none" if image_shape is not None else settings.encoding.scaling
-        self.encoder_ = TableEncoder(scaling=scaling, categorical=tuple(settings.encoding.categorical),
-                                     max_levels=settings.encoding.max_levels)
+        # a column the user set to "category" keeps every level one-hot; others past max_levels are capped
+        one_hot = tuple(t.name for t in self.plan_.columns if t.treatment == "category" and t.overridden)
+        self.encoder_ = TableEncoder(scaling=scaling, categorical=self.plan_.categorical,
+                                     max_levels=settings.encoding.max_levels, one_hot=one_hot)
         # fit on the caller's frame (the mask picks the observed cells) so each column's dtype is the
         # caller's: masking first would turn an int column with sentinel cells into float64.
-        self.encoder_.fit(frame, observed)
+        work, work_observed = self.plan_.prepare(frame, observed)
+        self.encoder_.fit(work, work_observed)
         check_fits(self.encoder_.schema, len(frame), settings.encoding.memory_bytes())
-        self.report_ = with_outliers(report, observed, self.encoder_.schema)  # the fit table's, per column
+        self.report_ = with_outliers(_report(missing_report, self.plan_), observed, self.encoder_.schema)
         Xe, Oe = self._encode(frame, observed)
         self.settings_ = settings
         self.image_shape_ = image_shape
@@ -291,30 +318,34 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         self.calibration_ = None
         if settings.uncertainty.calibrate and settings.method in NEURAL:
             self.calibration_ = fit_calibrated(self.method_, Xe, Oe, self.layout_, k_fit, settings.uncertainty.fraction)
-        else:
-            self.method_.fit(Xe, Oe, self.layout_, k_fit)
+        else:  # auto and the networks show their own stages; a peer's fit is one stage
+            with stage(f"fit {settings.method}", enabled=settings.progress and settings.method in PEERS):
+                self.method_.fit(Xe, Oe, self.layout_, k_fit)
         selection = getattr(self.method_, "selection_table", None)
         self.selection_ = selection(self.encoder_.schema) if selection is not None else None
         self.n_features_in_ = frame.shape[1]
         self._remember_names(feature_names(table))
         return table, observed, Xe, Oe
 
-    def restore_fitted(self, encoder: TableEncoder, image_shape: tuple[int, int] | None, key_impute: jax.Array):
-        """Install a saved encoder and imputation key, and return a fresh, unfitted method for them.
+    def restore_fitted(self, encoder: TableEncoder, image_shape: tuple[int, int] | None, key_impute: jax.Array,
+                       plan: Plan | None = None):
+        """Install a saved encoder, column plan and imputation key, and return a fresh, unfitted method for them.
 
         This is how :func:`invimpute.checkpoint.store.load` rebuilds a fitted Imputer without training: the
-        caller fills the returned method with its saved state.
+        caller fills the returned method with its saved state. Without a ``plan`` (checkpoints saved before
+        treatments existed) every column is modelled as the encoder's schema says.
         """
         self.settings_ = self.settings()
         self.encoder_ = encoder
+        self.plan_ = plan if plan is not None else _plan_of(encoder)
         self.image_shape_ = None if image_shape is None else tuple(image_shape)
         self.layout_ = encoder.schema.layout
         self.method_ = self._build_method(self.settings_, self.image_shape_)
         self.key_impute_ = key_impute
-        self.n_features_in_ = len(encoder.schema.columns)
-        names = encoder.schema.names
+        self.n_features_in_ = len(self.plan_.columns)
+        names = self.plan_.names
         self._remember_names(np.asarray(names, dtype=object) if all(isinstance(n, str) for n in names) else None)
-        self.report_ = None
+        self.report_ = self.plan_.table()
         self.calibration_ = None
         self.selection_ = None
         return self.method_
@@ -347,7 +378,7 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         check_feature_names(fitted, got, type(self).__name__)
         check_n_features(self.n_features_in_, table.frame.shape[1], type(self).__name__)
         if table.kind == "numpy" or (fitted is None) != (got is None):  # columns by position, as scikit-learn
-            table = dataclasses.replace(table, frame=table.frame.set_axis(self.encoder_.schema.names, axis=1))
+            table = dataclasses.replace(table, frame=table.frame.set_axis(self.plan_.names, axis=1))
         frame, image_shape = table.frame, table.image_shape
         if image_shape != self.image_shape_:
             raise ValueError(f"fitted on {'images ' + str(self.image_shape_) if self.image_shape_ else 'a table'}, got "
@@ -364,7 +395,7 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
             raise ValueError(f"n (the number of imputations) must be an integer >= 1, got {n!r}")
         self._uncertainty_method("multiple imputations")
         table, observed, Xe, Oe = self._encoded(X)
-        missing = ~observed.to_numpy()
+        missing = self.plan_.imputable(observed.to_numpy())
         if not missing.any():
             return [self._write(table, None, missing) for _ in range(n)]
         u = coerce(UncertaintyConfig, self.uncertainty, "uncertainty")  # draw-time settings: read at each call
@@ -374,7 +405,7 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
             point_key=self.key_impute_, calibration=self.calibration_, restarts=u.restarts,
             dropout=u.dropout, sample_categorical=u.sample_categorical, sample_numeric=u.sample_numeric,
         )
-        return [self._write(table, self.encoder_.decode(d), missing) for d in draws]
+        return [self._write(table, self._fills(d, table), missing) for d in draws]
 
     def belief(self, X, *, level: float = 0.9) -> Belief:
         """A degree of belief for every missing cell of ``X`` (see :class:`~invimpute.uncertainty.belief.Belief`).
@@ -386,14 +417,15 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         self._uncertainty_method("per-cell belief")
         table, observed, Xe, Oe = self._encoded(X)
         filled = self.method_.impute(Xe, Oe, self.key_impute_)
-        return belief_frames(filled, ~observed.to_numpy(), self.encoder_.schema, table.index, table.columns,
-                             self.calibration_, level)
+        modelled = [j for j, t in enumerate(self.plan_.columns) if t.imputed]
+        return belief_frames(filled, ~observed.to_numpy()[:, modelled], self.encoder_.schema, table.index,
+                             table.columns[modelled], self.calibration_, level)
 
     def transform_with_mask(self, X):
         """``transform(X)`` and the (rows, columns) observed mask it found (the batch job checks it)."""
         self._check_fitted()
         table, observed, Xe, Oe = self._encoded(X)
-        return self._finish(table, observed, Xe, Oe), observed.to_numpy()
+        return self._finish(table, observed, Xe, Oe), ~self.plan_.imputable(observed.to_numpy())
 
     def fit_transform(self, X, y=None):
         """``fit(X)`` then fill ``X`` (for ``recurrent``, the fills refined during training)."""
@@ -401,16 +433,38 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         return self._finish(table, observed, Xe, Oe)
 
     def _finish(self, table: Table, observed: pd.DataFrame, Xe: np.ndarray, Oe: np.ndarray):
-        missing = ~observed.to_numpy()
+        missing = self.plan_.imputable(observed.to_numpy())
         if not missing.any():
             return self._write(table, None, missing)
-        filled = self.method_.impute(Xe, Oe, self.key_impute_)
-        return self._write(table, self.encoder_.decode(filled), missing)
+        progress = bool(self.progress)  # a display setting: the current one, not the one at fit
+        if hasattr(self.method_, "progress"):
+            self.method_.progress = progress
+        with stage(f"impute {len(Xe):,} rows", enabled=progress and not isinstance(self.method_, Auto)):
+            filled = self.method_.impute(Xe, Oe, self.key_impute_)
+        return self._write(table, self._fills(filled, table), missing)
+
+    def _fills(self, filled: np.ndarray, table: Table) -> pd.DataFrame:
+        """Every column's fills (by position) from the method's encoded fill, as the column's treatment writes them."""
+        return self.plan_.restore(self.encoder_.decode(filled), table.frame)
 
     def _write(self, table: Table, decoded: pd.DataFrame | None, missing: np.ndarray):
         """The caller's table with the decoded fills merged in, as the type the caller (or ``set_output``) wants."""
         merged = table.base.copy() if decoded is None else merge_filled(table.base, decoded, missing)
         return write_table(table, merged, self._output(), self.get_feature_names_out())
+
+
+def _report(missing: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """``report_``: per column, its missing cells (and the judged tokens), what it holds and what was done."""
+    treatments = plan.table()
+    treatments.index = missing.index
+    return pd.concat([treatments, missing], axis=1)
+
+
+def _plan_of(encoder: TableEncoder) -> Plan:
+    """The plan of a checkpoint saved before treatments existed: every column modelled by its encoded kind."""
+    kinds = {"categorical": "category", "boolean": "boolean"}
+    return Plan(columns=tuple(Treatment(c.name, kinds.get(c.kind, "number"), c.kind, "saved without treatments")
+                              for c in encoder.schema.columns))
 
 
 __all__ = ["Imputer", "NotFittedError", "Settings", "METHODS", "CONFIGS"]

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from invimpute.encoding.schema import ColumnSpec, Schema
+from invimpute.encoding.treatment import Plan
 from invimpute.estimator.imputer import Imputer
 from invimpute.job.readers import Source
 
@@ -19,24 +20,24 @@ class JobError(RuntimeError):
 
 def check_compatible(source: Source, imputer: Imputer, out_fmt: str, output: pathlib.Path) -> None:
     """Raise before any output is written when the input or output cannot go with this model."""
-    schema = imputer.encoder_.schema
+    names = imputer.plan_.names
     if imputer.image_shape_ is not None:
         shape = tuple(imputer.image_shape_)
         if source.fmt != "npy" or len(source.shape or ()) != 3 or source.shape[1:] != shape:
             got = f"shape {source.shape}" if source.fmt == "npy" else f"a {source.fmt.upper()} table"
             raise ValueError(f"{source.path}: the model was fitted on images of shape {shape}; give a .npy image stack (n, {shape[0]}, {shape[1]}), got {got}")
     elif source.fmt == "npy":
-        if len(source.shape) != 2 or schema.names != source.columns:
+        if len(source.shape) != 2 or names != source.columns:
             raise ValueError(
                 f"{source.path}: shape {source.shape} does not fit the model, which was fitted on "
-                + (f"a table of {len(schema.names)} columns from an array; give an (n, {len(schema.names)}) array"
-                   if schema.names == list(range(len(schema.names))) else f"a table with columns {schema.names}; give a CSV or Parquet file")
+                + (f"a table of {len(names)} columns from an array; give an (n, {len(names)}) array"
+                   if names == list(range(len(names))) else f"a table with columns {names}; give a CSV or Parquet file")
             )
-    elif source.columns != schema.names:
-        missing = [c for c in schema.names if c not in source.columns]
-        extra = [c for c in source.columns if c not in schema.names]
+    elif source.columns != names:
+        missing = [c for c in names if c not in source.columns]
+        extra = [c for c in source.columns if c not in names]
         hint = "same names, different order" if not (missing or extra) else f"missing {missing}, unexpected {extra}"
-        raise ValueError(f"{source.path}: columns differ from the model's ({hint}); expected {schema.names}")
+        raise ValueError(f"{source.path}: columns differ from the model's ({hint}); expected {names}")
     if (source.fmt == "npy") != (out_fmt == "npy"):
         raise ValueError(f"{output}: a .npy input needs a .npy output and a table input a .csv or .parquet output")
     if source.dtype is not None and imputer.image_shape_ is not None and source.dtype.kind != "f":
@@ -79,26 +80,37 @@ def _canonical(s: pd.Series, spec: ColumnSpec) -> pd.Series:
     return s.astype(object)
 
 
-def finish_frame(chunk: pd.DataFrame, out: pd.DataFrame, observed: np.ndarray, schema: Schema, where: str) -> pd.DataFrame:
-    """``out`` in canonical dtypes, after checking rows, observed cells and that nothing is missing."""
+def finish_frame(chunk: pd.DataFrame, out: pd.DataFrame, observed: np.ndarray, schema: Schema, where: str,
+                 plan: Plan | None = None) -> pd.DataFrame:
+    """``out`` in canonical dtypes, after checking rows, observed cells and that nothing is missing.
+
+    ``observed`` is True where a cell is kept as given (passed-through columns whole, missing cells included);
+    ``plan`` names the columns the model passes through, keeps constant, or writes as text dates.
+    """
     if len(out) != len(chunk) or list(out.columns) != list(chunk.columns):
         raise JobError(f"{where}: the imputed chunk has {len(out)} rows and columns {list(out.columns)}, expected {len(chunk)} and {list(chunk.columns)}")
+    specs = {spec.name: spec for spec in schema.columns}
+    treatments = {t.name: t for t in plan.columns} if plan is not None else {}
     cols = {}
-    for j, spec in enumerate(schema.columns):
-        s = _canonical(out[spec.name], spec)
-        if s.isna().any():
-            raise JobError(f"{where}: column {spec.name!r} still has missing cells after imputation")
+    for j, name in enumerate(chunk.columns):
+        t = treatments.get(name)
+        spec = specs.get(name)
+        passthrough = t is not None and t.treatment == "passthrough"
+        s = out[name].astype(object) if spec is None or t is not None and t.format is not None else _canonical(out[name], spec)
+        if not passthrough and s.isna().any():
+            raise JobError(f"{where}: column {name!r} still has missing cells after imputation")
         o = observed[:, j]
-        before = chunk[spec.name].to_numpy()[o]
+        before = chunk[name].to_numpy()[o]
         after = s.to_numpy()[o]
         if s.dtype.kind in "iuf":
             before = pd.to_numeric(pd.Series(before)).to_numpy()
             same = before == after
         else:
             same = before.astype(object) == after.astype(object)
+        same = np.asarray(same) | (pd.isna(pd.Series(before)).to_numpy() & pd.isna(pd.Series(after)).to_numpy())
         if not np.all(same):
-            raise JobError(f"{where}: {int((~np.asarray(same)).sum())} observed cells of column {spec.name!r} changed during imputation")
-        cols[spec.name] = s
+            raise JobError(f"{where}: {int((~np.asarray(same)).sum())} observed cells of column {name!r} changed during imputation")
+        cols[name] = s
     return pd.DataFrame(cols, index=out.index)
 
 

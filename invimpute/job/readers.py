@@ -90,10 +90,22 @@ class CsvSource(Source):
         self.n_rows = None
 
     def chunks(self) -> Iterator[pd.DataFrame]:
+        dtype = {name: str for name in self.text_columns} or None
+        yield from self._read(dtype=dtype)
+
+    def text_chunks(self) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+        """Each chunk parsed (as :meth:`chunks`) with the raw text of its fields beside it (``""`` for an
+        empty field): the same rows, read in step by two readers."""
+        yield from zip(self.chunks(), self._read(dtype=str, keep_default_na=False), strict=True)
+
+    def observed_text_chunks(self) -> Iterator[pd.DataFrame]:
+        """Each chunk's fields as text, NaN where pandas reads a missing value (what column styles learn from)."""
+        yield from self._read(dtype=str)
+
+    def _read(self, **options) -> Iterator[pd.DataFrame]:
         done = 0
         try:
-            dtype = {name: str for name in self.text_columns} or None
-            with pd.read_csv(self.path, chunksize=self.chunk_rows, dtype=dtype) as reader:
+            with pd.read_csv(self.path, chunksize=self.chunk_rows, **options) as reader:
                 for chunk in reader:
                     done += len(chunk)
                     yield chunk

@@ -21,7 +21,6 @@ import errno
 import logging
 import os
 import pathlib
-import sys
 import time
 from dataclasses import dataclass
 
@@ -33,7 +32,9 @@ from invimpute.estimator.imputer import Imputer
 from invimpute.job import parts
 from invimpute.job.checks import JobError, check_compatible, finish_array, finish_frame
 from invimpute.job.readers import CsvSource, Source, file_format, open_source
+from invimpute.job.text import as_text, column_styles
 from invimpute.runtime.files import sha256_file
+from invimpute.runtime.progress import stage
 from invimpute.job.workdir import WorkDir
 
 LOG = logging.getLogger("invimpute.job")
@@ -158,6 +159,7 @@ def _plan(model, input_path: PathLike, output_path: PathLike, chunk_rows, overwr
     if isinstance(source, CsvSource):
         source.text_columns = [c.name for c in schema.columns
                                if c.kind == "categorical" and c.categories and all(isinstance(v, str) for v in c.categories)]
+        source.text_columns += [t.name for t in imputer.plan_.columns if t.format is not None]
     out_dtype = None
     if source.fmt == "npy":
         out_dtype = source.dtype if source.dtype.kind == "f" else np.dtype(np.float64)
@@ -189,31 +191,41 @@ def _finish_published(plan: _Plan, work: WorkDir) -> JobSummary:
                       chunks_resumed=chunks, output=str(plan.output))
 
 
-def _impute_chunk(plan: _Plan, chunk, where: str):
-    """One chunk filled and checked, in the dtypes it is written with, and its number of filled cells."""
+def _impute_chunk(plan: _Plan, chunk, where: str, styles: dict | None = None):
+    """One chunk filled and checked, in the dtypes it is written with, and its number of filled cells.
+
+    With ``styles`` (a CSV written to a CSV) ``chunk`` is the pair (parsed rows, their raw text) and the
+    result is text: observed cells as read, fills in their column's style (:mod:`invimpute.job.text`)."""
+    raw = None
+    if styles is not None:
+        chunk, raw = chunk
     out, observed = plan.imputer.transform_with_mask(chunk)
     if isinstance(chunk, np.ndarray):
         observed = observed.reshape(chunk.shape)
         data = finish_array(chunk, out, observed, plan.out_dtype, where)
     else:
-        data = finish_frame(chunk, out, observed, plan.schema, where)
+        data = finish_frame(chunk, out, observed, plan.schema, where, plan.imputer.plan_)
+        if raw is not None:  # observed cells, and every cell of a passed-through column, as the file wrote them
+            keep = ~plan.imputer.plan_.imputable(observed.reshape(chunk.shape))
+            data = as_text(raw, data, keep, styles)
     return data, int((~observed).sum())
 
 
 def _run(plan: _Plan, work: WorkDir) -> JobSummary:
     """Impute the chunks not yet done, check the totals, publish the output and remove the work folder."""
-    from tqdm import tqdm
-
     work.start(plan.identity)
     done = parts.valid_parts(work, plan.out_fmt)
     source = plan.source
     resumed = rows = cells = 0
     index = -1
-    bar = tqdm(total=source.n_rows, unit="rows", unit_scale=True, desc=f"imputing {source.path.name}",
-               disable=not plan.progress, file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
-    with bar:
-        for index, chunk in enumerate(source.chunks()):
-            n = len(chunk)
+    styles = None
+    if isinstance(source, CsvSource) and plan.out_fmt == "csv":
+        with stage(f"reading how {source.path.name} writes its values", enabled=plan.progress):
+            styles = column_styles(source)
+    chunks = source.text_chunks() if styles is not None else source.chunks()
+    with stage(f"imputing {source.path.name}", source.n_rows, enabled=plan.progress, unit="rows") as bar:
+        for index, chunk in enumerate(chunks):
+            n = len(chunk[0] if styles is not None else chunk)
             where = f"{source.path}, rows {rows}..{rows + n - 1}"
             rows += n
             rec = done.get(index)
@@ -222,7 +234,7 @@ def _run(plan: _Plan, work: WorkDir) -> JobSummary:
                 cells += rec["cells_imputed"]
                 bar.update(n)
                 continue
-            data, n_missing = _impute_chunk(plan, chunk, where)
+            data, n_missing = _impute_chunk(plan, chunk, where, styles)
             work.parts[index] = {"rows": n, "cells_imputed": n_missing, **parts.write_part(work, index, plan.out_fmt, data)}
             work.save()
             cells += n_missing
@@ -238,7 +250,7 @@ def _run(plan: _Plan, work: WorkDir) -> JobSummary:
         del work.parts[i]
     if sorted(work.parts) != list(range(n_chunks)) or sum(p["rows"] for p in work.parts.values()) != rows:
         raise JobError(f"{work.path}: the finished parts do not cover the {rows} input rows; rerun the same command")
-    parts.assemble(work, plan.out_fmt, plan.schema.names, plan.output, plan.overwrite, rows)
+    parts.assemble(work, plan.out_fmt, plan.imputer.plan_.names, plan.output, plan.overwrite, rows)
     work.remove()
     seconds = time.perf_counter() - plan.start
     return JobSummary(rows=rows, cells_imputed=cells, seconds=seconds, chunks=n_chunks, chunks_resumed=resumed,

@@ -25,7 +25,7 @@ LOG = logging.getLogger("invimpute.job")
 
 RECORD = "progress.json"
 JOB_FORMAT = "invimpute-job"
-JOB_VERSION = 2
+JOB_VERSION = 3  # 3: a CSV written to a CSV keeps each observed cell's text
 _OWN = re.compile(r"^(part-\d{6}\.(csv|parquet|npy)|\..+\.[a-z0-9_]{8}\.tmp)$")  # parts; files.temp_sibling names
 
 

@@ -32,6 +32,7 @@ from invimpute.inversion.batch import InversionConfig
 from invimpute.encoding.layout import Layout
 from invimpute.methods.registry import Autoencoding
 from invimpute.peers.neighbours import NearestNeighbours
+from invimpute.runtime.progress import scope, stage
 from invimpute.scoring.selection import BASELINE, blend, choose_columns, seeded_rng, selection_frame, weight_matrix
 from invimpute.encoding.missingness import hide_cells
 from invimpute.training.loop import TrainConfig
@@ -144,13 +145,20 @@ class Auto:
                                 inversion=self.inversion_config, image_shape=self.image_shape, progress=self.progress)
         raise ValueError(f"unknown auto candidate {name!r}; choose among {CANDIDATES}")
 
-    def _fit_candidate(self, name: str, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array):
+    def _fit_candidate(self, name: str, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array,
+                       what: str = "fit"):
+        """One candidate fitted, as the progress stage ``auto: <what> <name>`` (the network's stage is its
+        training bar)."""
         method = self.make_candidate(name, layout)
-        if name == "iterative":
-            with warnings.catch_warnings():  # a round budget that ends before sklearn's tolerance is expected
-                warnings.filterwarnings("ignore", message=".*Early stopping criterion not reached.*")
+        if name == "network":
+            with scope(f"auto: {what} network"):
                 return method.fit(X, observed, layout, key)
-        return method.fit(X, observed, layout, key)
+        with stage(f"auto: {what} {name}", enabled=self.progress):
+            if name == "iterative":
+                with warnings.catch_warnings():  # a round budget that ends before sklearn's tolerance is expected
+                    warnings.filterwarnings("ignore", message=".*Early stopping criterion not reached.*")
+                    return method.fit(X, observed, layout, key)
+            return method.fit(X, observed, layout, key)
 
     def fit(self, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array) -> "Auto":
         """Hold cells out, fit every candidate on the rest, and choose each column's fill on the held-out cells."""
@@ -164,16 +172,22 @@ class Auto:
         self.names_ = names
         self.methods_ = {n: self._fit_candidate(n, X, train, layout, jax.random.fold_in(k_fit, i))
                          for i, n in enumerate(names)}
-        preds = np.stack([self.methods_[n].impute(X, train, jax.random.fold_in(k_imp, i))
-                          for i, n in enumerate(names)], axis=-1)
-        incumbent = CATEGORICAL_INCUMBENT if CATEGORICAL_INCUMBENT in names else None
-        self.choices_ = choose_columns(names, preds, X, held, layout.group_array, seeded_rng(k_sel),
-                                       categorical_incumbent=incumbent, absent=self._absent(layout))
+        with stage(f"auto: score {len(names)} candidates on held-out cells", len(names) + 1, enabled=self.progress,
+                   unit="candidate") as bar:
+            preds = []
+            for i, n in enumerate(names):
+                preds.append(self.methods_[n].impute(X, train, jax.random.fold_in(k_imp, i)))
+                bar.update(1)
+            incumbent = CATEGORICAL_INCUMBENT if CATEGORICAL_INCUMBENT in names else None
+            self.choices_ = choose_columns(names, np.stack(preds, axis=-1), X, held, layout.group_array,
+                                           seeded_rng(k_sel), categorical_incumbent=incumbent,
+                                           absent=self._absent(layout))
+            bar.update(1)
         self.weights_ = weight_matrix(names, self.choices_, layout.group_array)
         refit = REFIT + (("network",) if X.size <= REFIT_NETWORK_CELLS else ())
         for i, n in enumerate(names):  # refit the chosen ones on every observed cell
             if n in refit and np.any(self.weights_[i] > 0):
-                self.methods_[n] = self._fit_candidate(n, X, observed, layout, jax.random.fold_in(k_fit, i))
+                self.methods_[n] = self._fit_candidate(n, X, observed, layout, jax.random.fold_in(k_fit, i), "refit")
         return self
 
     def _absent(self, layout: Layout) -> dict[str, np.ndarray]:
@@ -192,8 +206,13 @@ class Auto:
             raise RuntimeError("this method is not fitted yet: call fit first")
         X = np.asarray(X, np.float32)
         observed = np.asarray(observed, bool)
-        fills = {n: self.methods_[n].impute(X, observed, jax.random.fold_in(key, c))
-                 for c, n in enumerate(self.names_) if np.any(self.weights_[c] > 0)}
+        used = [(c, n) for c, n in enumerate(self.names_) if np.any(self.weights_[c] > 0)]
+        fills = {}
+        with stage(f"auto: impute {len(X):,} rows with {', '.join(n for _, n in used)}", len(used),
+                   enabled=self.progress, unit="candidate") as bar:
+            for c, n in used:
+                fills[n] = self.methods_[n].impute(X, observed, jax.random.fold_in(key, c))
+                bar.update(1)
         return np.where(observed, X, blend(self.weights_, fills, self.names_)).astype(np.float32)
 
     def selection_table(self, schema: Schema) -> pd.DataFrame:

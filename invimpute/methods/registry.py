@@ -29,6 +29,7 @@ from invimpute.inversion.batch import InversionConfig, code_radius, column_means
 from invimpute.encoding.layout import UNIT, Layout
 from invimpute.config import ModelConfig
 from invimpute.scoring.selection import blend, choose_columns, seeded_rng, selection_frame, weight_matrix
+from invimpute.runtime.progress import stage
 from invimpute.training.loop import TrainConfig, fit_members, one_pass
 from invimpute.inversion.validated import invert_validated
 
@@ -154,7 +155,8 @@ class Autoencoding:
         self.fit_data_ = (X, observed)
         self.weights_ = None
         if self.algorithm == "reverse" and self.choice == "fit" and held.any():
-            self._check_inversion(np.asarray(X, np.float32), np.asarray(observed, bool), held, k_check)
+            with stage("reverse: score one pass and reverse training on held-out cells", enabled=self.progress):
+                self._check_inversion(np.asarray(X, np.float32), np.asarray(observed, bool), held, k_check)
         return self
 
     def _check_inversion(self, X: np.ndarray, observed: np.ndarray, held: np.ndarray, key: jax.Array) -> None:

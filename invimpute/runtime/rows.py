@@ -3,8 +3,14 @@
 Every program that treats the rows of a matrix independently (prediction, reverse training and its
 multiple-imputation draws, Monte-Carlo dropout passes, bottleneck-code norms, MIWAE's importance
 sampling) runs through :func:`map_rows`: the rows are padded with zeros up to a whole number of chunks
-of :func:`chunk_size` rows, each chunk's row axis is sharded over the local devices, the caller's
-jit-compiled per-chunk program runs on every chunk, and the padding is dropped. The chunk size is a
+of :func:`chunk_size` rows, the caller's jit-compiled per-chunk program runs on every chunk, and the
+padding is dropped. With several local devices each chunk is cut into one equal slice per device and
+the program runs on every slice as an independent single-device program (dispatched asynchronously, so
+the devices work at once); each slice's output is copied to the host and the slices are joined there.
+No program ever spans devices, so there is no in-program collective (all-gather): XLA's CPU collectives
+wait for every device's thread at a rendezvous and abort the process after 40 s when devices outnumber
+the cores or the machine is busy, which independent programs cannot do. The price: a program is
+compiled once per device on its first call (the persistent compilation cache keeps each). The chunk size is a
 power of two (up to the batch size) and a multiple of the device count, so the compiled program is
 keyed on the model structure, the settings and the chunk shape only: tables of any length, the last,
 padded chunk included, reuse one program per chunk size. :func:`in_blocks` is the in-program half: a
@@ -23,7 +29,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 
 def chunk_size(n: int, batch_size: int, n_devices: int = 1) -> int:
@@ -35,12 +40,9 @@ def chunk_size(n: int, batch_size: int, n_devices: int = 1) -> int:
     return max(n_devices, math.ceil(size / n_devices) * n_devices)
 
 
-def row_sharding() -> NamedSharding | None:
-    """The sharding of a chunk's leading (row) axis over all local devices; None on a single device."""
-    devices = jax.local_devices()
-    if len(devices) == 1:
-        return None
-    return NamedSharding(Mesh(np.asarray(devices), ("rows",)), PartitionSpec("rows"))
+def row_devices() -> list:
+    """The local devices a chunk's rows are split over (one slice each): all of them."""
+    return list(jax.local_devices())
 
 
 def _pad_rows(a: Any, n_pad: int) -> Any:
@@ -63,27 +65,60 @@ def map_rows(
     chunk of each (and, with ``key``, a chunk of per-row keys) and returns an array or a pytree of
     arrays with rows first; it is normally a ``jax.jit``-compiled function with its static arguments
     and the arrays it shares across rows bound by ``functools.partial``. Chunks hold
-    ``chunk_size(n, batch_size, n_devices)`` rows. ``key`` splits into keys of shape
+    ``chunk_size(n, batch_size, n_devices)`` rows; with several devices the program runs on each
+    device's slice of a chunk (see the module docstring). ``key`` splits into keys of shape
     ``key_shape + (n_pad,)`` over the padded rows (as ``jax.random.split(key, key_shape + (n_pad,))``),
-    handed to ``program`` rows first: ``(rows, *key_shape)``. The outputs are device arrays.
+    handed to ``program`` rows first: ``(rows, *key_shape)``. The outputs are device arrays on one
+    device, NumPy arrays (gathered on the host) on several.
     """
     n = rows[0].shape[0]
-    sharding = row_sharding()
-    size = chunk_size(n, batch_size, 1 if sharding is None else len(sharding.mesh.devices.flat))
+    devices = row_devices()
+    size = chunk_size(n, batch_size, len(devices))
     n_pad = math.ceil(max(n, 1) / size) * size
     padded = [_pad_rows(a, n_pad) for a in rows]
     if key is not None:
         keys = jax.random.split(key, tuple(key_shape) + (n_pad,))
         padded.append(jnp.moveaxis(keys, -1, 0) if key_shape else keys)
-    outs = []
-    for start in range(0, n_pad, size):
-        chunk = [a[start:start + size] for a in padded]
-        if sharding is not None:
-            chunk = [jax.device_put(c, sharding) for c in chunk]
-        outs.append(program(*chunk))
+    if len(devices) > 1:
+        return _map_on_devices(program, padded, size, devices, n)
+    outs = [program(*[a[start:start + size] for a in padded]) for start in range(0, n_pad, size)]
     if len(outs) == 1:
         return jax.tree.map(lambda o: o[:n], outs[0])
     return jax.tree.map(lambda *o: jnp.concatenate(o)[:n], *outs)
+
+
+def _map_on_devices(program: Callable[..., Any], padded: list, size: int, devices: list, n: int) -> Any:
+    """Every chunk's per-device slices run as independent single-device programs; outputs joined on the host.
+
+    All slices are dispatched before any output is read, so the devices compute at once; each output is
+    then copied to the host by itself (``jax.device_get``), never gathered inside a program.
+    """
+    per = size // len(devices)
+    outs = []
+    for start in range(0, padded[0].shape[0], size):
+        for d, device in enumerate(devices):
+            lo = start + d * per
+            outs.append(program(*[jax.device_put(a[lo:lo + per], device) for a in padded]))
+    host = [jax.device_get(o) for o in outs]
+    return jax.tree.map(lambda *o: np.concatenate([np.asarray(x) for x in o])[:n], *host)
+
+
+def uncommitted(tree: Any) -> Any:
+    """``tree`` with every array placed on the default device and not committed to any device.
+
+    Arrays that a multi-device program left sharded or replicated over several devices (data-parallel
+    training's parameters) cannot go into :func:`map_rows`' single-device programs; uncommitted arrays
+    follow the rows to whichever device runs the slice. Arrays already uncommitted are returned as they are.
+    """
+
+    def one(a):
+        if not isinstance(a, jax.Array) or not a.committed:
+            return a
+        if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):
+            return jax.random.wrap_key_data(jnp.asarray(jax.device_get(jax.random.key_data(a))), impl=jax.random.key_impl(a))
+        return jnp.asarray(jax.device_get(a))
+
+    return jax.tree.map(one, tree)
 
 
 def in_blocks(fn: Callable[..., Any], arrays: Sequence[jax.Array], block: int) -> Any:
@@ -101,4 +136,4 @@ def in_blocks(fn: Callable[..., Any], arrays: Sequence[jax.Array], block: int) -
     return jax.tree.map(lambda o: o.reshape((n,) + o.shape[2:]), out)
 
 
-__all__ = ["chunk_size", "row_sharding", "map_rows", "in_blocks"]
+__all__ = ["chunk_size", "row_devices", "map_rows", "uncommitted", "in_blocks"]

@@ -6,7 +6,8 @@ decoded floats back into the fitted dtype.
 
 The encoder (:mod:`invimpute.encoding.encoder`) imputes datetime, timedelta and tz-aware columns as numbers:
 counts of the column's own unit (``"s"`` ... ``"ns"``) since the Unix epoch in UTC, or of a duration; the
-decoded numbers come back in the column's dtype and time zone. Boolean columns accept bools, the numbers
+decoded numbers come back in the column's dtype and time zone. Arrow dates (``date32``/``date64``, what
+polars ``Date`` columns become) are read as seconds and come back as whole days in their own dtype. Boolean columns accept bools, the numbers
 0/1 and the text "True"/"False" (any case), and refuse anything else by name.
 """
 
@@ -23,9 +24,21 @@ def is_time_dtype(dtype: str) -> bool:
         return False
 
 
+def is_date_dtype(dtype) -> bool:
+    """An Arrow date type (``date32[pyarrow]``, ``date64[pyarrow]``, polars ``Date``): calendar days, no time."""
+    dt = pd.api.types.pandas_dtype(dtype) if isinstance(dtype, str) else dtype
+    if not isinstance(dt, pd.ArrowDtype):
+        return False
+    import pyarrow as pa
+
+    return pa.types.is_date(dt.pyarrow_dtype)
+
+
 def time_unit(dtype: str) -> str:
     """The resolution ("s", "ms", "us", "ns") of a datetime/timedelta dtype named by ``dtype``."""
     dt = pd.api.types.pandas_dtype(dtype)
+    if is_date_dtype(dt):
+        return "s"
     if isinstance(dt, pd.ArrowDtype):
         return dt.pyarrow_dtype.unit
     if isinstance(dt, pd.DatetimeTZDtype):
@@ -50,6 +63,8 @@ def times_from_values(v: np.ndarray, dtype: str):
     """Counts of the unit of ``dtype`` (float64, as from :func:`time_values`) back as an array of ``dtype``."""
     dt = pd.api.types.pandas_dtype(dtype)
     unit = time_unit(dtype)
+    if is_date_dtype(dt):  # dates: whole days (seconds rounded to the nearest day)
+        v = np.rint(np.asarray(v, dtype=np.float64) / 86400.0) * 86400.0
     ticks = np.rint(v).astype(np.int64)
     if dt.kind == "m":
         return pd.array(pd.TimedeltaIndex(ticks.view(f"m8[{unit}]"))).astype(dt)
@@ -171,5 +186,5 @@ def restore_numeric(v: np.ndarray, dtype: str):
     return v
 
 
-__all__ = ["is_time_dtype", "time_unit", "time_index", "time_values", "times_from_values", "bool_values", "is_bool",
+__all__ = ["is_time_dtype", "is_date_dtype", "time_unit", "time_index", "time_values", "times_from_values", "bool_values", "is_bool",
            "is_time", "is_numeric", "numeric_like", "to_float", "restore_numeric"]

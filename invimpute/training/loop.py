@@ -36,7 +36,8 @@ from invimpute.encoding.layout import Layout
 from invimpute.models.losses import reconstruction_loss
 from invimpute.encoding.missingness import hide_cells
 from invimpute.models.networks import weight_penalty
-from invimpute.runtime.rows import map_rows
+from invimpute.runtime.progress import open_stage
+from invimpute.runtime.rows import map_rows, uncommitted
 
 
 SCHEDULES = ("constant", "cosine")
@@ -457,14 +458,11 @@ def fit_members(
     _, evaluations = config.plan(X.shape[0])
     stop, best = _EarlyStop(members, config.patience), params
     round_keys = jnp.moveaxis(jax.vmap(lambda k: jax.random.split(k, evaluations))(k_train), 1, 0)
-    rounds = range(evaluations)
-    if progress:
-        from tqdm.auto import tqdm
-
-        rounds = tqdm(rounds, desc="training" if members == 1 else f"training {members} members", unit="eval")
+    rounds = open_stage("training" if members == 1 else f"training {members} members", evaluations,
+                        enabled=progress, unit="eval")
     w = config.recurrent_weight
     losses, maes = [], []  # device (K,) arrays, read once after the loop: blocks dispatch without waiting on the host
-    for e, k in zip(rounds, round_keys):
+    for e, k in zip(range(evaluations), round_keys):
         params, opt_state, loss = _block(graphdef, layout, program, params, opt_state, current, train_obs, k, fill)
         pred, mae, val = evaluate(params, current, X, train_obs, held, fill)
         if w is not None:
@@ -472,12 +470,14 @@ def fit_members(
             current = moved if stop.active.all() else jnp.where(jnp.asarray(stop.active)[:, None, None], moved, current)
         losses.append(loss)
         maes.append(mae)
+        rounds.update(1)
         if validating:
             best = _keep_best(best, params, jnp.asarray(stop.update(np.asarray(val), e)))
             if not stop.active.any():
                 break
         if progress:
             rounds.set_postfix(loss=f"{float(loss.mean()):.4f}", mae=f"{float(mae.mean()):.4f}")
+    rounds.close()  # the stage ends here, at the budget or at the early stop
     loss_table, mae_table = (np.asarray(jax.device_get(vs), dtype=float).reshape(-1, members) for vs in (losses, maes))
     if validating:
         ran, best_epoch = stop.ran, stop.best_epoch
@@ -488,6 +488,7 @@ def fit_members(
         pred, _, _ = evaluate(best, current, X, train_obs, held, fill)
         current = jnp.where(train_obs, X, pred)
     filled, held = np.asarray(jnp.where(observed, X, current)), np.asarray(held)
+    best = uncommitted(best)  # data-parallel training leaves them replicated over the devices; map_rows runs per device
     out = []
     for i, model in enumerate(models):
         n = int(ran[i])
