@@ -1,7 +1,7 @@
 """The package's import direction, checked on the source: a module imports only modules of lower layers
 (or, inside a subpackage, its siblings), and no module imports another's underscored name.
 
-The layers, lowest first, are the data flow of the README's Design section; a new module must be given
+The layers, lowest first, are the data flow of the design page (docs/design.md); a new module must be given
 its layer here, so the test also fails when one is added without deciding where it belongs.
 """
 
