@@ -220,3 +220,23 @@ def test_cli_fit_prints_each_columns_treatment(tmp_path, capsys):
 
 def test_treatment_names_are_public():
     assert "high_cardinality" in TREATMENTS and "passthrough" in TREATMENTS and HIGH_CARDINALITY == 50
+
+
+def test_belief_covers_every_column_constant_ones_with_certainty():
+    rng = np.random.default_rng(0)
+    n = 80
+    x = rng.normal(size=n)
+    df = pd.DataFrame({"x": x, "y": 2 * x + 0.1 * rng.normal(size=n), "kind": ["a"] * n, "level": [3.0] * n,
+                       "id": [f"c{i}" for i in range(n)]})
+    damaged = df.copy()
+    damaged.loc[[1, 5], "kind"] = None
+    damaged.loc[[2, 6], "level"] = np.nan
+    damaged.loc[[3, 7], "y"] = np.nan
+    damaged.loc[[4], "id"] = None
+    b = Imputer("ae", train={"steps": 30}, seed=0).fit(damaged).belief(damaged)
+    for frame in (b.confidence, b.mean, b.std, b.lower, b.upper):
+        assert list(frame.columns) == list(df.columns)
+    assert b.confidence.loc[[1, 5], "kind"].eq(1.0).all() and b.probabilities["kind"].loc[[1, 5], "a"].eq(1.0).all()
+    assert b.lower.loc[[2, 6], "level"].eq(3.0).all() and b.std.loc[[2, 6], "level"].eq(0.0).all()
+    assert b.mean.loc[[3, 7], "y"].notna().all()
+    assert b.confidence["id"].isna().all() and b.mean["id"].isna().all()  # passed through: no fill, no belief

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from invimpute.methods.auto import Auto
-from invimpute.uncertainty.belief import Belief, belief_frames, draw_imputations, fit_calibrated
+from invimpute.uncertainty.belief import Belief, belief_frames, draw_imputations, fit_calibrated, widened
 from invimpute.config import EncodingConfig, ModelConfig, UncertaintyConfig, as_dict, coerce, with_fields
 from invimpute.encoding.encoder import TableEncoder, check_fits
 from invimpute.estimator.contract import BASES, CLASS_OPTIONS, EstimatorContract, NotFittedError
@@ -421,8 +421,10 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         table, observed, Xe, Oe = self._encoded(X)
         filled = self.method_.impute(Xe, Oe, self.key_impute_)
         modelled = [j for j, t in enumerate(self.plan_.columns) if t.imputed]
-        return belief_frames(filled, ~observed.to_numpy()[:, modelled], self.encoder_.schema, table.index,
-                             table.columns[modelled], self.calibration_, level)
+        modelled_belief = belief_frames(filled, ~observed.to_numpy()[:, modelled], self.encoder_.schema, table.index,
+                                        table.columns[modelled], self.calibration_, level)
+        constants = {t.name: t.value for t in self.plan_.columns if t.treatment == "constant"}
+        return widened(modelled_belief, table.columns, constants, self.plan_.imputable(observed.to_numpy()))
 
     def transform_with_mask(self, X):
         """``transform(X)`` and the (rows, columns) observed mask it found (the batch job checks it)."""

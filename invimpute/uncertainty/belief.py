@@ -10,7 +10,8 @@ re-exported here, where :class:`~invimpute.Imputer` and the benchmarks import th
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -119,6 +120,36 @@ def belief_frames(
                   lower=frame(lower), upper=frame(upper), level=float(level), calibrated=calibration is not None)
 
 
+def widened(belief: Belief, columns: pd.Index, constants: Mapping, missing: np.ndarray) -> Belief:
+    """``belief`` (over the modelled columns) over every column of the table, in its order.
+
+    Args:
+      belief: the belief of the modelled columns.
+      columns: the table's columns; those ``belief`` lacks (passed through, constant) are added.
+      constants: column -> its one value, for the constant columns: their missing cells get that value
+        with certainty (confidence 1, or an interval of width 0).
+      missing: (n, len(columns)) the cells that are filled.
+
+    Returns:
+      A :class:`Belief` whose frames have ``columns``; passed-through columns hold NaN (they get no fill).
+    """
+    frames = {name: getattr(belief, name).reindex(columns=columns)
+              for name in ("confidence", "mean", "std", "lower", "upper")}
+    probabilities = dict(belief.probabilities)
+    for j, col in enumerate(columns):
+        if col not in constants or not missing[:, j].any():
+            continue
+        m, value = missing[:, j], constants[col]
+        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+            for name, v in (("mean", value), ("lower", value), ("upper", value), ("std", 0.0)):
+                frames[name].iloc[m, j] = float(v)
+        else:
+            frames["confidence"].iloc[m, j] = 1.0
+            probabilities[col] = pd.DataFrame(np.where(m, 1.0, np.nan)[:, None], index=frames["confidence"].index,
+                                              columns=pd.Index([value], dtype=object))
+    return replace(belief, probabilities=probabilities, **frames)
+
+
 def masked_probabilities(truth: pd.DataFrame, belief: Belief, missing: np.ndarray) -> tuple[list, list]:
     """Per categorical column, the belief's probabilities on the ``missing`` cells and the one-hot truth.
 
@@ -142,7 +173,7 @@ def masked_probabilities(truth: pd.DataFrame, belief: Belief, missing: np.ndarra
 
 
 __all__ = [
-    "Belief", "belief_frames", "masked_probabilities",
+    "Belief", "belief_frames", "widened", "masked_probabilities",
     "Calibration", "calibrate", "fit_calibrated", "MIN_COLUMN_CELLS", "MIN_HALF_WIDTH",
     "draw_imputations", "dropout_passes", "START_NOISE",
 ]
