@@ -20,6 +20,60 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 SECTIONS = [
     (
+        "The defaults after per-column treatments, the patience and the warm refit (issues 26 and 28): "
+        "`Imputer()` on the GAIN tables, 20% MCAR, seeds 0-2, full size, on the masks of `defaults4.jsonl` "
+        "(same mask_sha256; the peers' figures are in the section 'The defaults'). The CPU was shared with a "
+        "CI run and a second benchmark, so its seconds are inflated about 2-4x",
+        "defaults6.md",
+        "invimpute bench --datasets letter credit spam breast_diagnostic breast --mechanisms mcar --rates 0.2 "
+        "--seeds 0 1 2 --methods auto --out benchmarks/results/defaults6.jsonl; report: `invimpute bench "
+        "--report-only --out benchmarks/results/defaults6.jsonl --report benchmarks/results/defaults6.md`",
+    ),
+    (
+        "The mixed tables after per-column treatments, the patience and the warm refit (issues 26 and 28; "
+        "CPU shared with a CI run and a second benchmark, so seconds are inflated about 3-4x)",
+        "mixed_tables6.md",
+        "python benchmarks/mixed_tables.py --out benchmarks/results/mixed_tables6.md --jsonl "
+        "benchmarks/results/mixed_tables6.jsonl",
+    ),
+    (
+        "Wild columns added to a 3,000-row table: time, memory, the other columns' scores, the wild column's own "
+        "fills (issue 26)",
+        "wild_tables.md",
+        "python benchmarks/wild_tables.py --parts b --base-rows 3000 --timeout 900 --out "
+        "benchmarks/results/wild_tables.md --jsonl benchmarks/results/wild_tables.jsonl",
+    ),
+    (
+        "The wild-table corpus through `Imputer()` and the command line (issue 26)",
+        "wild_tables_corpus.md",
+        "INVIMPUTE_COMPILE_CACHE=off python benchmarks/wild_tables.py --parts a --rows 200 --max-rows 300 "
+        "--timeout 600 --runners imputer,cli --out benchmarks/results/wild_tables_corpus.md --jsonl "
+        "benchmarks/results/wild_tables_corpus.jsonl",
+    ),
+    (
+        "Wide categorical columns and an absurd number, before per-column treatments landed (issue 26)",
+        "wide_columns.md",
+        "python benchmarks/wide_columns.py --out benchmarks/results/wide_columns.md (on branch `cost`, before "
+        "`kinds` merged)",
+    ),
+    (
+        "A job on 4 forced CPU devices under load against 1 device (issue 26)",
+        "job_devices.md",
+        "python benchmarks/job_devices.py --rows 50000",
+    ),
+    (
+        "Latency: first call, warm cache, repeated call (issue 28; partial run on a loaded CPU)",
+        "latency.md",
+        "python benchmarks/latency.py --tables breast penguins Fair breast_diagnostic Housing spam letter credit "
+        "generated_100k --methods auto iterative knn --out benchmarks/results/latency.md --jsonl "
+        "benchmarks/results/latency.jsonl",
+    ),
+    (
+        "The frontier protocol: a development run (issue 27; not the published benchmark)",
+        "frontier_dev.md",
+        "the commands in the section's first lines (`python benchmarks/frontier_dev.py ...`)",
+    ),
+    (
         "Study 1: Mushroom, 10% MCAR (issue 2)",
         "mushroom.md",
         'python benchmarks/mushroom.py --only "mode,KNN,BayesianRidge,faithful,best" --out benchmarks/results/mushroom.md',
