@@ -32,7 +32,7 @@ from invimpute.estimator.contract import BASES, CLASS_OPTIONS, EstimatorContract
 from invimpute.inversion.batch import InversionConfig
 from invimpute.methods.history import training_history
 from invimpute.methods.registry import NEURAL, PEERS, Autoencoding, peers
-from invimpute.encoding.missingness import detect, with_outliers
+from invimpute.encoding.missingness import detect, missing_report, with_outliers
 from invimpute.encoding.treatment import Plan, Treatment, decide
 from invimpute.tables import (Table, check_feature_names, check_n_features, feature_names, merge_filled, read_table,
                               write_table)
@@ -267,12 +267,8 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
             raise ValueError(f"the table is empty (shape {frame.shape}); give at least one row and one column")
         all_float = all(isinstance(t, np.dtype) and t.kind == "f" for t in frame.dtypes)
         if all_float and encoding.sentinels is None:
-            nan = np.isnan(frame.to_numpy())
-            observed = pd.DataFrame(~nan, index=frame.index, columns=frame.columns)
-            count = nan.sum(axis=0)
-            report = pd.DataFrame({"n_missing": count, "fraction": nan.mean(axis=0), "nan": count, "token": 0,
-                                   "sentinel": 0}, index=pd.Index(frame.columns, name="column"))
-            return observed, report.assign(tokens="")
+            observed = pd.DataFrame(~np.isnan(frame.to_numpy()), index=frame.index, columns=frame.columns)
+            return observed, missing_report(observed).assign(tokens="")
         found = detect(frame, tokens=encoding.tokens, sentinels=encoding.sentinels)
         tokens = ["; ".join(found.decisions.get(c, ())) for c in found.report.index]
         return found.observed, found.report.assign(tokens=tokens)
