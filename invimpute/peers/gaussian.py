@@ -75,51 +75,95 @@ def _conditional(x: jax.Array, o: jax.Array, mu: jax.Array, P: jax.Array, k: int
     return mean, jnp.where(pair, sol[:, 1:], 0.0), idx
 
 
-def _fill_rows(X, observed, mu, S, k):
-    """Every row's conditional mean, and the sum over rows of the missing blocks' conditional covariances,
-    :data:`CHUNK_ROWS` rows at a time (padding rows are fully observed, so they add nothing)."""
+def _fill_rows(X, observed, mu, S, k, weight=None):
+    """Every row's conditional mean, and the (``weight``-weighted) sum over rows of the missing blocks'
+    conditional covariances, :data:`CHUNK_ROWS` rows at a time (padding rows are fully observed, so they
+    add nothing)."""
     n, d = X.shape
     if k == 0:
         return X, jnp.zeros((d, d))
+    weight = jnp.ones(n) if weight is None else weight
     P = jnp.linalg.inv(S)
     chunk = min(CHUNK_ROWS, n)
     pad = (-n) % chunk
     Xc = jnp.pad(X, ((0, pad), (0, 0))).reshape(-1, chunk, d)
     Oc = jnp.pad(observed, ((0, pad), (0, 0)), constant_values=True).reshape(-1, chunk, d)
+    Wc = jnp.pad(weight, (0, pad)).reshape(-1, chunk)
 
     def one_chunk(cov, rows):
-        means, blocks, idx = jax.vmap(_conditional, in_axes=(0, 0, None, None, None))(*rows, mu, P, k)
-        return cov.at[idx[:, :, None], idx[:, None, :]].add(blocks), means
+        x, o, w = rows
+        means, blocks, idx = jax.vmap(_conditional, in_axes=(0, 0, None, None, None))(x, o, mu, P, k)
+        return cov.at[idx[:, :, None], idx[:, None, :]].add(blocks * w[:, None, None]), means
 
-    cov, means = jax.lax.scan(one_chunk, jnp.zeros((d, d)), (Xc, Oc))
+    cov, means = jax.lax.scan(one_chunk, jnp.zeros((d, d)), (Xc, Oc, Wc))
     return means.reshape(-1, d)[:n], cov
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3))
-def _em(X: jax.Array, observed: jax.Array, rounds: int, k: int):
-    """``rounds`` EM steps from the observed means and variances: the fitted (mu, S)."""
-    n = X.shape[0]
-    count = jnp.maximum(observed.sum(0), 1.0)
-    mu = jnp.where(observed, X, 0.0).sum(0) / count
-    var = jnp.where(observed, (X - mu) ** 2, 0.0).sum(0) / count
+def _em_weighted(X: jax.Array, observed: jax.Array, weight: jax.Array, rounds: int, k: int):
+    """``rounds`` EM steps with each row counted ``weight`` times (a bootstrap resample when the weights are
+    resampling counts or Dirichlet draws), from the weighted observed means and variances: (mu, S)."""
+    w = weight / jnp.mean(weight)
+    wo = observed * w[:, None]
+    count = jnp.maximum(wo.sum(0), 1.0)
+    mu = jnp.where(observed, X, 0.0).T @ w / count
+    var = (jnp.where(observed, (X - mu) ** 2, 0.0) * wo).sum(0) / count
     floor = RIDGE * jnp.maximum(var, 1e-6)
     S = jnp.diag(var + floor)
+    total = w.sum()
 
     def step(carry, _):
         mu, S = carry
-        means, cov = _fill_rows(X, observed, mu, S, k)
-        mu_new = means.mean(0)
+        means, cov = _fill_rows(X, observed, mu, S, k, w)
+        mu_new = means.T @ w / total
         centred = means - mu_new
-        S_new = (centred.T @ centred + cov) / n + jnp.diag(floor)
+        S_new = ((centred * w[:, None]).T @ centred + cov) / total + jnp.diag(floor)
         return (mu_new, S_new), None
 
     (mu, S), _ = jax.lax.scan(step, (mu, S), None, length=rounds)
     return mu, S
 
 
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _em(X: jax.Array, observed: jax.Array, rounds: int, k: int):
+    """``rounds`` EM steps from the observed means and variances: the fitted (mu, S)."""
+    return _em_weighted(X, observed, jnp.ones(X.shape[0], X.dtype), rounds, k)
+
+
 @functools.partial(jax.jit, static_argnums=(2,))
 def _fill(mu: jax.Array, S: jax.Array, k: int, X: jax.Array, observed: jax.Array) -> jax.Array:
     return _fill_rows(X, observed, mu, S, k)[0]
+
+
+def _joint_row(x, o, z, mu, P, k):
+    """One row's missing block drawn from its conditional normal given the observed entries: the
+    conditional mean plus ``L z``, ``L`` the Cholesky factor of the conditional covariance (padding
+    slots get no noise)."""
+    mean, block, idx = _conditional(x, o, mu, P, k)
+    slot = ~o[idx]
+    chol = jnp.linalg.cholesky(jnp.where(slot[:, None] & slot[None, :], block, jnp.eye(k)))
+    noise = jnp.where(slot, chol @ z, 0.0)
+    return mean.at[idx].add(noise), mean
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4))
+def _bootstrap_models(X: jax.Array, observed: jax.Array, weights: jax.Array, rounds: int, k: int):
+    """One EM fit per row-weight vector of ``weights`` (M, n): the M models' (mu (M, d), S (M, d, d));
+    ``lax.map`` over M keeps memory at one fit's."""
+    return jax.lax.map(lambda w: _em_weighted(X, observed, w, rounds, k), weights)
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _draw_chunk(k: int, mu: jax.Array, S: jax.Array, X: jax.Array, observed: jax.Array, keys: jax.Array):
+    """A chunk of rows drawn under each of M models: the draws and the models' conditional means,
+    both (rows, M, d); ``keys`` (rows, M) give each row and model its own noise."""
+    P = jnp.linalg.inv(S)
+
+    def per_model(m, Pm, key_col):
+        z = jax.vmap(lambda kk: jax.random.normal(kk, (k,)))(key_col)
+        return jax.vmap(_joint_row, in_axes=(0, 0, 0, None, None, None))(X, observed, z, m, Pm, k)
+
+    draws, means = jax.vmap(per_model, in_axes=(0, 0, 1))(mu, P, keys)
+    return jnp.swapaxes(draws, 0, 1), jnp.swapaxes(means, 0, 1)
 
 
 def missing_block(observed: np.ndarray) -> int:
@@ -168,6 +212,43 @@ class GaussianEM(Fitted):
             program = functools.partial(_fill, jnp.asarray(self.mu_), jnp.asarray(self.cov_), missing_block(sub_obs))
             out[:, cover] = np.asarray(map_rows(program, (X[:, cover], sub_obs), self.chunk_rows))
         return finish(X, observed, out, self.layout_, self.empty_)
+
+    def posterior_draws(self, fit_x: np.ndarray, fit_observed: np.ndarray, X: np.ndarray, observed: np.ndarray,
+                        key: jax.Array, n_draws: int) -> tuple[np.ndarray, np.ndarray]:
+        """Joint draws of the covered entries, carrying the model's own uncertainty (an approximate
+        Bayesian bootstrap, as Amelia II's EMB does with a resampling bootstrap).
+
+        For each of ``n_draws`` draws the model is refitted by EM on the rows of ``fit_x`` weighted by
+        Dirichlet(1, ..., 1) weights (Rubin's Bayesian bootstrap), and each row of ``X`` gets its missing
+        covered entries drawn together from that model's conditional normal given the row's observed
+        covered entries, so entries of a row are correlated as the model says.
+
+        Args:
+          fit_x, fit_observed: (m, d) the encoded table the model was fitted on and its observed mask.
+          X, observed: (n, d) the rows to draw for.
+          key: the PRNG key of the bootstrap weights and the noise.
+          n_draws: M.
+
+        Returns:
+          ``(draws, means)``, both (M, n, covered entries): the draws, and each refitted model's
+          conditional means (the draws without the cell noise); observed entries hold their values.
+        """
+        self._check_fitted()
+        cover = self.covers_
+        fx, fo = (np.asarray(a)[:, cover] for a in (fit_x, fit_observed))
+        o = np.asarray(observed, bool)[:, cover]
+        x = np.where(o, np.asarray(X, np.float32)[:, cover], 0.0).astype(np.float32)
+        if not cover.any() or n_draws < 1 or o.all():
+            empty = np.broadcast_to(x, (max(n_draws, 0),) + x.shape).copy()
+            return empty, empty.copy()
+        k_w, k_z = jax.random.split(key)
+        weights = jax.random.dirichlet(k_w, jnp.ones(fx.shape[0]), (n_draws,)) * fx.shape[0]
+        mu, S = _bootstrap_models(jnp.asarray(np.where(fo, fx, 0.0), jnp.float32), jnp.asarray(fo), weights,
+                                  int(self.rounds), missing_block(fo))
+        program = functools.partial(_draw_chunk, missing_block(o), mu, S)
+        draws, means = map_rows(program, (x, o), max(1, CHUNK_ROWS // n_draws), key=k_z, key_shape=(n_draws,))
+        draws, means = (np.swapaxes(np.asarray(a), 0, 1) for a in (draws, means))
+        return np.where(o, x, draws), np.where(o, x, means)
 
 
 __all__ = ["GaussianEM", "RIDGE", "MAX_LEVELS", "MAX_WIDTH", "CHUNK_ROWS", "missing_block", "modelled_columns"]
