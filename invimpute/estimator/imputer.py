@@ -26,6 +26,7 @@ import pandas as pd
 
 from invimpute.methods.auto import Auto
 from invimpute.uncertainty.belief import Belief, belief_frames, draw_imputations, fit_calibrated, widened
+from invimpute.uncertainty.blended import auto_calibration, auto_draws
 from invimpute.config import EncodingConfig, ModelConfig, UncertaintyConfig, as_dict, coerce, with_fields
 from invimpute.encoding.encoder import TableEncoder, check_fits
 from invimpute.estimator.contract import BASES, CLASS_OPTIONS, EstimatorContract, NotFittedError
@@ -132,7 +133,7 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         (``detail``), the cells found missing (NaN/None, tokens, sentinels), how each ambiguous missing-value
         word was judged (``tokens``) and the ``outliers`` left out of its scaling.
       plan_: the per-column treatments behind ``report_`` (:class:`~invimpute.encoding.treatment.Plan`).
-      calibration_: the fitted calibration of the neural methods' beliefs, or None.
+      calibration_: the fitted calibration of the beliefs of ``auto`` and the neural methods, or None.
       image_shape_: (height, width) when fitted on images, else None.
       key_impute_: the PRNG key of imputation (fixed at fit, so transforms repeat).
       n_features_in_, feature_names_in_: scikit-learn's record of the columns seen at fit
@@ -319,6 +320,8 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
         else:  # auto and the networks show their own stages; a peer's fit is one stage
             with stage(f"fit {settings.method}", enabled=settings.progress and settings.method in PEERS):
                 self.method_.fit(Xe, Oe, self.layout_, k_fit)
+        if settings.uncertainty.calibrate and settings.method == "auto":
+            self.calibration_ = auto_calibration(self.method_, Xe, self.layout_)
         selection = getattr(self.method_, "selection_table", None)
         self.selection_ = selection(self.encoder_.schema) if selection is not None else None
         self.n_features_in_ = frame.shape[1]
@@ -366,8 +369,9 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
 
     def _uncertainty_method(self, what: str) -> None:
         method = self.settings_.method if hasattr(self, "settings_") else self.method
-        if method not in NEURAL:
-            raise ValueError(f"method {method!r} gives no {what}; use 'ae', 'recurrent' or 'reverse'")
+        if method not in NEURAL and method != "auto":
+            raise ValueError(f"method {method!r} gives no {what}: a peer has no held-out cells to calibrate it on; "
+                             f"use 'auto' (the default), 'ae', 'recurrent' or 'reverse'")
         self._check_fitted()
 
     def _encoded(self, X):
@@ -389,7 +393,10 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
     def multiple_imputations(self, X, n: int) -> list:
         """``n`` completed copies of ``X`` (multiple imputation) that differ where the data does not pin a
         value down (sources of spread: :class:`~invimpute.config.UncertaintyConfig`); observed cells are
-        identical in all of them and the same seed gives the same tables. Neural methods only."""
+        identical in all of them and the same seed gives the same tables. ``auto`` (the default) and the
+        neural methods; ``auto``'s draws are proper (each row's cells drawn together from a Gaussian model
+        refitted on a bootstrap of the rows, see :func:`~invimpute.uncertainty.blended.auto_draws`), so
+        analyses pooled over them with :func:`~invimpute.uncertainty.measures.rubin_pool` keep their coverage."""
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n (the number of imputations) must be an integer >= 1, got {n!r}")
         self._uncertainty_method("multiple imputations")
@@ -399,6 +406,11 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
             return [self._write(table, None, missing) for _ in range(n)]
         u = coerce(UncertaintyConfig, self.uncertainty, "uncertainty")  # draw-time settings: read at each call
         u.validate()
+        if isinstance(self.method_, Auto):
+            draws = auto_draws(self.method_, Xe, Oe, self.layout_, jax.random.fold_in(self.key_impute_, 1), int(n),
+                               point_key=self.key_impute_, calibration=self.calibration_,
+                               sample_categorical=u.sample_categorical)
+            return [self._write(table, self._fills(d, table), missing) for d in draws]
         draws = draw_imputations(
             self.method_, Xe, Oe, self.layout_, jax.random.fold_in(self.key_impute_, 1), int(n),
             point_key=self.key_impute_, calibration=self.calibration_, restarts=u.restarts,
@@ -411,7 +423,8 @@ class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
 
         Categorical and boolean cells get the (calibrated) probability of each category and of the one
         ``transform`` picks; numeric cells a mean, standard deviation and central ``level`` interval in
-        the data's units. Neural methods only; calibrated when fitted with ``uncertainty.calibrate``.
+        the data's units. ``auto`` (the default) and the neural methods; calibrated on held-out cells
+        when fitted with ``uncertainty.calibrate`` (``auto``: the cells it chose its fill on).
         """
         self._uncertainty_method("per-cell belief")
         table, observed, Xe, Oe = self._encoded(X)

@@ -14,6 +14,11 @@ the network on tables of up to :data:`REFIT_NETWORK_CELLS` encoded cells is trai
 observed cell from where its first fit ended (a warm start: :data:`REFIT_SHARE` of its steps at
 :data:`REFIT_RATE` of its step size), not fitted anew; at imputation time every observed cell,
 held-out ones included, is input to each candidate.
+
+``holdout_`` keeps the held-out cells and every candidate's fill of them (``(held, fills)``, fills
+(held cells, candidates)), and ``fit_data_`` the table fitted on: :mod:`invimpute.uncertainty.blended`
+calibrates the belief of the blend on the first and refits the Gaussian model's bootstrap draws on the
+second.
 """
 
 from __future__ import annotations
@@ -189,6 +194,8 @@ class Auto:
                                            absent=self._absent(layout))
             bar.update(1)
         self.weights_ = weight_matrix(names, self.choices_, layout.group_array)
+        self.holdout_ = (held, np.stack(preds, axis=-1)[held])  # what the uncertainty of the fill is calibrated on
+        self.fit_data_ = (X, observed)
         for i, n in enumerate(names):  # refit the chosen ones on every observed cell
             if not np.any(self.weights_[i] > 0):
                 continue

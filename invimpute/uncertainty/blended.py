@@ -1,0 +1,149 @@
+"""Belief and multiple imputation for ``method="auto"``: from the candidates it chose, per column.
+
+:class:`~invimpute.methods.auto.Auto` already holds cells out to choose each column's fill; the same cells
+calibrate the belief of that fill (:func:`auto_calibration`): each candidate's fill of the held-out cells
+is blended with the column's weights, exactly as the final fill is, and
+:func:`~invimpute.uncertainty.calibration.calibrate` fits on them the temperature of the categorical and
+boolean distributions (the network's softmax, KNN's donor frequencies, the Gaussian model's conditional
+means, blended) and each numeric column's residual sd with its split-conformal interval scale. The
+candidates are fitted without those cells, so the belief is slightly conservative for the refitted fill.
+
+:func:`auto_draws` makes proper multiple imputations: draw ``m`` is auto's fill plus the deviation of a
+joint draw of the Gaussian model (:meth:`~invimpute.peers.gaussian.GaussianEM.posterior_draws`: the model
+refitted on a Bayesian-bootstrap reweighting of the rows, then each row's missing block drawn from its
+conditional normal), so that draws carry the model's own uncertainty and cells of one row move together
+as the model's covariance says. The deviation of each numeric column is scaled by how much closer auto's
+fill came to the held-out cells than the Gaussian model's did (``1`` where auto chose the Gaussian
+model); categorical and boolean cells take the refitted model's shift of their probabilities, then are
+drawn from the calibrated distribution. Entries the Gaussian model does not cover (wide categorical
+groups) are drawn cell by cell from their calibrated distributions.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+
+from invimpute.encoding.layout import UNIT, Layout
+from invimpute.uncertainty.calibration import Calibration, calibrate
+from invimpute.uncertainty.classes import numeric_columns
+from invimpute.uncertainty.draws import sample_classes
+
+GAUSSIAN = "gaussian"
+"""The candidate of :class:`~invimpute.methods.auto.Auto` whose joint draws give the spread."""
+MIN_RATIO, MAX_RATIO = 0.2, 2.0
+"""Bounds on the factor scaling the Gaussian model's deviations per column (a column where one of the
+two fills has almost no held-out error would otherwise get no spread, or an absurd one)."""
+
+
+def held_out_fill(auto, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(filled, held)``: ``X`` with auto's blended fill of its held-out cells in place, and the (n, d)
+    mask of those cells.
+
+    Args:
+      auto: a fitted :class:`~invimpute.methods.auto.Auto`.
+      X: (n, d) the encoded table it was fitted on.
+    """
+    held, fills = auto.holdout_
+    filled = np.nan_to_num(np.array(X, dtype=np.float32))
+    weights = auto.weights_[:, np.nonzero(held)[1]]  # (candidates, held cells)
+    filled[held] = np.einsum("ic,ci->i", fills.astype(np.float64), weights.astype(np.float64))
+    return filled, held
+
+
+def auto_calibration(auto, X: np.ndarray, layout: Layout, level: float = 0.9) -> Calibration:
+    """The :class:`~invimpute.uncertainty.calibration.Calibration` of auto's blended fill, fitted on its
+    held-out cells.
+
+    Args:
+      auto: a fitted :class:`~invimpute.methods.auto.Auto`.
+      X: (n, d) the encoded table it was fitted on.
+      layout: the table's encoded layout.
+      level: the coverage the numeric intervals are fitted for.
+
+    Returns:
+      The calibration (temperature, per-column sd and interval scale).
+    """
+    filled, held = held_out_fill(auto, X)
+    return calibrate(filled, X, held, layout, level)
+
+
+def gaussian_ratio(auto, X: np.ndarray) -> np.ndarray:
+    """(d,) per encoded column: auto's held-out root mean square error over the Gaussian model's, within
+    [:data:`MIN_RATIO`, :data:`MAX_RATIO`] (1 where either has no held-out cell)."""
+    if not hasattr(auto, "holdout_") or GAUSSIAN not in auto.names_:
+        return np.ones(np.shape(X)[1])
+    held, fills = auto.holdout_
+    ratio = np.ones(held.shape[1])
+    filled, _ = held_out_fill(auto, X)
+    col = np.nonzero(held)[1]
+    truth = np.asarray(X, np.float64)[held]
+    blend_sq = np.bincount(col, np.square(filled[held] - truth), minlength=held.shape[1])
+    gauss_sq = np.bincount(col, np.square(fills[:, auto.names_.index(GAUSSIAN)] - truth), minlength=held.shape[1])
+    ok = (blend_sq > 0) & (gauss_sq > 0)
+    ratio[ok] = np.sqrt(blend_sq[ok] / gauss_sq[ok])
+    return np.clip(ratio, MIN_RATIO, MAX_RATIO)
+
+
+def auto_draws(
+    auto,
+    X: np.ndarray,
+    observed: np.ndarray,
+    layout: Layout,
+    key: jax.Array,
+    n_imputations: int,
+    *,
+    point_key: jax.Array,
+    calibration: Calibration | None,
+    sample_categorical: bool = True,
+) -> np.ndarray:
+    """M completed encoded tables (M, n, d) from a fitted :class:`~invimpute.methods.auto.Auto`.
+
+    Args:
+      auto: the fitted method (with its Gaussian candidate fitted, as at the defaults).
+      X, observed: (n, d) the encoded table to impute and its observed mask.
+      layout: its encoded layout.
+      key: the key of the draws; ``point_key`` the key of auto's single imputation they start from.
+      n_imputations: M.
+      calibration: :func:`auto_calibration`'s; without one, numeric cells the Gaussian model does not
+        cover get no spread and class temperatures are 1.
+      sample_categorical: draw categorical and boolean cells (else they keep their probabilities).
+
+    Returns:
+      (M, n, d) float32; observed entries equal ``X`` in every draw.
+
+    Raises:
+      ValueError: when auto was fitted without its Gaussian candidate (no joint model to draw from).
+    """
+    if GAUSSIAN not in auto.methods_:
+        raise ValueError("multiple imputations of method 'auto' draw from its Gaussian candidate; fit it with "
+                         f"'{GAUSSIAN}' among its candidates")
+    observed = np.asarray(observed, bool)
+    X = np.asarray(X, np.float32)
+    k_gauss, k_cat, k_num = jax.random.split(key, 3)
+    point = auto.impute(X, observed, point_key).astype(np.float64)
+    gauss = auto.methods_[GAUSSIAN]
+    fit_x, fit_obs = getattr(auto, "fit_data_", (X, observed))  # restored from a checkpoint: the rows given
+    draws, means = gauss.posterior_draws(fit_x, fit_obs, X, observed, k_gauss, n_imputations)
+    cover = gauss.covers_
+    centre = gauss.impute(X, observed, point_key)[:, cover].astype(np.float64)
+    ratio = gaussian_ratio(auto, fit_x)
+    numeric = np.zeros(layout.width, bool)
+    numeric[numeric_columns(layout)] = True
+    shift = np.where(numeric[cover], draws - centre, means - centre) * ratio[cover]
+    out = np.broadcast_to(point, (n_imputations,) + point.shape).copy()
+    out[..., cover] += shift
+    loose = numeric & ~cover
+    if loose.any() and calibration is not None:
+        noise = np.asarray(jax.random.normal(k_num, out.shape[:-1] + (int(loose.sum()),)))
+        out[..., loose] += noise * np.nan_to_num(calibration.std[loose])
+    bounded = layout.kind_array == UNIT
+    out[..., bounded] = np.clip(out[..., bounded], 0.0, 1.0)
+    classes = ~numeric
+    out[..., classes] = np.clip(out[..., classes], 0.0, 1.0)
+    if sample_categorical:
+        out = sample_classes(out, layout, 1.0 if calibration is None else calibration.temperature, k_cat)
+    return np.where(observed, X, out).astype(np.float32)
+
+
+__all__ = ["auto_calibration", "auto_draws", "gaussian_ratio", "held_out_fill", "GAUSSIAN", "MIN_RATIO", "MAX_RATIO"]
