@@ -12,7 +12,9 @@ candidates are fitted without those cells, so the belief is slightly conservativ
 joint draw of the Gaussian model (:meth:`~invimpute.peers.gaussian.GaussianEM.posterior_draws`: the model
 refitted on a Bayesian-bootstrap reweighting of the rows, then each row's missing block drawn from its
 conditional normal), so that draws carry the model's own uncertainty and cells of one row move together
-as the model's covariance says. The deviation of each numeric column is scaled by how much closer auto's
+as the model's covariance says. Where the Gaussian model fills a column about as well as auto's blend
+(within :data:`TOLERANCE` on held-out cells) the column's draws are the Gaussian model's own, as in
+Amelia II's EMB; elsewhere the deviation of each numeric column is scaled by how much closer auto's
 fill came to the held-out cells than the Gaussian model's did (``1`` where auto chose the Gaussian
 model); categorical and boolean cells take the refitted model's shift of their probabilities, then are
 drawn from the calibrated distribution. Entries the Gaussian model does not cover (wide categorical
@@ -34,6 +36,12 @@ GAUSSIAN = "gaussian"
 MIN_RATIO, MAX_RATIO = 0.2, 2.0
 """Bounds on the factor scaling the Gaussian model's deviations per column (a column where one of the
 two fills has almost no held-out error would otherwise get no spread, or an absurd one)."""
+
+TOLERANCE = 0.1
+"""Where the Gaussian model's held-out error is within this share of auto's, a column's draws are the
+Gaussian model's own (centred on its conditional means, not on auto's fill): auto's blend trades bias for
+variance per cell (it shrinks towards the mean where KNN or mean/mode carry weight), which a pooled
+analysis reads as attenuated relations, while the Gaussian draws are unbiased where the model holds."""
 
 
 def held_out_fill(auto, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -131,8 +139,9 @@ def auto_draws(
     numeric = np.zeros(layout.width, bool)
     numeric[numeric_columns(layout)] = True
     shift = np.where(numeric[cover], draws - centre, means - centre) * ratio[cover]
+    own = np.where(numeric[cover], draws, means)
     out = np.broadcast_to(point, (n_imputations,) + point.shape).copy()
-    out[..., cover] += shift
+    out[..., cover] = np.where(ratio[cover] >= 1.0 / (1.0 + TOLERANCE), own, out[..., cover] + shift)
     loose = numeric & ~cover
     if loose.any() and calibration is not None:
         noise = np.asarray(jax.random.normal(k_num, out.shape[:-1] + (int(loose.sum()),)))
@@ -146,4 +155,4 @@ def auto_draws(
     return np.where(observed, X, out).astype(np.float32)
 
 
-__all__ = ["auto_calibration", "auto_draws", "gaussian_ratio", "held_out_fill", "GAUSSIAN", "MIN_RATIO", "MAX_RATIO"]
+__all__ = ["auto_calibration", "auto_draws", "gaussian_ratio", "held_out_fill", "GAUSSIAN", "MIN_RATIO", "MAX_RATIO", "TOLERANCE"]

@@ -1,0 +1,91 @@
+"""Belief and multiple imputation of the default method (``auto``), and the Gaussian model's joint draws."""
+
+from __future__ import annotations
+
+import chex
+import jax
+import numpy as np
+import pandas as pd
+import pytest
+
+import invimpute as ii
+from invimpute.encoding.encoder import TableEncoder
+from invimpute.peers.gaussian import GaussianEM
+
+
+def _mixed(n: int = 160, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=n)
+    df = pd.DataFrame({"a": a, "b": 2 * a + rng.normal(scale=0.5, size=n), "c": rng.normal(size=n),
+                       "k": np.where(a > 0, "hi", "lo")})
+    hidden = rng.random(df.shape) < 0.2
+    return df.mask(hidden)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    df = _mixed()
+    return df, ii.Imputer(seed=3, train={"steps": 50}).fit(df)
+
+
+def test_auto_belief_shapes_and_probabilities(fitted):
+    df, imp = fitted
+    belief = imp.belief(df)
+    missing = df.isna().to_numpy()
+    chex.assert_shape(belief.std.to_numpy(), df.shape)
+    chex.assert_type(belief.mean.to_numpy(), np.float64)
+    numeric = missing[:, :3]
+    std = belief.std.to_numpy()[:, :3]
+    assert np.all(np.isfinite(std[numeric])) and np.all(std[numeric] > 0)
+    assert np.all(np.isnan(std[~numeric]))
+    lower, upper = belief.lower.to_numpy()[:, :3], belief.upper.to_numpy()[:, :3]
+    assert np.all(lower[numeric] < upper[numeric])
+    p = belief.probabilities["k"].to_numpy()[missing[:, 3]]
+    chex.assert_shape(p, (int(missing[:, 3].sum()), 2))
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-6)
+    assert belief.calibrated
+
+
+def test_auto_draws_keep_observed_cells_and_repeat(fitted):
+    df, imp = fitted
+    before = df.copy()
+    first = imp.multiple_imputations(df, 3)
+    again = imp.multiple_imputations(df, 3)
+    pd.testing.assert_frame_equal(df, before)
+    observed = df.notna().to_numpy()
+    for table, twin in zip(first, again):
+        pd.testing.assert_frame_equal(table, twin)
+        assert not table.isna().any().any()
+        for j, col in enumerate(df.columns):
+            assert (table[col].to_numpy()[observed[:, j]] == df[col].to_numpy()[observed[:, j]]).all()
+    spread = np.std([t["c"].to_numpy()[~observed[:, 2]] for t in first], axis=0)
+    assert np.all(spread > 0), "numeric draws must differ between imputations"
+
+
+def test_peer_says_it_gives_no_belief():
+    df = _mixed(40)
+    imp = ii.Imputer("mean").fit(df)
+    with pytest.raises(ValueError, match="gives no per-cell belief.*'auto'"):
+        imp.belief(df)
+
+
+def test_gaussian_draws_are_joint_and_carry_model_uncertainty():
+    rng = np.random.default_rng(1)
+    n = 400
+    x = rng.multivariate_normal([0, 0, 0], [[1, 0.9, 0], [0.9, 1, 0], [0, 0, 1]], n).astype(np.float32)
+    observed = np.ones_like(x, bool)
+    observed[:100, :] = False
+    observed[:100, 2] = True  # rows missing both correlated columns, the third observed
+    observed[100:200, 0] = False
+    observed[100:200, 2] = False  # rows missing a and c, independent given b
+    layout = TableEncoder(scaling="none").fit(pd.DataFrame(x, columns=list("abc"))).schema.layout
+    model = GaussianEM().fit(x, observed, layout, jax.random.key(0))
+    draws, means = model.posterior_draws(x, observed, x, observed, jax.random.key(1), 20)
+    chex.assert_shape(draws, (20, n, 3))
+    np.testing.assert_array_equal(draws[:, observed], np.broadcast_to(x[observed], (20, int(observed.sum()))))
+    noise = (draws - means)[:, :100, :2].reshape(-1, 2)
+    assert np.corrcoef(noise.T)[0, 1] > 0.75, "cells of one row must move together as the model's covariance says"
+    assert abs(np.corrcoef((draws - means)[:, 100:200, ::2].reshape(-1, 2).T)[0, 1]) < 0.2
+    assert np.all(means[:, :100, 0].std(axis=0) > 0), "refits on bootstrap weights must differ"
+    same, _ = model.posterior_draws(x, observed, x, observed, jax.random.key(1), 20)
+    np.testing.assert_array_equal(draws, same)
