@@ -37,6 +37,7 @@ SMALL = {
     "how-to/uncertainty.md": {
         "load_mushroom(drop_stalk_root=True)": "load_mushroom(drop_stalk_root=True).sample(300, random_state=0)",
         '"epochs": 80,': '"epochs": 2,',
+        "ii.Imputer(seed=0)": 'ii.Imputer(seed=0, train={"steps": 20})',
     },
     "how-to/images.md": {
         'ii.Imputer("reverse", seed=0)': 'ii.Imputer("reverse", seed=0, train={"steps": 20}, inversion={"steps": 5})',
@@ -110,7 +111,8 @@ def test_docs_build_in_strict_mode(tmp_path):
     anchors = set(re.findall(r'id="(invimpute[\w.]*)"', html))
     unrendered = sorted(set(reference_entries()) - anchors)
     assert not unrendered, f"reference entries that rendered nothing: {unrendered}"
-    for notebook in ("01_mushroom", "02_mnist_reverse", "03_uncertainty", "04_damage_shift"):
+    for notebook in ("01_mushroom", "02_mnist_reverse", "03_uncertainty", "04_damage_shift",
+                     "05_multiple_imputation"):
         page = (site / "examples" / notebook / "index.html").read_text(encoding="utf-8")
         assert "data:image/png;base64" in page, f"the examples gallery shows no figure of {notebook}"
     assert not (ROOT / ".cache").exists(), "the build wrote a cache folder into the repository"

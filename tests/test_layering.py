@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("training",),                                    # the compiled training loop
     ("inversion", "peers", "config"),                 # reverse training; the peers; the settings
     ("methods",),                                     # the method protocol, the registry, auto
-    ("uncertainty",),                                 # measures, calibration, draws, belief
+    ("uncertainty",),                                 # measures, calibration, draws, belief, blended
     ("estimator",),                                   # the Imputer
     ("checkpoint", "plot"),                           # saved state; figures of a fitted Imputer
     ("job",),                                         # the streaming job

@@ -36,9 +36,11 @@ SMALL = {
         "NB_N_TRAIN": "512", "NB_N_TEST": "32", "NB_TRAIN_STEPS": "20", "NB_STEPS": "5", "NB_CURVE_STEPS": "2,5",
         "NB_N_SHOW": "4",
     },
+    "05_multiple_imputation.ipynb": {"NB_N_ROWS": "200", "NB_REPS": "2", "NB_M": "3"},
 }
 # figures each notebook draws (image/png outputs)
-FIGURES = {"01_mushroom.ipynb": 3, "02_mnist_reverse.ipynb": 2, "03_uncertainty.ipynb": 4, "04_damage_shift.ipynb": 5}
+FIGURES = {"01_mushroom.ipynb": 3, "02_mnist_reverse.ipynb": 2, "03_uncertainty.ipynb": 4, "04_damage_shift.ipynb": 5,
+           "05_multiple_imputation.ipynb": 1}
 # notebooks with a cell tagged 'checks' of assertions that hold at any size, and what it prints when they pass
 # (at the tiny sizes the measured conclusions mean nothing, so only these are relied on)
 CHECKS = {"03_uncertainty.ipynb": "structural checks passed"}
