@@ -182,7 +182,7 @@ def replicate(setting: str, rep: int, n: int, m: int, peers: bool, forest: bool 
 def summarise(raw: pd.DataFrame) -> pd.DataFrame:
     """Per setting, method and term: replications, bias, bias / mean SE, 95% coverage, mean width, mean
     SE over the empirical sd of the estimates, and mean seconds per replication."""
-    raw = raw.copy()
+    raw = raw.drop_duplicates(["setting", "rep", "method", "term"]).copy()  # a replication run twice counts once
     raw["truth"] = [true_beta(s)[TERMS.index(t)] for s, t in zip(raw["setting"], raw["term"])]
     q = stats.t.ppf(0.975, np.where(np.isfinite(raw["df"]), raw["df"], 1e9))
     raw["covered"] = np.abs(raw["estimate"] - raw["truth"]) <= q * raw["se"]
@@ -230,6 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--m", type=int, default=5)
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=SETTINGS)
     parser.add_argument("--no-peers", action="store_true", help="skip IterativeImputer and miceforest")
+    parser.add_argument("--first", type=int, default=0, help="first replication to run (split a run over processes)")
     parser.add_argument("--forest-reps", type=int, default=FOREST_REPS, help="replications miceforest runs in")
     parser.add_argument("--raw", default="benchmarks/results/mi_simulation.csv", help="per-replication estimates")
     parser.add_argument("--out", default="benchmarks/results/mi_simulation.md")
@@ -243,7 +244,7 @@ def main(argv: list[str] | None = None) -> None:
     done = pd.read_csv(raw_path) if raw_path.exists() else pd.DataFrame(columns=["setting", "rep"])
     warnings.filterwarnings("ignore", message=".*Early stopping criterion not reached.*")
     if not args.summarise:
-        for rep in range(args.reps):  # settings interleaved, so a partial run covers both
+        for rep in range(args.first, args.reps):  # settings interleaved, so a partial run covers both
             for setting in args.settings:
                 if ((done["setting"] == setting) & (done["rep"] == rep)).any():
                     continue

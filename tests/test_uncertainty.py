@@ -119,7 +119,7 @@ def test_bad_n_imputations(fitted, bad):
 
 def test_methods_without_uncertainty_raise_clearly():
     df = make_mixed_missing()
-    with pytest.raises(ValueError, match=r"method 'knn' gives no per-cell belief; use 'ae', 'recurrent' or 'reverse'"):
+    with pytest.raises(ValueError, match=r"method 'knn' gives no per-cell belief: a peer has no held-out cells.*use 'auto' \(the default\), 'ae', 'recurrent' or 'reverse'"):
         Imputer("knn").belief(df)
     with pytest.raises(ValueError, match=r"method 'mean' gives no multiple imputations"):
         Imputer("mean").fit(df).multiple_imputations(df, 2)
