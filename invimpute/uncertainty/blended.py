@@ -16,8 +16,9 @@ as the model's covariance says. Where the Gaussian model fills a column about as
 (within :data:`TOLERANCE` on held-out cells) the column's draws are the Gaussian model's own, as in
 Amelia II's EMB; elsewhere the deviation of each numeric column is scaled by how much closer auto's
 fill came to the held-out cells than the Gaussian model's did (``1`` where auto chose the Gaussian
-model); categorical and boolean cells take the refitted model's shift of their probabilities, then are
-drawn from the calibrated distribution. Entries the Gaussian model does not cover (wide categorical
+model). Categorical and boolean cells are then filled by auto again, given the row's observed and drawn
+numbers (a chained step, so a class moves with the numbers drawn in its row), shifted by the refitted
+Gaussian model's change of their probabilities, and drawn from the calibrated distribution. Entries the Gaussian model does not cover (wide categorical
 groups) are drawn cell by cell from their calibrated distributions.
 """
 
@@ -138,10 +139,11 @@ def auto_draws(
     ratio = gaussian_ratio(auto, fit_x)
     numeric = np.zeros(layout.width, bool)
     numeric[numeric_columns(layout)] = True
-    shift = np.where(numeric[cover], draws - centre, means - centre) * ratio[cover]
-    own = np.where(numeric[cover], draws, means)
+    shift = (draws - centre) * ratio[cover]
     out = np.broadcast_to(point, (n_imputations,) + point.shape).copy()
-    out[..., cover] = np.where(ratio[cover] >= 1.0 / (1.0 + TOLERANCE), own, out[..., cover] + shift)
+    num = numeric[cover]
+    own = ratio[cover] >= 1.0 / (1.0 + TOLERANCE)
+    out[..., np.flatnonzero(cover)[num]] = np.where(own[num], draws[..., num], out[..., cover][..., num] + shift[..., num])
     loose = numeric & ~cover
     if loose.any() and calibration is not None:
         noise = np.asarray(jax.random.normal(k_num, out.shape[:-1] + (int(loose.sum()),)))
@@ -149,10 +151,37 @@ def auto_draws(
     bounded = layout.kind_array == UNIT
     out[..., bounded] = np.clip(out[..., bounded], 0.0, 1.0)
     classes = ~numeric
+    class_shift = shift_of(cover, classes, means - centre, ratio)
+    if classes.any() and numeric.any():
+        out = _classes_given_numbers(auto, X, observed, out, numeric, class_shift, point_key)
+    else:
+        out += class_shift
     out[..., classes] = np.clip(out[..., classes], 0.0, 1.0)
     if sample_categorical:
         out = sample_classes(out, layout, 1.0 if calibration is None else calibration.temperature, k_cat)
     return np.where(observed, X, out).astype(np.float32)
 
 
-__all__ = ["auto_calibration", "auto_draws", "gaussian_ratio", "held_out_fill", "GAUSSIAN", "MIN_RATIO", "MAX_RATIO", "TOLERANCE"]
+def shift_of(cover: np.ndarray, keep: np.ndarray, shift: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+    """(M, n, d) the Gaussian refits' ``shift`` (M, n, covered entries) of their conditional means, scaled by
+    ``ratio``, on the covered entries that ``keep`` marks; 0 elsewhere."""
+    full = np.zeros(shift.shape[:-1] + (cover.size,))
+    full[..., np.flatnonzero(cover)] = shift * ratio[cover]
+    return np.where(keep, full, 0.0)
+
+
+def _classes_given_numbers(auto, X: np.ndarray, observed: np.ndarray, out: np.ndarray, numeric: np.ndarray,
+                           shift: np.ndarray, key: jax.Array) -> np.ndarray:
+    """Each draw's categorical and boolean entries refilled by auto given the row's observed and drawn
+    numbers (a chained step: a class drawn where a number was drawn too moves with that number, as the
+    fill's relation between them says), plus the Gaussian refit's ``shift`` of their probabilities."""
+    given = observed | numeric[None, :]
+    out = out.copy()
+    classes = ~numeric
+    for m in range(out.shape[0]):
+        refill = auto.impute(np.where(observed, X, out[m]).astype(np.float32), given, key)
+        out[m][:, classes] = refill[:, classes] + shift[m][:, classes]
+    return out
+
+
+__all__ = ["auto_calibration", "auto_draws", "gaussian_ratio", "held_out_fill", "shift_of", "GAUSSIAN", "MIN_RATIO", "MAX_RATIO", "TOLERANCE"]
