@@ -206,7 +206,7 @@ def default_method(args) -> str:
     """The ``--default`` report: per table and seed, then the targets."""
     import pandas as pd
 
-    rows = [default_row(name, seed, args) for name in ("mushroom",) + GAIN_TABLES for seed in args.seeds]
+    rows = [default_row(name, seed, args) for name in GAIN_TABLES + ("mushroom",) for seed in args.seeds]
     frame = pd.DataFrame(rows)
     table = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
     table += ["| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in r) + " |"
