@@ -40,6 +40,8 @@ _WHERE = {
     "code_radius": "invimpute.inversion.batch:code_radius",
     "invert": "invimpute.inversion.batch:invert",
     "invert_draws": "invimpute.inversion.draws:invert_draws",
+    "Invertible": "invimpute.inversion.protocol:Invertible",
+    "LatentInvertible": "invimpute.inversion.protocol:LatentInvertible",
     "BINARY": "invimpute.encoding.layout:BINARY",
     "CATEGORICAL": "invimpute.encoding.layout:CATEGORICAL",
     "NUMERIC": "invimpute.encoding.layout:NUMERIC",
@@ -86,7 +88,7 @@ __all__ = [
     "masked_mse", "typed_loss", "apply_head", "inverse_head",
     "TrainConfig", "History", "FitResult", "fit", "fit_members", "predict",
     "InversionConfig", "InversionResult", "invert", "invert_draws", "code_radius",
-    "invert_validated", "ValidatedInversion",
+    "invert_validated", "ValidatedInversion", "Invertible", "LatentInvertible",
     "Belief", "Calibration", "PooledEstimate", "rubin_pool", "uncertainty",
     "METHODS", "plot", "datasets", "metrics", "missingness", "checkpoint", "job", "distributed", "compile_cache",
 ]

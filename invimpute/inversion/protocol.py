@@ -27,21 +27,59 @@ from flax import nnx
 
 @runtime_checkable
 class Invertible(Protocol):
-    """A model reverse training can run through in input mode: ``model(x, missing) -> scores``."""
+    """A model reverse training can run through in input mode: ``model(x, missing) -> scores``.
+
+    A structural type (``isinstance(model, Invertible)`` checks the method is there): subclass
+    ``flax.nnx.Module`` and define the call; there is nothing to inherit from here.
+
+    Args:
+      *args, **kwargs: the model's own constructor arguments (the protocol constrains only its methods).
+    """
 
     def __call__(self, x: jax.Array, missing: jax.Array | None = None, *, key: jax.Array | None = None) -> jax.Array:
+        """Pre-activation scores of every encoded entry of ``x``.
+
+        Args:
+          x: encoded values, (d,) or (b, d); missing entries hold the solver's proposal (or zero).
+          missing: 1.0 where an entry is hidden from the model, same shape as ``x`` (None: nothing hidden).
+          key: a PRNG key for dropout or other noise; None at inference and during reverse training.
+
+        Returns:
+          Scores, the shape of ``x``.
+        """
         ...
 
 
 @runtime_checkable
 class LatentInvertible(Invertible, Protocol):
-    """A model reverse training can also run through in latent mode: ``encode`` and ``decode`` besides
-    the call."""
+    """A model reverse training can also run through in latent mode (and with a code penalty):
+    ``encode`` and ``decode`` besides the call.
+
+    Args:
+      *args, **kwargs: the model's own constructor arguments (the protocol constrains only its methods).
+    """
 
     def encode(self, x: jax.Array, missing: jax.Array | None = None, *, key: jax.Array | None = None) -> jax.Array:
+        """The bottleneck code of ``x``.
+
+        Args:
+          x, missing, key: as for the call.
+
+        Returns:
+          The code, (k,) per sample ((b, k) for a batch).
+        """
         ...
 
     def decode(self, code: jax.Array, *, key: jax.Array | None = None) -> jax.Array:
+        """Scores of every encoded entry from a code.
+
+        Args:
+          code: (k,) or (b, k).
+          key: as for the call.
+
+        Returns:
+          Scores, (d,) or (b, d).
+        """
         ...
 
 
