@@ -41,6 +41,9 @@ _WHERE = {
     "invert": "invimpute.inversion.batch:invert",
     "invert_draws": "invimpute.inversion.draws:invert_draws",
     "Invertible": "invimpute.inversion.protocol:Invertible",
+    "LangevinConfig": "invimpute.inversion.langevin:LangevinConfig",
+    "fit_denoiser": "invimpute.inversion.langevin:fit_denoiser",
+    "langevin_draws": "invimpute.inversion.langevin:langevin_draws",
     "LatentInvertible": "invimpute.inversion.protocol:LatentInvertible",
     "BINARY": "invimpute.encoding.layout:BINARY",
     "CATEGORICAL": "invimpute.encoding.layout:CATEGORICAL",
@@ -89,6 +92,7 @@ __all__ = [
     "TrainConfig", "History", "FitResult", "fit", "fit_members", "predict",
     "InversionConfig", "InversionResult", "invert", "invert_draws", "code_radius",
     "invert_validated", "ValidatedInversion", "Invertible", "LatentInvertible",
+    "LangevinConfig", "fit_denoiser", "langevin_draws",
     "Belief", "Calibration", "PooledEstimate", "rubin_pool", "uncertainty",
     "METHODS", "plot", "datasets", "metrics", "missingness", "checkpoint", "job", "distributed", "compile_cache",
 ]

@@ -3,8 +3,10 @@ through a frozen denoiser.
 
 A denoiser ``D`` trained to recover clean rows from rows with Gaussian noise of several scales
 (:func:`fit_denoiser`, noise levels from ``sigma_min`` to ``sigma_max``) makes its residual an estimate of
-the score of the noised data: ``grad log p_sigma(x) ~ (D(x) - x) / sigma^2`` (Tweedie's formula; the
-denoiser is not told the level, which it reads off the input as noise-unconditional score models do).
+the score of the noised data: ``grad log p_sigma(x) ~ (D(x) - x) / sigma^2`` (Tweedie's formula). The
+denoiser is told each entry's noise level through its mask input (:func:`noise_channel`: 0 for an exact
+value, ``sigma^2 / (1 + sigma^2)``, the share of a standardised entry's variance that is noise, for a
+noised one, 1 for a missing one), so one mask-input network is a noise-conditional denoiser.
 :func:`langevin_draws` then samples each row's missing entries given its observed ones (Song and Ermon's
 annealed Langevin dynamics, NeurIPS 2019): at each level ``sigma``, from the largest down, ``steps`` updates
 
@@ -87,13 +89,28 @@ def _check_layout(layout: Layout) -> None:
                          f"{bad[0]} (group {layout.group[bad[0]]}) is categorical or binary")
 
 
+def noise_channel(sigma: jax.Array, observed: jax.Array) -> jax.Array:
+    """The denoiser's mask input: ``sigma^2 / (1 + sigma^2)`` on present entries noised at scale
+    ``sigma`` (0 for exact values), 1 on missing ones (infinite noise).
+
+    Args:
+      sigma: the noise scale of each row or entry (broadcast against ``observed``).
+      observed: bool, True where an entry is present.
+
+    Returns:
+      The mask input, float32, the shape of ``observed``.
+    """
+    level = jnp.broadcast_to(sigma ** 2 / (1.0 + sigma ** 2), observed.shape)
+    return jnp.where(observed, level, 1.0).astype(jnp.float32)
+
+
 def _denoiser_loss(model, layout, x, obs, key, sigmas):
     """Masked denoising error: rows noised at a level drawn per row (log-uniform), observed entries scored."""
     k_level, k_noise = jax.random.split(key)
     lo, hi = jnp.log(sigmas.min()), jnp.log(sigmas.max())
     sigma = jnp.exp(jax.random.uniform(k_level, (x.shape[0], 1), minval=lo, maxval=hi))
     noisy = jnp.where(obs, x + sigma * jax.random.normal(k_noise, x.shape), 0.0)
-    pred = apply_head(model(noisy, (~obs).astype(jnp.float32)), layout)
+    pred = apply_head(model(noisy, noise_channel(sigma, obs)), layout)
     w = obs.astype(jnp.float32)
     return jnp.sum(w * (pred - x) ** 2) / jnp.maximum(w.sum(), 1.0)
 
@@ -154,7 +171,7 @@ def fit_denoiser(model: nnx.Module, X: np.ndarray, observed: np.ndarray, layout:
 def _draw_one(model, layout, config, x, obs, x0, key):
     """One draw of one sample's missing entries: annealed Langevin from ``x0`` (its start)."""
     sigmas = jnp.asarray(np.repeat(config.sigmas(), config.steps))
-    zeros = jnp.zeros_like(x)
+    everywhere = jnp.ones_like(obs)
     r = config.rate
     k_start, k_run = jax.random.split(key)
     start = jnp.where(obs, x, x0 + sigmas[0] * jax.random.normal(k_start, x.shape))
@@ -163,13 +180,13 @@ def _draw_one(model, layout, config, x, obs, x0, key):
         sigma, k = inputs
         k_obs, k_move = jax.random.split(k)
         noised = jnp.where(obs, x + sigma * jax.random.normal(k_obs, x.shape), cur)
-        d = apply_head(model(noised, zeros), layout)
+        d = apply_head(model(noised, noise_channel(sigma, everywhere)), layout)
         moved = noised + r * (d - noised) + jnp.sqrt(2.0 * r) * sigma * jax.random.normal(k_move, x.shape)
         return jnp.where(obs, x, moved), None
 
     out, _ = jax.lax.scan(step, start, (sigmas, jax.random.split(k_run, sigmas.shape[0])))
     if config.denoise:
-        out = jnp.where(obs, x, apply_head(model(out, zeros), layout))
+        out = jnp.where(obs, x, apply_head(model(out, noise_channel(sigmas[-1], everywhere)), layout))
     return out
 
 
@@ -224,4 +241,4 @@ def langevin_draws(model: nnx.Module, X: np.ndarray, observed: np.ndarray, layou
     return np.where(observed, X, np.swapaxes(np.asarray(out), 0, 1)).astype(np.float32)
 
 
-__all__ = ["LangevinConfig", "fit_denoiser", "langevin_draws"]
+__all__ = ["LangevinConfig", "fit_denoiser", "langevin_draws", "noise_channel"]
