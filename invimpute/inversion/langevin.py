@@ -6,7 +6,11 @@ A denoiser ``D`` trained to recover clean rows from rows with Gaussian noise of 
 the score of the noised data: ``grad log p_sigma(x) ~ (D(x) - x) / sigma^2`` (Tweedie's formula). The
 denoiser is told each entry's noise level through its mask input (:func:`noise_channel`: 0 for an exact
 value, ``sigma^2 / (1 + sigma^2)``, the share of a standardised entry's variance that is noise, for a
-noised one, 1 for a missing one), so one mask-input network is a noise-conditional denoiser.
+noised one, 1 for a missing one), so one mask-input network is a noise-conditional denoiser. The network
+``F`` is preconditioned as in EDM (Karras et al., NeurIPS 2022): ``D(x) = c_skip x + c_out F(x)`` with
+``c_skip = 1 / (1 + sigma^2)`` and ``c_out = sigma / sqrt(1 + sigma^2)``, so at small noise the denoiser is
+the identity plus a correction of the noise's size: a network free to output anything memorises the
+training rows of a small table, and its residual then pulls every draw onto them.
 :func:`langevin_draws` then samples each row's missing entries given its observed ones (Song and Ermon's
 annealed Langevin dynamics, NeurIPS 2019): at each level ``sigma``, from the largest down, ``steps`` updates
 
@@ -104,15 +108,34 @@ def noise_channel(sigma: jax.Array, observed: jax.Array) -> jax.Array:
     return jnp.where(observed, level, 1.0).astype(jnp.float32)
 
 
+def denoise(model: nnx.Module, layout: Layout, x: jax.Array, sigma: jax.Array, observed: jax.Array) -> jax.Array:
+    """The preconditioned denoiser ``D(x) = c_skip x + c_out F(x)`` at noise scale ``sigma`` (scores of
+    ``UNIT`` columns through their sigmoid head).
+
+    Args:
+      model: the network ``F`` (mask input: :func:`noise_channel`).
+      layout: numeric and [0, 1] columns.
+      x: noised rows, (..., d).
+      sigma: the noise scale (broadcast against ``x``).
+      observed: bool, True where an entry is present (the others are flagged missing).
+
+    Returns:
+      The denoised rows, the shape of ``x``.
+    """
+    c_skip = 1.0 / (1.0 + sigma ** 2)
+    c_out = sigma / jnp.sqrt(1.0 + sigma ** 2)
+    return apply_head(c_skip * x + c_out * model(x, noise_channel(sigma, observed)), layout)
+
+
 def _denoiser_loss(model, layout, x, obs, key, sigmas):
     """Masked denoising error: rows noised at a level drawn per row (log-uniform), observed entries scored."""
     k_level, k_noise = jax.random.split(key)
     lo, hi = jnp.log(sigmas.min()), jnp.log(sigmas.max())
     sigma = jnp.exp(jax.random.uniform(k_level, (x.shape[0], 1), minval=lo, maxval=hi))
     noisy = jnp.where(obs, x + sigma * jax.random.normal(k_noise, x.shape), 0.0)
-    pred = apply_head(model(noisy, noise_channel(sigma, obs)), layout)
-    w = obs.astype(jnp.float32)
-    return jnp.sum(w * (pred - x) ** 2) / jnp.maximum(w.sum(), 1.0)
+    pred = denoise(model, layout, noisy, sigma, obs)
+    w = obs.astype(jnp.float32) * (1.0 + sigma ** 2) / sigma ** 2  # EDM's weight 1 / c_out^2
+    return jnp.sum(w * (pred - x) ** 2) / jnp.maximum(obs.sum(), 1.0)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
@@ -180,13 +203,13 @@ def _draw_one(model, layout, config, x, obs, x0, key):
         sigma, k = inputs
         k_obs, k_move = jax.random.split(k)
         noised = jnp.where(obs, x + sigma * jax.random.normal(k_obs, x.shape), cur)
-        d = apply_head(model(noised, noise_channel(sigma, everywhere)), layout)
+        d = denoise(model, layout, noised, sigma, everywhere)
         moved = noised + r * (d - noised) + jnp.sqrt(2.0 * r) * sigma * jax.random.normal(k_move, x.shape)
         return jnp.where(obs, x, moved), None
 
     out, _ = jax.lax.scan(step, start, (sigmas, jax.random.split(k_run, sigmas.shape[0])))
     if config.denoise:
-        out = jnp.where(obs, x, apply_head(model(out, noise_channel(sigmas[-1], everywhere)), layout))
+        out = jnp.where(obs, x, denoise(model, layout, out, sigmas[-1], everywhere))
     return out
 
 
@@ -241,4 +264,4 @@ def langevin_draws(model: nnx.Module, X: np.ndarray, observed: np.ndarray, layou
     return np.where(observed, X, np.swapaxes(np.asarray(out), 0, 1)).astype(np.float32)
 
 
-__all__ = ["LangevinConfig", "fit_denoiser", "langevin_draws", "noise_channel"]
+__all__ = ["LangevinConfig", "denoise", "fit_denoiser", "langevin_draws", "noise_channel"]
