@@ -3,7 +3,7 @@ often the 90% intervals of the draws cover the removed cells, and the RMSE of th
 
 For each table and seed: the bench protocol's MCAR mask, the table standardised on its observed cells, a
 denoiser (``symmetric_mlp`` with mask input and skip path) trained by ``fit_denoiser`` on the observed
-cells, ``n_draws`` Langevin draws of every row; the interval of a removed cell is its draws' 5th to 95th
+cells (``DENOISER_HIDDEN``), ``n_draws`` Langevin draws of every row; the interval of a removed cell is its draws' 5th to 95th
 percentile. Prints a markdown row per run and appends JSON lines to ``--out``.
 
     INVIMPUTE_DATA=/work/shared/data python benchmarks/langevin_coverage.py \\
@@ -23,6 +23,9 @@ from invimpute.bench.masks import draw_mask, load_table
 from invimpute.encoding.layout import NUMERIC, Layout
 from invimpute.inversion.langevin import LangevinConfig, fit_denoiser, langevin_draws
 
+DENOISER_HIDDEN, DENOISER_LATENT = (128, 64), 16
+"""The denoiser's widths (chosen with the LangevinConfig defaults on breast_diagnostic, seed 5)."""
+
 
 def run(dataset: str, seed: int, rate: float, max_rows: int | None, n_draws: int, config: LangevinConfig) -> dict:
     frame = load_table(dataset, max_rows=max_rows)
@@ -35,7 +38,7 @@ def run(dataset: str, seed: int, rate: float, max_rows: int | None, n_draws: int
     damaged = np.where(observed, X, 0.0).astype(np.float32)
     d = X.shape[1]
     layout = Layout.uniform(d, NUMERIC)
-    model = symmetric_mlp(d, hidden=(256, 128), latent=min(64, max(8, d)), seed=seed, mask_input=True, skip=True)
+    model = symmetric_mlp(d, hidden=DENOISER_HIDDEN, latent=DENOISER_LATENT, seed=seed, mask_input=True, skip=True)
     t = time.perf_counter()
     losses = fit_denoiser(model, damaged, observed, layout, config, key=seed)
     train_s = time.perf_counter() - t

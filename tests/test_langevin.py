@@ -9,7 +9,7 @@ from invimpute import symmetric_mlp
 from invimpute.encoding.layout import CATEGORICAL, NUMERIC, Layout
 from invimpute.inversion.langevin import LangevinConfig, fit_denoiser, langevin_draws
 
-FAST = LangevinConfig(train_steps=300, batch_size=64, levels=4, steps=5, learning_rate=3e-3)
+FAST = LangevinConfig(train_steps=800, batch_size=64, levels=6, steps=10, learning_rate=3e-3)
 
 
 @pytest.fixture(scope="module")
