@@ -59,3 +59,17 @@ def test_inverted_candidate_left_out_where_unaffordable(table):
 def test_auto_options_are_checked(options, error):
     with pytest.raises(ValueError, match=error):
         Imputer(method="auto", options=options).settings()
+
+
+def test_checkpoint_round_trip_with_the_inverted_candidate(table):
+    """The candidate saves nothing of its own and is rebuilt on the restored network: same fill."""
+    from invimpute.checkpoint.methods import dump, restore
+
+    X, observed, layout = table
+    auto = _auto(steps=10).fit(X, observed, layout, jax.random.key(0))
+    auto.weights_[:] = 0.0
+    auto.weights_[auto.names_.index(INVERTED)] = 1.0  # make the inverted fill the one that counts
+    state, arrays = dump(auto)
+    fresh = _auto(steps=10)
+    restore(fresh, state, arrays, layout, X.shape[1])
+    np.testing.assert_array_equal(fresh.impute(X, observed, jax.random.key(1)), auto.impute(X, observed, jax.random.key(1)))
