@@ -28,7 +28,7 @@ from invimpute.methods.auto import Auto
 from invimpute.uncertainty.belief import Belief, belief_frames, draw_imputations, fit_calibrated, widened
 from invimpute.config import EncodingConfig, ModelConfig, UncertaintyConfig, as_dict, coerce, with_fields
 from invimpute.encoding.encoder import TableEncoder, check_fits
-from invimpute.estimator.contract import BASES, CLASS_OPTIONS, EstimatorContract, NotFittedError
+from invimpute.estimator.contract import EstimatorContract, NotFittedError
 from invimpute.inversion.batch import InversionConfig
 from invimpute.methods.history import training_history
 from invimpute.methods.registry import NEURAL, PEERS, Autoencoding, peers
@@ -71,7 +71,7 @@ def _validate_seed(seed) -> int:
     return int(seed)
 
 
-class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
+class Imputer(EstimatorContract):
     """Fill missing cells of a table or an image set.
 
     ``X`` may be a pandas DataFrame or Series, a polars or pyarrow table (or anything with
