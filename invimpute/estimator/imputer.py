@@ -8,10 +8,9 @@ caller's object is never modified. Images, given as (n, height, width) arrays in
 to rows and repaired with the same machinery.
 
 Tables come in and go out through :mod:`invimpute.tables` (pandas, polars, pyarrow, NumPy, array-likes;
-the output has the input's type unless ``set_output`` asks otherwise). With scikit-learn installed the
-estimator is a scikit-learn transformer (``BaseEstimator``, ``TransformerMixin``, its tags, its error
-wording; see :mod:`invimpute.estimator.contract`); scikit-learn stays optional: without it the same class works on
-its own.
+the output has the input's type unless ``set_output`` asks otherwise). The estimator keeps scikit-learn's
+transformer protocol (parameters, tags, error wording; see :mod:`invimpute.estimator.contract`) without
+importing scikit-learn; scikit-learn stays optional: without it the same class works on its own.
 """
 
 from __future__ import annotations
