@@ -22,7 +22,7 @@ from invimpute.datasets import wild_real as wr
 def key(record: dict) -> tuple:
     """What makes a case the same case when a run is resumed."""
     return (record["part"], record.get("table"), record.get("wild"), record["runner"], record.get("rows"),
-            record.get("max_rows"), record.get("base_rows"), record["seed"])
+            record.get("max_rows"), record.get("base_rows"), record["seed"], record.get("method", "auto"))
 
 
 def table_case(case: dict) -> dict:
@@ -76,7 +76,8 @@ def _cli(table: wild.WildTable) -> dict:
 # ---- parts b and c ---------------------------------------------------------------------------------------------
 
 def base_case(case: dict) -> dict:
-    """The base table (with the wild column ``case["wild"]``), 20% MCAR, through ``Imputer()``."""
+    """The base table (with the wild column ``case["wild"]``), 20% MCAR, through ``Imputer()`` (or, for a peer's
+    row, ``Imputer(method=case["method"])``: the peer's learner behind the same column treatments)."""
     truth = wild.base_table(case["base_rows"], case["seed"])
     damaged, removed = wild.damage(truth, 0.2, case["seed"])
     kind, name, wild_truth, wild_removed = case["wild"], None, None, None
@@ -92,7 +93,7 @@ def base_case(case: dict) -> dict:
 
         given = pl.from_pandas(frame).with_columns(pl.col(name).cast(pl.Date))
     start = time.perf_counter()
-    imp = ii.Imputer(seed=case["seed"])
+    imp = ii.Imputer(method=case.get("method", "auto"), seed=case["seed"])
     out = imp.fit_transform(given)
     seconds = time.perf_counter() - start
     table = wild.WildTable("base", given, {})

@@ -10,7 +10,8 @@
     Arrow date, polars date, id, 800-level code written as digits, free text, an outlier column), 20% of cells
     removed completely at random (the same cells of the 9 base columns every time): time ratio to the base
     (target <= 3x or + 20 s), peak memory (target < 4 GB), and the base columns' range-scaled RMSE (target
-    within 15%) and accuracy (within 3 points).
+    within 15%) and accuracy (within 3 points); beside it, the same cases through ``--peers`` (KNN and
+    IterativeImputer by default, each behind the same column treatments), timed in the same run.
 (c) The wild column's own fills: a text date's mean absolute error in days (it is related to ``signup``, so to
     ``tenure``) and whether every fill is written ``YYYY-MM-DD``; the id column given back untouched (missing
     cells included); the 800-level code filled only with levels the column shows.
@@ -95,8 +96,9 @@ def cases(args) -> list[dict]:
     runners = args.runners.split(",")
     if "b" in args.parts:
         kinds = [None, *WILD_COLUMNS] if not args.wild else [None, *args.wild.split(",")]
-        out += [{"part": "b", "wild": k, "runner": "imputer", "base_rows": args.base_rows, "seed": args.seed}
-                for k in kinds]
+        methods = ["auto", *(args.peers.split(",") if args.peers else [])]
+        out += [{"part": "b", "wild": k, "runner": "imputer", "base_rows": args.base_rows, "seed": args.seed,
+                 "method": m} for m in methods for k in kinds]
     if "a" in args.parts and "imputer" in runners:
         out += [{"part": "a", "table": n, "runner": "imputer", **common} for n in names]
     if "a" in args.parts and "cli" in runners:  # last: a partial run has (b) and the Imputer on every table first
@@ -140,8 +142,27 @@ def report_a(records: list[dict]) -> list[str]:
     return lines
 
 
+def report_peers(records: list[dict]) -> list[str]:
+    """Part (b)'s peers: each method's seconds, RMSE and accuracy on the same cases, side by side."""
+    by = {(r["wild"], r.get("method", "auto")): r for r in records if r["part"] == "b"}
+    methods = list(dict.fromkeys(r.get("method", "auto") for r in records if r["part"] == "b"))
+    if methods == ["auto"]:
+        return []
+    head = " | ".join(f"{m} s | {m} RMSE | {m} accuracy" for m in methods)
+    lines = ["", "### (b) against peers: the same cases, each peer's learner behind the same column treatments", "",
+             f"| wild column | {head} |", "|---|" + "---|" * (3 * len(methods))]
+    for kind in dict.fromkeys(r["wild"] for r in records if r["part"] == "b"):
+        cells = []
+        for m in methods:
+            r = by.get((kind, m), {})
+            cells += ([f"{r['seconds']:.1f}", f"{r['rmse']:.4f}", f"{r['accuracy']:.2%}"] if r.get("ok")
+                      else ["failed" if r else "not run", "-", "-"])
+        lines.append(f"| {kind or '(base alone)'} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def report_b(records: list[dict]) -> list[str]:
-    rows = {r["wild"]: r for r in records if r["part"] == "b"}
+    rows = {r["wild"]: r for r in records if r["part"] == "b" and r.get("method", "auto") == "auto"}
     base = rows.get(None, {})
     size = next((r["base_rows"] for r in rows.values()), 0)
     lines = [f"## (b) One wild column added to the {size:,}-row base table (9 related columns, 20% MCAR)", "",
@@ -166,7 +187,8 @@ def report_b(records: list[dict]) -> list[str]:
     for kind, r in rows.items():
         if kind is not None and r.get("ok"):
             lines.append(f"| {kind} | {r.get('wild_filled', '-')} | {r.get('wild_check', '-')} |")
-    return lines
+    return lines[:lines.index("## (c) The wild column's own fills") - 1] + report_peers(records) + \
+        lines[lines.index("## (c) The wild column's own fills") - 1:]
 
 
 def report(records: list[dict], argv: list[str], note: str = "") -> str:
@@ -191,6 +213,8 @@ def main(argv: list[str] | None = None) -> str:
     p.add_argument("--rows", type=int, default=1000, help="rows of each generated table")
     p.add_argument("--max-rows", type=int, default=2000, help="real tables over this keep a sample of rows")
     p.add_argument("--base-rows", type=int, default=3000)
+    p.add_argument("--peers", default="knn,iterative",
+                   help="comma-separated methods also run on every case of (b), timed beside Imputer() ('' for none)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=float, default=600, help="seconds before a case is killed and failed")
     p.add_argument("--mem-limit", type=float, default=8, help="GB of RSS before a case is killed and failed")
