@@ -176,7 +176,7 @@ def report(rows: list[dict], command: str, seed: int, note: str = "") -> str:
             "compilation cache; warm: first call in a fresh process after that one filled the cache; repeat: "
             "the same call again in the process of the cold call. `import invimpute` loads nothing heavy, so "
             "the first call includes importing what it uses (JAX, pandas; scikit-learn only for its peers). "
-            "import s: `import invimpute` plus what the child imports before the call, in the warm process. "
+            "import s: `import invimpute` alone (the lazy package root) in the warm process. "
             "Load: the machine's 1-minute load average when the table and method started. RMSE over removed "
             "numeric cells (range-scaled), accuracy over removed categorical cells.", "",
             "| table | rows × cols | method | cold s | warm s | repeat s | repeat / iterative | RMSE | accuracy "
