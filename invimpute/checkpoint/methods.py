@@ -16,7 +16,7 @@ import numpy as np
 from flax import nnx
 
 from invimpute.checkpoint import state as method_state
-from invimpute.methods.auto import Auto
+from invimpute.methods.auto import INVERTED, Auto, InvertedFill
 from invimpute.methods.registry import REVERSE_CANDIDATES, Autoencoding
 from invimpute.scoring.selection import ColumnChoice
 from invimpute.checkpoint.state import StateError
@@ -47,6 +47,8 @@ def dump(method, prefix: str = "") -> tuple[dict, dict[str, np.ndarray]]:
         return _dump_network(method, prefix)
     if isinstance(method, Auto):
         return _dump_auto(method, prefix)
+    if isinstance(method, InvertedFill):  # nothing of its own: it inverts the network candidate's model
+        return {"kind": "inverted"}, {}
     tree, arrays, opaque = method_state.dump(method, f"{prefix}method/")
     return {"kind": "peer", "attributes": tree, "opaque": opaque}, arrays
 
@@ -149,9 +151,15 @@ def _restore_auto(method: Auto, state: dict, arrays, layout, width: int, prefix:
     method.layout_ = layout
     method.methods_ = {}
     for name in names:
+        if name == INVERTED:
+            continue
         candidate = method.make_candidate(name, layout)
         restore(candidate, state["candidates"][name], arrays, layout, width, f"{prefix}candidate/{name}/")
         method.methods_[name] = candidate
+    if INVERTED in names:
+        if "network" not in method.methods_:
+            raise StateError(f"the checkpoint's {INVERTED!r} candidate needs the 'network' candidate, which it lacks")
+        method.methods_[INVERTED] = InvertedFill(method.methods_["network"])
     method.weights_ = _array(arrays, f"{prefix}column_weights", (len(names), width))
     method.choices_ = [ColumnChoice(**c) for c in state["choices"]]
     if len(method.choices_) != int(layout.group_array.max()) + 1:

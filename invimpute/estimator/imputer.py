@@ -23,7 +23,7 @@ import jax
 import numpy as np
 import pandas as pd
 
-from invimpute.methods.auto import Auto
+from invimpute.methods.auto import Auto, check_auto_options
 from invimpute.uncertainty.belief import Belief, belief_frames, draw_imputations, fit_calibrated, widened
 from invimpute.config import EncodingConfig, ModelConfig, UncertaintyConfig, as_dict, coerce, with_fields
 from invimpute.encoding.encoder import TableEncoder, check_fits
@@ -101,7 +101,9 @@ class Imputer(EstimatorContract):
       options: keyword options of a peer method (``{"n_neighbors": 10}`` for ``"knn"``...), and for
         ``"reverse"`` ``{"choice": "batch"}``: choose each column's fill on every batch repaired, from
         pseudo-damage laid out like the batch's own damage, instead of once at fit (for damage the
-        training never showed; see :func:`~invimpute.inversion.validated.invert_validated`).
+        training never showed; see :func:`~invimpute.inversion.validated.invert_validated`); for
+        ``"auto"`` ``{"candidates": [...]}``: the candidates to score (default: all of
+        :data:`~invimpute.methods.auto.CANDIDATES`).
       seed: the one seed every random draw derives from: the same seed gives the same fills.
       progress: show a progress bar (tqdm) of the training evaluations, with the running loss; off by
         default.
@@ -238,6 +240,8 @@ class Imputer(EstimatorContract):
                 raise ValueError(f"options {sorted(unknown)} are not options of method 'reverse': it takes "
                                  f"options={{'choice': 'fit' | 'batch'}}, its other settings from model=, train= "
                                  f"and inversion=")
+        elif self.options and self.method == "auto":
+            check_auto_options(self.options)
         elif self.options and self.method not in PEERS:
             raise ValueError(f"options are keyword options of a peer method ({list(PEERS)}) or 'choice' of "
                              f"'reverse'; method {self.method!r} takes its settings from model=, train= and inversion=")
@@ -253,7 +257,8 @@ class Imputer(EstimatorContract):
             return method
         if settings.method == "auto":
             return Auto(model=settings.model, train=settings.train, inversion=settings.inversion,
-                        fraction=settings.uncertainty.fraction, image_shape=image_shape, progress=settings.progress)
+                        fraction=settings.uncertainty.fraction, image_shape=image_shape, progress=settings.progress,
+                        **{k: tuple(v) for k, v in settings.options.items()})
         return peers()[settings.method](**settings.options)
 
     # ---- data plumbing ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from flax import nnx
 from invimpute.models.heads import apply_head
 from invimpute.encoding.layout import Layout
 from invimpute.runtime.rows import chunk_size, map_rows
+from invimpute.inversion.protocol import check_model
 from invimpute.inversion.solver import InversionConfig, solve_one
 
 
@@ -87,11 +88,11 @@ def check_inputs(model: nnx.Module, X: np.ndarray, observed: np.ndarray, layout:
             f"X has NaN/inf in {int(bad.sum())} observed entries (first at row {r}, column {c}); "
             f"mark them as missing in `observed` or fix the data"
         )
-    if (config.mode == "latent" or config.code_penalty != "none") and not (
-        hasattr(model, "encode") and hasattr(model, "decode")
-    ):
+    latent = config.mode == "latent" or config.code_penalty != "none"
+    if latent and not (hasattr(model, "encode") and hasattr(model, "decode")):
         need = "latent mode" if config.mode == "latent" else f"code_penalty={config.code_penalty!r}"
         raise TypeError(f"{need} needs a model with encode/decode methods; {type(model).__name__} has none")
+    check_model(model, X.shape[1], latent)
     if config.code_penalty == "sphere" and config.radius is None:
         raise ValueError("code_penalty='sphere' needs a radius: set InversionConfig.radius (Imputer sets it from training codes)")
 
@@ -124,9 +125,10 @@ def invert(
     ``config.batch_size``, each a ``vmap`` of the per-sample solver.
 
     Args:
-      model: a trained autoencoder (:class:`~invimpute.models.networks.MLPAutoencoder`,
-        :class:`~invimpute.models.networks.ConvAutoencoder`, or any NNX module with ``encode``/``decode``
-        in latent mode); it is not changed.
+      model: a trained model: the library's (:class:`~invimpute.models.networks.MLPAutoencoder`,
+        :class:`~invimpute.models.networks.ConvAutoencoder`) or any Flax NNX module that follows the
+        protocol of :mod:`invimpute.inversion.protocol` (``model(x, missing) -> scores``; ``encode`` and
+        ``decode`` too for latent mode); it is not changed.
       X: the encoded rows, (n, d) float; missing entries may hold anything.
       observed: (n, d) bool, True where a value is present.
       layout: each encoded column's kind and group (:class:`~invimpute.encoding.layout.Layout`).

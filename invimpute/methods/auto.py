@@ -5,7 +5,8 @@ per column, within [5%, 20%] of them), fits every candidate on the rest, and sco
 fill of the hidden cells per column: the masked-prediction autoencoder sized to the table (its training
 budget in optimiser steps, early stopping on a further held-out slice), and fast peers (mean/mode, the
 library's compiled KNN over up to :data:`KNN_DONORS` donor rows, a multivariate-normal model fitted by
-EM). :mod:`invimpute.scoring.selection` turns the scores into a fill per column: the best candidate, or a convex
+EM), and, where :func:`inversion_affordable` allows it, the ``inverted`` candidate: reverse training through
+the network candidate's own model (:class:`InvertedFill`). :mod:`invimpute.scoring.selection` turns the scores into a fill per column: the best candidate, or a convex
 blend where a blend beats every single one out of sample, never anything worse than mean/mode; a
 categorical column keeps the network's fill unless another beats it clearly (:data:`CATEGORICAL_INCUMBENT`).
 
@@ -38,7 +39,19 @@ from invimpute.scoring.selection import BASELINE, blend, choose_columns, seeded_
 from invimpute.encoding.missingness import hide_cells
 from invimpute.training.loop import TrainConfig
 
-CANDIDATES = ("mean", "knn", "gaussian", "network")
+CANDIDATES = ("mean", "knn", "gaussian", "network", "inverted")
+INVERTED = "inverted"
+"""The candidate that fills by reverse training through the network candidate's own trained model
+(:meth:`~invimpute.methods.registry.Autoencoding.reverse_fill`): no model of its own, so it costs only the
+inversion."""
+INVERSION_SHARE = 1.0
+"""The inverted candidate runs where its inversion (every row, for the inversion's steps, once to score it
+on held-out cells and once more to impute) passes at most this share of the rows the network's training
+passed (optimiser steps x rows per step). A row-step of reverse training costs far less time than one of
+training (no parameter gradient, no optimiser update, 1,024 rows per compiled chunk), so at this share the
+candidate adds a small part of auto's time: on development masks of letter (1,000 rows, MCAR 20%, seed
+6; ``benchmarks/auto_inverted.py --share 4``, where it ran) auto took 10.1 s with it against 9.2 s without. Beyond it (large
+tables, where training stops after a few epochs) the inversion would cost more than the network."""
 KNN_DONORS = 20_000
 """Rows KNN draws its neighbours from (a seeded sample of the fit rows beyond that): bounds its cost on large tables."""
 MIN_HOLDOUT, MAX_HOLDOUT = 0.05, 0.2
@@ -99,12 +112,78 @@ def holdout_rate(observed: np.ndarray, fraction: float) -> float:
     return float(np.clip(HOLDOUT_CELLS / max(per_column, 1.0), MIN_HOLDOUT, MAX_HOLDOUT))
 
 
+def check_auto_options(options: dict) -> None:
+    """Raise a clear error for ``Imputer(method="auto", options=...)`` it cannot take: only
+    ``{"candidates": [...]}``, names among :data:`CANDIDATES` (plus ``"iterative"``), ``"inverted"`` only
+    beside ``"network"``.
+
+    Args:
+      options: the options given to :class:`~invimpute.Imputer`.
+    """
+    unknown = set(options) - {"candidates"}
+    if unknown:
+        raise ValueError(f"options {sorted(unknown)} are not options of method 'auto': it takes "
+                         f"options={{'candidates': [...]}} (among {list(CANDIDATES) + ['iterative']})")
+    given = options["candidates"]
+    if isinstance(given, str) or not all(isinstance(c, str) for c in given):
+        raise TypeError(f"options['candidates'] must be a list of candidate names, got {given!r}")
+    bad = [c for c in given if c not in CANDIDATES + ("iterative",)]
+    if bad:
+        raise ValueError(f"options['candidates'] has unknown candidate(s) {bad}; choose among "
+                         f"{list(CANDIDATES) + ['iterative']}")
+    if INVERTED in given and "network" not in given:
+        raise ValueError(f"options['candidates'] lists {INVERTED!r}, which inverts the 'network' candidate: "
+                         f"list 'network' too")
+
+
+def inversion_affordable(network: Autoencoding, n_rows: int, steps: int) -> bool:
+    """Whether the ``inverted`` candidate runs on a table of ``n_rows`` rows: when inverting every row for
+    ``steps`` steps twice (held-out scoring, then imputation) passes at most :data:`INVERSION_SHARE` of the
+    rows that the fitted ``network`` candidate's training passed.
+
+    Args:
+      network: the fitted network candidate (:class:`~invimpute.methods.registry.Autoencoding`).
+      n_rows: rows of the table.
+      steps: the inversion's step budget (``InversionConfig.steps``).
+
+    Returns:
+      True where the inversion is affordable.
+    """
+    return 2 * n_rows * steps <= INVERSION_SHARE * network.trained_samples()
+
+
+class InvertedFill:
+    """The ``inverted`` candidate: reverse training through the fitted network candidate's own model(s)
+    (refitted with it), so it has nothing to fit.
+
+    Args:
+      network: the fitted network candidate.
+    """
+
+    def __init__(self, network: Autoencoding) -> None:
+        self.network = network
+
+    def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
+        """The network's reverse-training fill of ``X`` (:meth:`~invimpute.methods.registry.Autoencoding.reverse_fill`).
+
+        Args:
+          X: the encoded rows, (n, d).
+          observed: (n, d) bool, True where a value is present.
+          key: the PRNG key of the inversion.
+
+        Returns:
+          The repaired rows, (n, d).
+        """
+        return self.network.reverse_fill(X, observed, key)
+
+
 class Auto:
     """Candidates fitted on most observed cells, and per column the fill that held-out cells proved best.
 
     Args:
-      model, train, inversion: the autoencoder candidate's settings (``inversion`` is kept for the
-        reverse-training refinement, which is not a default candidate).
+      model, train, inversion: the autoencoder candidate's settings (``inversion`` those of the
+        ``inverted`` candidate, reverse training through that autoencoder; it runs where
+        :func:`inversion_affordable` says so).
       fraction: hold-out share for a table with no missing cell.
       candidates: which candidates to fit; ``"mean"`` is always among them.
       image_shape, progress: as for :class:`~invimpute.methods.registry.Autoencoding`.
@@ -173,16 +252,25 @@ class Auto:
 
     def fit(self, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array) -> "Auto":
         """Hold cells out, fit every candidate on the rest, and choose each column's fill on the held-out cells."""
-        names = [BASELINE] + [c for c in self.candidates if c != BASELINE]
+        names = ([BASELINE] + [c for c in self.candidates if c not in (BASELINE, INVERTED)]
+                 + [INVERTED] * (INVERTED in self.candidates))
         X = np.asarray(X, np.float32)
         observed = np.asarray(observed, bool)
         k_hold, k_fit, k_imp, k_sel = jax.random.split(key, 4)
         held = np.asarray(hide_cells(k_hold, jnp.asarray(observed), layout, holdout_rate(observed, self.fraction)))
         train = observed & ~held
         self.layout_ = layout
-        self.names_ = names
         self.methods_ = {n: self._fit_candidate(n, X, train, layout, jax.random.fold_in(k_fit, i))
-                         for i, n in enumerate(names)}
+                         for i, n in enumerate(names) if n != INVERTED}
+        if INVERTED in names:  # last among the names, so the others' keys do not depend on it
+            if "network" not in self.methods_:
+                raise ValueError(f"auto's {INVERTED!r} candidate inverts the 'network' candidate: list both")
+            network = self.methods_["network"]
+            if inversion_affordable(network, X.shape[0], self.inversion_config.steps):
+                self.methods_[INVERTED] = InvertedFill(network)
+            else:
+                names.remove(INVERTED)
+        self.names_ = names
         with stage(f"auto: score {len(names)} candidates on held-out cells", len(names) + 1, enabled=self.progress,
                    unit="candidate") as bar:
             preds = []
@@ -195,8 +283,9 @@ class Auto:
                                            absent=self._absent(layout))
             bar.update(1)
         self.weights_ = weight_matrix(names, self.choices_, layout.group_array)
-        for i, n in enumerate(names):  # refit the chosen ones on every observed cell
-            if not np.any(self.weights_[i] > 0):
+        inverted = INVERTED in names and bool(np.any(self.weights_[names.index(INVERTED)] > 0))
+        for i, n in enumerate(names):  # refit the chosen ones on every observed cell (the inverted fill's network too)
+            if not (np.any(self.weights_[i] > 0) or (n == "network" and inverted)):
                 continue
             if n == "gaussian":
                 with stage("auto: refit gaussian", enabled=self.progress):
@@ -238,6 +327,6 @@ class Auto:
         return selection_frame(self.names_, self.choices_, schema.names)
 
 
-__all__ = ["Auto", "CANDIDATES", "CATEGORICAL_INCUMBENT", "CATEGORICAL_MODEL", "CATEGORICAL_SHARE",
+__all__ = ["Auto", "CANDIDATES", "check_auto_options", "INVERTED", "INVERSION_SHARE", "InvertedFill", "inversion_affordable", "CATEGORICAL_INCUMBENT", "CATEGORICAL_MODEL", "CATEGORICAL_SHARE",
            "CATEGORICAL_TRAIN", "GAUSSIAN_REFIT_ROUNDS", "GAUSSIAN_ROWS", "HOLDOUT_CELLS", "holdout_rate", "KNN_DONORS",
            "REFIT_NETWORK_CELLS", "REFIT_RATE", "REFIT_SHARE"]

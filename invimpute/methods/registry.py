@@ -208,6 +208,36 @@ class Autoencoding:
                                      for i, m in enumerate(self.models_)], axis=0)
         return out
 
+    def reverse_fill(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
+        """Reverse training (:func:`~invimpute.inversion.batch.invert` under this method's
+        ``InversionConfig``) through every fitted member, whatever this method's algorithm, the members'
+        repairs averaged: what ``auto``'s ``inverted`` candidate fills with.
+
+        Args:
+          X: the encoded rows, (n, d); missing entries may hold anything.
+          observed: (n, d) bool, True where a value is present.
+          key: the PRNG key of the inversion.
+
+        Returns:
+          The repaired rows, (n, d); observed entries as in ``X``.
+        """
+        if not self.models_:
+            raise RuntimeError("this method is not fitted yet: call fit first")
+        X = np.asarray(X, np.float32)
+        observed = np.asarray(observed, bool)
+        fill = self._candidate_fills(X, observed, key, ("reverse",), self.mean_)["reverse"]
+        return np.where(observed, X, fill).astype(np.float32)
+
+    def trained_samples(self) -> int:
+        """Rows passed through each member while it trained (optimiser steps taken, evaluations included,
+        times the rows per step): the work reverse training's cost is weighed against."""
+        if not self.models_:
+            raise RuntimeError("this method is not fitted yet: call fit first")
+        X, _ = self.fit_data_
+        rows = min(self.resolved_train_config().batch_size, X.shape[0])
+        evaluations = max(len(h.loss) for h in self.histories_)
+        return int(evaluations * self.steps_per_evaluation_ * rows)
+
     def selection_table(self, schema) -> "pd.DataFrame | None":
         """For ``reverse``: per source column, the held-out error of the column means, the one-pass fill and
         reverse training, and the weight each has in the fill (None when no cell was held out)."""

@@ -1,0 +1,75 @@
+"""``auto``'s ``inverted`` candidate: reverse training through its own network, scored on held-out cells
+beside the others where :func:`~invimpute.methods.auto.inversion_affordable` allows it."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+from invimpute import Imputer
+from invimpute.config import ModelConfig
+from invimpute.encoding.layout import NUMERIC, Layout
+from invimpute.inversion.solver import InversionConfig
+from invimpute.scoring.selection import selection_frame
+from invimpute.methods.auto import INVERTED, Auto, inversion_affordable
+from invimpute.training.loop import TrainConfig
+
+
+@pytest.fixture(scope="module")
+def table():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(300, 1))
+    X = np.hstack([z, 2 * z, -z, z ** 2]).astype(np.float32) + 0.05 * rng.normal(size=(300, 4)).astype(np.float32)
+    observed = rng.random(X.shape) > 0.2
+    return np.where(observed, X, 0).astype(np.float32), observed, Layout.uniform(4, NUMERIC)
+
+
+def _auto(steps: int) -> Auto:
+    return Auto(model=ModelConfig(hidden=(32,), latent=4),
+                train=TrainConfig(steps=400, learning_rate=1e-2, validation_fraction=0.0),
+                inversion=InversionConfig(steps=steps, batch_size=128), candidates=("mean", "network", INVERTED))
+
+
+def test_inverted_candidate_is_scored_and_shown(table):
+    X, observed, layout = table
+    auto = _auto(steps=10).fit(X, observed, layout, jax.random.key(0))
+    assert auto.names_[-1] == INVERTED
+    network = auto.methods_["network"]
+    assert inversion_affordable(network, len(X), 10) and not inversion_affordable(network, 10**7, 10)
+    sel = selection_frame(auto.names_, auto.choices_, ["a", "b", "c", "d"])  # what Imputer.selection_ shows
+    assert np.isfinite(sel[f"{INVERTED}_error"]).all() and f"{INVERTED}_weight" in sel.columns
+    out = auto.impute(X, observed, jax.random.key(1))
+    assert np.isfinite(out).all() and np.array_equal(out[observed], X[observed])
+
+
+def test_inverted_candidate_left_out_where_unaffordable(table):
+    """A step budget whose inversion would pass more rows than the network's training: no candidate, no column."""
+    X, observed, layout = table
+    auto = _auto(steps=100_000).fit(X, observed, layout, jax.random.key(0))
+    assert INVERTED not in auto.names_
+    assert all(INVERTED not in c.errors for c in auto.choices_)
+
+
+@pytest.mark.parametrize("options, error", [
+    ({"candidates": ["mean", INVERTED]}, "list 'network' too"),
+    ({"candidates": ["mean", "forest"]}, "unknown candidate"),
+    ({"rounds": 3}, "not options of method 'auto'"),
+])
+def test_auto_options_are_checked(options, error):
+    with pytest.raises(ValueError, match=error):
+        Imputer(method="auto", options=options).settings()
+
+
+def test_checkpoint_round_trip_with_the_inverted_candidate(table):
+    """The candidate saves nothing of its own and is rebuilt on the restored network: same fill."""
+    from invimpute.checkpoint.methods import dump, restore
+
+    X, observed, layout = table
+    auto = _auto(steps=10).fit(X, observed, layout, jax.random.key(0))
+    auto.weights_[:] = 0.0
+    auto.weights_[auto.names_.index(INVERTED)] = 1.0  # make the inverted fill the one that counts
+    state, arrays = dump(auto)
+    fresh = _auto(steps=10)
+    restore(fresh, state, arrays, layout, X.shape[1])
+    np.testing.assert_array_equal(fresh.impute(X, observed, jax.random.key(1)), auto.impute(X, observed, jax.random.key(1)))
