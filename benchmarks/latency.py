@@ -4,8 +4,8 @@ cache) and a repeated call in the same process, with the error beside each time.
 Per table and method, a child process imports invimpute, damages the table (20% MCAR, the benchmark's
 mask for the seed) and times ``Imputer(method).fit_transform`` twice; a second child with the same,
 now warm, compilation cache times the first call again. The cache folder is a fresh temporary folder
-per table and method (``INVIMPUTE_COMPILE_CACHE``), so "empty" is empty. Tables: the five GAIN tables
-(from ``INVIMPUTE_DATA``), the three mixed tables of ``benchmarks/mixed_tables.py``, and a generated
+per table and method (``INVIMPUTE_COMPILE_CACHE``), so "empty" is empty. Tables: scikit-learn's diabetes
+table (442 x 11), the five GAIN tables (from ``INVIMPUTE_DATA``), the three mixed tables of ``benchmarks/mixed_tables.py``, and a generated
 100,000-row mixed table (:func:`generated`). Scores: RMSE over the removed numeric cells after min-max
 scaling by the complete column's range, and accuracy over the removed categorical cells.
 
@@ -32,7 +32,10 @@ T0 = time.perf_counter()
 GAIN = ("breast", "breast_diagnostic", "spam", "letter", "credit")
 MIXED = ("penguins", "Housing", "Fair")
 GENERATED = "generated_100k"
-TABLES = GAIN + MIXED + (GENERATED,)
+SMALL = "diabetes"
+TABLES = (SMALL,) + GAIN + MIXED + (GENERATED,)
+QUICK = {"tables": [SMALL, "breast"], "methods": ["auto", "knn", "iterative"]}
+"""``--quick``: two small tables and the fast peers (a few minutes on a loaded 2-core CPU)."""
 METHODS = ("auto", "knn", "iterative", "missforest", "miceforest")
 FOREST_ROWS = 1_000
 """Rows up to which MissForest and miceforest are timed (their stated budget); skipped above."""
@@ -65,6 +68,10 @@ def load(name: str):
         return load_table(name)
     if name == GENERATED:
         return generated()
+    if name == SMALL:  # scikit-learn's diabetes table, 442 x 11 (the target kept as a column)
+        from sklearn.datasets import load_diabetes
+
+        return load_diabetes(as_frame=True).frame
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from mixed_tables import load as load_mixed
 
@@ -146,13 +153,15 @@ def run_child(table: str, method: str, seed: int, reps: int, cache: str, timeout
 
 
 def measure(table: str, method: str, seed: int, timeout: float) -> dict:
-    """Fresh process, empty cache (first and repeated call), then fresh process, warm cache."""
+    """Fresh process, empty cache (first and repeated call), then fresh process, warm cache; with the
+    1-minute load average of the machine when it started (the machine may be shared)."""
+    load_1m = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="invimpute-latency-") as cache:
         cold = run_child(table, method, seed, 2, cache, timeout)
         if "error" in cold:
             return cold
         warm = run_child(table, method, seed, 1, cache, timeout)
-    return {**cold, "cold_s": cold["times"][0], "repeat_s": cold["times"][1],
+    return {**cold, "load": load_1m, "cold_s": cold["times"][0], "repeat_s": cold["times"][1],
             "warm_s": warm.get("times", [None])[0], "warm_import_s": warm.get("import_s")}
 
 
@@ -166,10 +175,13 @@ def report(rows: list[dict], command: str, seed: int, note: str = "") -> str:
             f"20% MCAR, seed {seed}; fit + transform seconds. Cold: first call in a fresh process with an empty "
             "compilation cache; warm: first call in a fresh process after that one filled the cache; repeat: "
             "the same call again in the process of the cold call. `import invimpute` loads nothing heavy, so "
-            "the first call includes importing what it uses (JAX, pandas, scikit-learn). RMSE over removed "
+            "the first call includes importing what it uses (JAX, pandas; scikit-learn only for its peers). "
+            "import s: `import invimpute` alone (the lazy package root) in the warm process. "
+            "Load: the machine's 1-minute load average when the table and method started. RMSE over removed "
             "numeric cells (range-scaled), accuracy over removed categorical cells.", "",
-            "| table | rows × cols | method | cold s | warm s | repeat s | repeat / iterative | RMSE | accuracy |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            "| table | rows × cols | method | cold s | warm s | repeat s | repeat / iterative | RMSE | accuracy "
+            "| warm import s | load |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     by_table: dict[str, dict] = {}
     for r in rows:
         by_table.setdefault(r["table"], {})[r["method"]] = r
@@ -178,11 +190,13 @@ def report(rows: list[dict], command: str, seed: int, note: str = "") -> str:
         for method, r in methods.items():
             shape = " × ".join(str(s) for s in r.get("shape", [])) or "–"
             if "skipped" in r or "error" in r:
-                head.append(f"| {table} | {shape} | {method} | {r.get('skipped') or r.get('error')} |  |  |  |  |  |")
+                head.append(f"| {table} | {shape} | {method} | {r.get('skipped') or r.get('error')} "
+                            "|  |  |  |  |  |  |  |")
                 continue
             ratio = fmt(r["repeat_s"] / it, 1) + "×" if it else "–"
             head.append(f"| {table} | {shape} | {method} | {fmt(r['cold_s'])} | {fmt(r['warm_s'])} | "
-                        f"{fmt(r['repeat_s'])} | {ratio} | {fmt(r['rmse'], 4)} | {fmt(r['accuracy'], 3)} |")
+                        f"{fmt(r['repeat_s'])} | {ratio} | {fmt(r['rmse'], 4)} | {fmt(r['accuracy'], 3)} | "
+                        f"{fmt(r.get('warm_import_s'))} | {fmt(r.get('load'), 1)} |")
     return "\n".join(head) + "\n"
 
 
@@ -197,7 +211,10 @@ def main() -> None:
     parser.add_argument("--jsonl", default=None, help="also append one JSON record per table and method")
     parser.add_argument("--note", default="", help="a paragraph put under the command (the machine, its load)")
     parser.add_argument("--report-only", action="store_true", help="write --out from the records in --jsonl")
+    parser.add_argument("--quick", action="store_true", help=f"only {QUICK['tables']} with {QUICK['methods']}")
     args = parser.parse_args()
+    if args.quick:
+        args.tables, args.methods = QUICK["tables"], QUICK["methods"]
     if args.child:
         table, method, seed, reps = args.child
         child(table, method, int(seed), int(reps))

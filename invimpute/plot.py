@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from invimpute.estimator.contract import NotFittedError
+from invimpute.estimator.contract import not_fitted
 from invimpute.estimator.imputer import Imputer
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def _fitted(imp: Imputer, what: str) -> None:
     if not isinstance(imp, Imputer):
         raise TypeError(f"invimpute.plot.{what} takes a fitted invimpute.Imputer, got {type(imp).__name__}")
     if not hasattr(imp, "method_"):
-        raise NotFittedError(f"this Imputer is not fitted yet: call fit(X) before invimpute.plot.{what}")
+        raise not_fitted(f"this Imputer is not fitted yet: call fit(X) before invimpute.plot.{what}")
 
 
 def training_curve(imp: Imputer, *, ax: "Axes | None" = None, held_out: bool = True) -> "Axes":

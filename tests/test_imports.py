@@ -26,10 +26,30 @@ def test_import_loads_no_heavy_library():
     assert not loaded & set(HEAVY), f"import invimpute loaded {sorted(loaded & set(HEAVY))}"
 
 
-def test_imputer_does_not_load_ray_or_polars():
+def test_imputer_does_not_load_sklearn_ray_or_polars():
+    """The estimator keeps scikit-learn's protocol without its base classes, so importing it loads neither
+    scikit-learn (nor SciPy with it), Ray nor polars (pyarrow is pandas' own import where installed)."""
     loaded = _loaded("from invimpute import Imputer, TrainConfig\nassert Imputer.__name__ == 'Imputer'")
     assert "jax" in loaded  # the name resolved to the real class
-    assert not loaded & {"ray", "polars"}, f"from invimpute import Imputer loaded {sorted(loaded & {'ray', 'polars'})}"
+    unwanted = {"sklearn", "scipy", "ray", "polars"}
+    assert not loaded & unwanted, f"from invimpute import Imputer loaded {sorted(loaded & unwanted)}"
+
+
+def test_not_fitted_error_is_also_scikit_learns_once_it_is_loaded():
+    code = """
+import numpy as np
+from invimpute import Imputer, NotFittedError
+try:
+    Imputer("mean").transform(np.zeros((2, 2)))
+except NotFittedError as err:
+    assert "sklearn" not in sys.modules and isinstance(err, ValueError)
+from sklearn.exceptions import NotFittedError as Theirs
+try:
+    Imputer("mean").transform(np.zeros((2, 2)))
+except Theirs as err:
+    assert isinstance(err, NotFittedError)
+"""
+    assert "sklearn" in _loaded(code)
 
 
 def test_every_public_name_resolves():

@@ -444,7 +444,7 @@ def test_joint_early_stopping_keeps_each_members_best(table):
         train_obs = obs & ~res.held
         graphdef, p = nnx.split(res.model)
         x_in = np.where(train_obs, X, 0.0)
-        _, _, val = _evaluate(graphdef, lay, cfg.loss, True, jax.tree.map(lambda a: a[None], p), x_in[None], X,
+        _, _, val = _evaluate(graphdef, lay, cfg.loss, True, False, jax.tree.map(lambda a: a[None], p), x_in[None], X,
                               train_obs[None], res.held[None], jnp.float32(0.0))
         chex.assert_shape(val, (1,))
         assert float(val[0]) == pytest.approx(min(h.val_loss), rel=1e-5)

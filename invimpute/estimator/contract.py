@@ -1,45 +1,72 @@
-"""The scikit-learn estimator contract the :class:`~invimpute.Imputer` keeps: bases, tags, output type, names.
+"""The scikit-learn estimator contract the :class:`~invimpute.Imputer` keeps, without importing scikit-learn.
 
-With scikit-learn installed, :data:`BASES` are its ``TransformerMixin`` and ``BaseEstimator`` and
-:class:`NotFittedError` is its exception; without it the same classes work on their own.
-:class:`EstimatorContract` holds what does not depend on the method: the tags, ``set_output`` (handled
-dtype by dtype, so scikit-learn's own wrapping is switched off), ``get_feature_names_out`` and the
-not-fitted check.
+scikit-learn recognises an estimator by its protocol, not its base classes: ``get_params``/``set_params``
+(which :func:`sklearn.base.clone` uses), ``__sklearn_tags__``, ``__sklearn_is_fitted__``, ``fit_transform``
+and ``set_output``. :class:`EstimatorContract` implements the part that does not depend on the method
+(the tags, ``set_output`` handled dtype by dtype, ``get_feature_names_out``, the fitted check), so
+``from invimpute import Imputer`` does not pay for importing scikit-learn (and SciPy with it); scikit-learn
+is imported only when scikit-learn itself asks for the tags, or when a method that wraps it is fitted.
+
+:class:`NotFittedError` is raised before ``fit``; when scikit-learn is loaded, the error raised is also
+an instance of scikit-learn's ``NotFittedError``, so either ``except`` clause catches it.
 """
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
 from invimpute.tables import OUTPUTS
 
-try:  # scikit-learn is optional: with it, Imputer is a scikit-learn transformer
-    import sklearn
-    from sklearn.base import BaseEstimator, TransformerMixin
-    from sklearn.exceptions import NotFittedError
 
-    BASES: tuple = (TransformerMixin, BaseEstimator)
-    CLASS_OPTIONS: dict = {"auto_wrap_output_keys": None}  # set_output is handled here, dtype by dtype
-except ImportError:  # pragma: no cover - exercised where scikit-learn is absent
-    sklearn = None
-    BASES, CLASS_OPTIONS = (), {}
+class NotFittedError(ValueError, AttributeError):
+    """Raised by ``transform`` (and what needs a fitted estimator) before ``fit``; also an instance of
+    scikit-learn's ``NotFittedError`` when scikit-learn is loaded."""
 
-    class NotFittedError(ValueError, AttributeError):
-        """Raised by ``transform`` before ``fit`` (scikit-learn's exception when it is installed)."""
+
+_BOTH: dict[type, type] = {}
+
+
+def not_fitted(message: str) -> NotFittedError:
+    """A :class:`NotFittedError` carrying ``message``: of a class that is also scikit-learn's
+    ``NotFittedError`` when scikit-learn is loaded (checked now, so scikit-learn is never imported here)."""
+    exceptions = sys.modules.get("sklearn.exceptions")
+    theirs = getattr(exceptions, "NotFittedError", None)
+    if theirs is None:
+        return NotFittedError(message)
+    if theirs not in _BOTH:
+        _BOTH[theirs] = type("NotFittedError", (NotFittedError, theirs), {"__module__": __name__})
+    return _BOTH[theirs](message)
 
 
 class EstimatorContract:
-    """The scikit-learn side of an estimator fitted on tables: tags, output type, feature names, fitted check."""
+    """The scikit-learn side of an estimator fitted on tables: tags, output type, feature names, fitted check.
+
+    A subclass supplies ``get_params``/``set_params`` over its constructor arguments; nothing here
+    imports scikit-learn.
+    """
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
-        tags.input_tags.sparse = False
-        tags.target_tags.required = False
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
+        """scikit-learn's tags of a transformer that takes NaN, strings and categories and needs no target
+        (called by scikit-learn, which is then loaded)."""
+        from sklearn.utils import InputTags, Tags, TargetTags, TransformerTags
+
+        return Tags(estimator_type=None, target_tags=TargetTags(required=False),
+                    transformer_tags=TransformerTags(preserves_dtype=["float64", "float32"]),
+                    input_tags=InputTags(allow_nan=True, string=True, categorical=True, sparse=False))
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Whether ``fit`` has run (what scikit-learn's ``check_is_fitted`` reads)."""
+        return hasattr(self, "method_")
+
+    def __sklearn_clone__(self):
+        """A copy with the same constructor arguments, unfitted, keeping the ``set_output`` choice
+        (what :func:`sklearn.base.clone` returns)."""
+        twin = type(self)(**self.get_params(deep=False))
+        if hasattr(self, "_sklearn_output_config"):
+            twin._sklearn_output_config = dict(self._sklearn_output_config)
+        return twin
 
     def set_output(self, *, transform: str | None = None) -> "EstimatorContract":
         """Choose the type ``transform`` returns: ``"default"`` (the input's own type), ``"pandas"`` or ``"polars"``.
@@ -55,7 +82,8 @@ class EstimatorContract:
 
     def _output(self) -> str:
         chosen = getattr(self, "_sklearn_output_config", {}).get("transform")
-        if chosen is None and sklearn is not None:
+        sklearn = sys.modules.get("sklearn")  # its global setting exists only once it is loaded
+        if chosen is None and sklearn is not None and hasattr(sklearn, "get_config"):
             chosen = sklearn.get_config().get("transform_output", "default")
         return chosen or "default"
 
@@ -83,8 +111,8 @@ class EstimatorContract:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "method_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate "
-                                 "arguments before using this estimator (fit(X) before transform(X)).")
+            raise not_fitted(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate "
+                             "arguments before using this estimator (fit(X) before transform(X)).")
 
 
-__all__ = ["BASES", "CLASS_OPTIONS", "NotFittedError", "EstimatorContract"]
+__all__ = ["NotFittedError", "EstimatorContract", "not_fitted"]

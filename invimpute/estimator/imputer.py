@@ -8,10 +8,9 @@ caller's object is never modified. Images, given as (n, height, width) arrays in
 to rows and repaired with the same machinery.
 
 Tables come in and go out through :mod:`invimpute.tables` (pandas, polars, pyarrow, NumPy, array-likes;
-the output has the input's type unless ``set_output`` asks otherwise). With scikit-learn installed the
-estimator is a scikit-learn transformer (``BaseEstimator``, ``TransformerMixin``, its tags, its error
-wording; see :mod:`invimpute.estimator.contract`); scikit-learn stays optional: without it the same class works on
-its own.
+the output has the input's type unless ``set_output`` asks otherwise). The estimator keeps scikit-learn's
+transformer protocol (parameters, tags, error wording; see :mod:`invimpute.estimator.contract`) without
+importing scikit-learn; scikit-learn stays optional: without it the same class works on its own.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from invimpute.uncertainty.belief import Belief, belief_frames, draw_imputations
 from invimpute.uncertainty.blended import auto_calibration, auto_draws
 from invimpute.config import EncodingConfig, ModelConfig, UncertaintyConfig, as_dict, coerce, with_fields
 from invimpute.encoding.encoder import TableEncoder, check_fits
-from invimpute.estimator.contract import BASES, CLASS_OPTIONS, EstimatorContract, NotFittedError
+from invimpute.estimator.contract import EstimatorContract, NotFittedError
 from invimpute.inversion.batch import InversionConfig
 from invimpute.methods.history import training_history
 from invimpute.methods.registry import NEURAL, PEERS, Autoencoding, peers
@@ -72,7 +71,7 @@ def _validate_seed(seed) -> int:
     return int(seed)
 
 
-class Imputer(EstimatorContract, *BASES, **CLASS_OPTIONS):
+class Imputer(EstimatorContract):
     """Fill missing cells of a table or an image set.
 
     ``X`` may be a pandas DataFrame or Series, a polars or pyarrow table (or anything with

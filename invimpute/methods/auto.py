@@ -68,6 +68,12 @@ observed cell too: on small tables the held-out cells are data the network misse
 (a second fit of the same shapes, nothing recompiled) costs a few seconds; beyond it the network keeps
 the split, since a second fit would double the largest part of the time. Chosen on development masks
 (seeds 5 and 6) of breast, breast_diagnostic and spam, where the refit lowered RMSE on every one."""
+GAUSSIAN_ROWS = 5_000
+"""Rows the Gaussian candidate's EM sees (a seeded sample of a longer table): bounds its cost, as
+:data:`KNN_DONORS` bounds KNN's; a mean and covariance of tens of columns are estimated well from them."""
+GAUSSIAN_REFIT_ROUNDS = 3
+"""EM rounds of the Gaussian model's refit on every observed cell, resumed from its first fit (the held-out
+cells are at most a fifth of the observed ones, so EM starts near its new fixed point)."""
 REFIT_SHARE, REFIT_RATE = 0.25, 0.5
 """The network's refit on every observed cell: a warm start from its first fit, for this share of the
 optimiser steps that fit took to its kept evaluation, at this share of its step size (a fresh cosine
@@ -227,7 +233,7 @@ class Auto:
         if name == "iterative":
             return Iterative(estimator="bayesian_ridge", max_iter=10)
         if name == "gaussian":
-            return GaussianEM(rounds=10)
+            return GaussianEM(rounds=10, max_rows=GAUSSIAN_ROWS)
         if name == "network":
             model, train = self.network_configs(layout)
             return Autoencoding("ae", model=model, train=train,
@@ -288,7 +294,10 @@ class Auto:
         for i, n in enumerate(names):  # refit the chosen ones on every observed cell (the inverted fill's network too)
             if not (np.any(self.weights_[i] > 0) or (n == "network" and inverted)):
                 continue
-            if n in REFIT:
+            if n == "gaussian":
+                with stage("auto: refit gaussian", enabled=self.progress):
+                    self.methods_[n].warm_refit(X, observed, GAUSSIAN_REFIT_ROUNDS, jax.random.fold_in(k_fit, i))
+            elif n in REFIT:
                 self.methods_[n] = self._fit_candidate(n, X, observed, layout, jax.random.fold_in(k_fit, i), "refit")
             elif n == "network" and X.size <= REFIT_NETWORK_CELLS:
                 with scope("auto: refit network"):
@@ -326,5 +335,5 @@ class Auto:
 
 
 __all__ = ["Auto", "CANDIDATES", "check_auto_options", "INVERTED", "INVERSION_SHARE", "InvertedFill", "inversion_affordable", "CATEGORICAL_INCUMBENT", "CATEGORICAL_MODEL", "CATEGORICAL_SHARE",
-           "CATEGORICAL_TRAIN", "HOLDOUT_CELLS", "holdout_rate", "KNN_DONORS",
+           "CATEGORICAL_TRAIN", "GAUSSIAN_REFIT_ROUNDS", "GAUSSIAN_ROWS", "HOLDOUT_CELLS", "holdout_rate", "KNN_DONORS",
            "REFIT_NETWORK_CELLS", "REFIT_RATE", "REFIT_SHARE"]

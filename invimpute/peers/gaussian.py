@@ -99,9 +99,12 @@ def _fill_rows(X, observed, mu, S, k, weight=None):
     return means.reshape(-1, d)[:n], cov
 
 
-def _em_weighted(X: jax.Array, observed: jax.Array, weight: jax.Array, rounds: int, k: int):
+def _em_weighted(X: jax.Array, observed: jax.Array, weight: jax.Array, rounds, k: int, warm=False, mu0=None,
+                 S0=None):
     """``rounds`` EM steps with each row counted ``weight`` times (a bootstrap resample when the weights are
-    resampling counts or Dirichlet draws), from the weighted observed means and variances: (mu, S)."""
+    resampling counts or Dirichlet draws), from (``mu0``, ``S0``) where ``warm``, else from the weighted
+    observed means and variances: (mu, S). ``rounds`` and ``warm`` may be traced, so a fit and a warm refit
+    share one compiled program."""
     w = weight / jnp.mean(weight)
     wo = observed * w[:, None]
     count = jnp.maximum(wo.sum(0), 1.0)
@@ -109,24 +112,34 @@ def _em_weighted(X: jax.Array, observed: jax.Array, weight: jax.Array, rounds: i
     var = (jnp.where(observed, (X - mu) ** 2, 0.0) * wo).sum(0) / count
     floor = RIDGE * jnp.maximum(var, 1e-6)
     S = jnp.diag(var + floor)
+    start = (mu, S) if mu0 is None else (jnp.where(warm, mu0, mu), jnp.where(warm, S0, S))
     total = w.sum()
 
-    def step(carry, _):
+    def step(_, carry):
         mu, S = carry
         means, cov = _fill_rows(X, observed, mu, S, k, w)
         mu_new = means.T @ w / total
         centred = means - mu_new
         S_new = ((centred * w[:, None]).T @ centred + cov) / total + jnp.diag(floor)
-        return (mu_new, S_new), None
+        return mu_new, S_new
 
-    (mu, S), _ = jax.lax.scan(step, (mu, S), None, length=rounds)
-    return mu, S
+    return jax.lax.fori_loop(0, rounds, step, start)
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3))
-def _em(X: jax.Array, observed: jax.Array, rounds: int, k: int):
-    """``rounds`` EM steps from the observed means and variances: the fitted (mu, S)."""
-    return _em_weighted(X, observed, jnp.ones(X.shape[0], X.dtype), rounds, k)
+def _run_em(X: np.ndarray, observed: np.ndarray, rounds: int, start=None) -> tuple[np.ndarray, np.ndarray]:
+    d = X.shape[1]
+    mu0, S0 = start if start is not None else (np.zeros(d, np.float32), np.zeros((d, d), np.float32))
+    mu, S = _em(jnp.asarray(X, jnp.float32), jnp.asarray(observed), jnp.int32(rounds), missing_block(observed),
+                jnp.bool_(start is not None), jnp.asarray(mu0, jnp.float32), jnp.asarray(S0, jnp.float32))
+    return np.asarray(mu), np.asarray(S)
+
+
+@functools.partial(jax.jit, static_argnums=(3,))
+def _em(X: jax.Array, observed: jax.Array, rounds: jax.Array, k: int, warm: jax.Array, mu0: jax.Array,
+        S0: jax.Array):
+    """``rounds`` EM steps (a traced count, so a fit and a warm refit share one compiled program) from
+    (``mu0``, ``S0``) where ``warm``, else from the observed means and variances: the fitted (mu, S)."""
+    return _em_weighted(X, observed, jnp.ones(X.shape[0], X.dtype), rounds, k, warm, mu0, S0)
 
 
 @functools.partial(jax.jit, static_argnums=(2,))
@@ -177,12 +190,15 @@ class GaussianEM(Fitted):
     """Conditional means under a multivariate normal fitted to the encoded table by ``rounds`` EM steps.
 
     The model covers the entries :func:`modelled_columns` picks (``max_levels``, ``max_width``);
-    :attr:`covers_` marks them, and the other entries are filled with their observed mean.
+    :attr:`covers_` marks them, and the other entries are filled with their observed mean. With
+    ``max_rows``, EM runs on a seeded sample of that many rows of a longer table (a mean and covariance
+    are estimated well from a few thousand rows; every row is still filled at imputation).
     """
 
     def __init__(self, rounds: int = 10, chunk_rows: int = 4096, max_levels: int = MAX_LEVELS,
-                 max_width: int = MAX_WIDTH) -> None:
+                 max_width: int = MAX_WIDTH, max_rows: int | None = None) -> None:
         self.rounds = rounds
+        self.max_rows = max_rows
         self.chunk_rows = chunk_rows
         self.max_levels = max_levels
         self.max_width = max_width
@@ -193,12 +209,33 @@ class GaussianEM(Fitted):
             raise ValueError(f"GaussianEM.rounds must be an integer >= 1, got {self.rounds!r}")
         X, observed = self._start_fit(X, observed, layout)
         self.covers_ = modelled_columns(layout, self.max_levels, self.max_width)
-        X, observed = X[:, self.covers_], observed[:, self.covers_]
+        X, observed = self._rows(X[:, self.covers_], observed[:, self.covers_], key)
         if X.shape[1] == 0:  # nothing to model: every entry takes its observed mean
             self.mu_, self.cov_ = np.zeros(0, np.float32), np.zeros((0, 0), np.float32)
             return self
-        mu, S = _em(jnp.asarray(X, jnp.float32), jnp.asarray(observed), int(self.rounds), missing_block(observed))
-        self.mu_, self.cov_ = np.asarray(mu), np.asarray(S)
+        self.mu_, self.cov_ = _run_em(X, observed, int(self.rounds))
+        return self
+
+    def _rows(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> tuple[np.ndarray, np.ndarray]:
+        """The rows EM sees: all of them, or a seeded sample of ``max_rows`` (drawn from ``key``)."""
+        if self.max_rows is None or X.shape[0] <= self.max_rows:
+            return X, observed
+        rows = np.sort(np.asarray(jax.random.choice(key, X.shape[0], (int(self.max_rows),), replace=False)))
+        return X[rows], observed[rows]
+
+    def warm_refit(self, X: np.ndarray, observed: np.ndarray, rounds: int,
+                   key: jax.Array | None = None) -> "GaussianEM":
+        """Refit on ``X`` (more observed cells than at fit, same layout) by ``rounds`` EM steps from the
+        fitted mean and covariance: EM resumes near its fixed point instead of starting from the
+        diagonal model, so a few rounds do what :attr:`rounds` did from scratch. ``key`` draws the row
+        sample when ``max_rows`` is set."""
+        self._check_fitted()
+        X, observed = self._start_fit(X, observed, self.layout_)
+        key = jax.random.key(0) if key is None else key
+        X, observed = self._rows(X[:, self.covers_], observed[:, self.covers_], key)
+        if X.shape[1] == 0:
+            return self
+        self.mu_, self.cov_ = _run_em(X, observed, int(rounds), (self.mu_, self.cov_))
         return self
 
     def impute(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:

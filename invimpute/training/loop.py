@@ -145,7 +145,8 @@ def _train(graphdef, layout: Layout, config: TrainConfig, program: TrainConfig, 
     stopping record, the kept parameters and the per-evaluation (K,) losses and MAEs."""
     members = k_train.shape[0]
     validating = config.validation_fraction > 0
-    evaluate_all = functools.partial(evaluate, graphdef, layout, program.loss, validating)
+    shared = config.recurrent_weight is None  # the working table stays the observed one: one forward pass
+    evaluate_all = functools.partial(evaluate, graphdef, layout, program.loss, validating, shared)
     _, evaluations = config.plan(run.X.shape[0])
     stop, best = _EarlyStop(members, config.stop_after(run.X.shape[0])), run.params
     round_keys = jnp.moveaxis(jax.vmap(lambda k: jax.random.split(k, evaluations))(k_train), 1, 0)

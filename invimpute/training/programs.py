@@ -149,25 +149,29 @@ def block(graphdef, layout: Layout, config: TrainConfig, p, s, cur, obs, k, fill
     return jax.vmap(one, in_axes=(0, 0, 0, 0, 0, None))(p, s, cur, obs, k, fill)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
-def evaluate(graphdef, layout: Layout, loss: str, validating: bool, p, cur, X, train_obs, held, fill):
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+def evaluate(graphdef, layout: Layout, loss: str, validating: bool, shared: bool, p, cur, X, train_obs, held, fill):
     """Every member's whole-table prediction, observed-cell MAE and held-out loss (:func:`_evaluate_one`
     ``vmap``ped over the member axis; ``X`` and ``fill`` shared). The table is an argument, not a
-    closed-over constant, so XLA does not fold it into the program."""
-    one = functools.partial(_evaluate_one, graphdef, layout, loss, validating)
+    closed-over constant, so XLA does not fold it into the program. ``shared``: the working table ``cur``
+    is the observed table with every other cell at ``fill`` (no recurrent refill), so the prediction
+    and the held-out loss read one forward pass."""
+    one = functools.partial(_evaluate_one, graphdef, layout, loss, validating, shared)
     return jax.vmap(one, in_axes=(0, 0, None, 0, 0, None))(p, cur, X, train_obs, held, fill)
 
 
-def _evaluate_one(graphdef, layout: Layout, loss: str, validating: bool, p, cur, X, train_obs, held, fill):
+def _evaluate_one(graphdef, layout: Layout, loss: str, validating: bool, shared: bool, p, cur, X, train_obs, held,
+                  fill):
     """One member's prediction, observed-cell MAE and held-out loss (0 when nothing is held out)."""
     m = nnx.merge(graphdef, p)
     missing_in = (~train_obs).astype(jnp.float32)
-    pred = apply_head(m(cur, missing_in), layout)
+    pass_cur = m(cur, missing_in)
+    pred = apply_head(pass_cur, layout)
     trw = train_obs.astype(jnp.float32)
     mae = (jnp.abs(pred - X) * trw).sum() / jnp.maximum(trw.sum(), 1.0)
     if not validating:
         return pred, mae, jnp.zeros(())
-    scores = m(jnp.where(train_obs, X, fill), missing_in)
+    scores = pass_cur if shared else m(jnp.where(train_obs, X, fill), missing_in)
     hw = held.astype(jnp.float32)
     loss_fn = reconstruction_loss(loss)
     val = jax.vmap(loss_fn, in_axes=(0, 0, 0, None))(scores, X, hw, layout).sum() / jnp.maximum(hw.sum(), 1.0)
