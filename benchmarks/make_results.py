@@ -20,6 +20,65 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 SECTIONS = [
     (
+        "The defaults with the inverted candidate, the Gaussian row cap and warm refit (issues 24, 25 and 28): "
+        "`Imputer()` on the GAIN tables, 20% MCAR, seeds 0-2, full size, on the masks of `defaults4.jsonl` "
+        "(same mask_sha256; the peers' figures are in the section 'The defaults'). Quiet 2-core CPU",
+        "defaults7.md",
+        "invimpute bench --datasets breast breast_diagnostic spam letter credit --mechanisms mcar --rates 0.2 "
+        "--seeds 0 1 2 --methods auto --out benchmarks/results/defaults7.jsonl; report: `invimpute bench "
+        "--report-only --out benchmarks/results/defaults7.jsonl --report benchmarks/results/defaults7.md`",
+    ),
+    (
+        "The mixed tables with the inverted candidate, the Gaussian row cap and warm refit (issues 24 and 28)",
+        "mixed_tables7.md",
+        "python benchmarks/mixed_tables.py --out benchmarks/results/mixed_tables7.md --jsonl "
+        "benchmarks/results/mixed_tables7.jsonl",
+    ),
+    (
+        "Multiple imputation by simulation: pooled coverage of regression coefficients (issue 25)",
+        "mi_simulation.md",
+        "python benchmarks/mi_simulation.py --settings linear --reps 200 --forest-reps 10 (and --settings "
+        "logistic), then python benchmarks/mi_simulation.py --summarise",
+    ),
+    (
+        "The default's belief and multiple imputations on the GAIN tables and Mushroom (issue 25; partial run)",
+        "uncertainty_default.md",
+        "python benchmarks/uncertainty.py --default --seeds 0 1 2 --max-rows 1000",
+    ),
+    (
+        "auto with and without its inverted candidate, published seeds, full size (issue 24)",
+        "auto_inverted.md",
+        "INVIMPUTE_DATA=/work/shared/data python benchmarks/auto_inverted.py --datasets breast breast_diagnostic "
+        "spam --seeds 0 1 2 --out benchmarks/results/auto_inverted.jsonl",
+    ),
+    (
+        "auto with and without its inverted candidate, development masks (issue 24)",
+        "auto_inverted_dev.md",
+        "python benchmarks/auto_inverted.py (the commands in the section)",
+    ),
+    (
+        "Reverse training against the one pass by inversion setting, development masks (issue 24)",
+        "inversion_settings_dev.md",
+        "python benchmarks/inversion_settings.py --datasets breast_diagnostic spam letter --seeds 5 --max-rows 2000",
+    ),
+    (
+        "Posterior draws by annealed Langevin dynamics, development masks (issue 24)",
+        "langevin_coverage_dev.md",
+        "python benchmarks/langevin_coverage.py --datasets breast_diagnostic breast spam letter credit --seeds 6 "
+        "--max-rows 2000 --draws 30",
+    ),
+    (
+        "Latency on a quiet machine: import, warm cache, repeated call against KNN and IterativeImputer (issue 28)",
+        "latency_quick.md",
+        "python benchmarks/latency.py --quick --out benchmarks/results/latency_quick.md --jsonl "
+        "benchmarks/results/latency_quick.jsonl",
+    ),
+    (
+        "Speed changes checked on development seeds (issue 28)",
+        "speed_dev_check.md",
+        "the commands in the section",
+    ),
+    (
         "The defaults after per-column treatments, the patience and the warm refit (issues 26 and 28): "
         "`Imputer()` on the GAIN tables, 20% MCAR, seeds 0-2, full size, on the masks of `defaults4.jsonl` "
         "(same mask_sha256; the peers' figures are in the section 'The defaults'). The CPU was shared with a "
