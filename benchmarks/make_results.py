@@ -49,7 +49,7 @@ SECTIONS = [
         "auto with and without its inverted candidate, published seeds, full size (issue 24)",
         "auto_inverted.md",
         "INVIMPUTE_DATA=/work/shared/data python benchmarks/auto_inverted.py --datasets breast breast_diagnostic "
-        "spam --seeds 0 1 2 --out benchmarks/results/auto_inverted.jsonl",
+        "spam --seeds 0 1 2 --out benchmarks/results/auto_inverted.jsonl, then the same with --datasets letter credit",
     ),
     (
         "auto with and without its inverted candidate, development masks (issue 24)",
