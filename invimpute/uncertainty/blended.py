@@ -174,14 +174,15 @@ def _classes_given_numbers(auto, X: np.ndarray, observed: np.ndarray, out: np.nd
                            shift: np.ndarray, key: jax.Array) -> np.ndarray:
     """Each draw's categorical and boolean entries refilled by auto given the row's observed and drawn
     numbers (a chained step: a class drawn where a number was drawn too moves with that number, as the
-    fill's relation between them says), plus the Gaussian refit's ``shift`` of their probabilities."""
-    given = observed | numeric[None, :]
-    out = out.copy()
+    fill's relation between them says), plus the Gaussian refit's ``shift`` of their probabilities. The M
+    draws are stacked into one table, so auto imputes once, not once per draw."""
+    m, n, d = out.shape
+    stacked = np.where(observed, X, out).reshape(m * n, d).astype(np.float32)  # the M draws as one table
+    given = np.broadcast_to(observed | numeric[None, :], (m, n, d)).reshape(m * n, d)
+    refill = auto.impute(stacked, given, key).reshape(m, n, d)  # rows are imputed independently
     classes = ~numeric
-    for m in range(out.shape[0]):
-        refill = auto.impute(np.where(observed, X, out[m]).astype(np.float32), given, key)
-        out[m][:, classes] = refill[:, classes] + shift[m][:, classes]
+    out = out.copy()
+    out[..., classes] = refill[..., classes] + shift[..., classes]
     return out
-
 
 __all__ = ["auto_calibration", "auto_draws", "gaussian_ratio", "held_out_fill", "shift_of", "GAUSSIAN", "MIN_RATIO", "MAX_RATIO", "TOLERANCE"]
