@@ -25,7 +25,7 @@ from invimpute.encoding.treatment import check_overrides
 from invimpute.models.networks import ACTIVATIONS, ConvAutoencoder, reference_mlp, symmetric_mlp
 from invimpute.tables.scaling import SCALINGS
 
-ARCHITECTURES = ("mlp", "reference", "conv")
+ARCHITECTURES = ("auto", "mlp", "reference", "conv")
 HEADS = ("typed", "sigmoid")
 MAX_WIDTH = 256
 
@@ -87,8 +87,9 @@ class ModelConfig:
     """Which autoencoder to build.
 
     Attributes:
-      architecture: ``"mlp"`` (symmetric, with a missing-indicator input), ``"reference"`` (study 1's
-        masked MLP) or ``"conv"`` (images).
+      architecture: ``"auto"`` (``"conv"`` on images, ``"mlp"`` on tables), ``"mlp"`` (symmetric, with a
+        missing-indicator input), ``"reference"`` (study 1's masked MLP) or ``"conv"`` (images: a
+        convolutional autoencoder, :class:`~invimpute.models.networks.ConvAutoencoder`).
       hidden, latent: layer widths; None sizes them from the encoded width (:meth:`widths`).
       dropout: dropout rate on hidden layers (also the source of Monte-Carlo draws).
       mask_input: feed the missing indicator to the network beside the values.
@@ -101,7 +102,7 @@ class ModelConfig:
         ``"sigmoid"`` (study 1's sigmoid on every output).
     """
 
-    architecture: str = "mlp"
+    architecture: str = "auto"
     hidden: tuple[int, ...] | None = None
     latent: int | None = None
     dropout: float = 0.0
@@ -146,7 +147,10 @@ class ModelConfig:
         common = dict(seed=seed, dropout=self.dropout, activation=self.activation, skip=bool(self.skip), dtype=dtype)
         if self.architecture == "reference":
             return reference_mlp(features, **common)
-        if self.architecture == "mlp":
+        architecture = self.architecture
+        if architecture == "auto":
+            architecture = "conv" if image_shape is not None else "mlp"
+        if architecture == "mlp":
             hidden, latent = self.widths(features)
             return symmetric_mlp(features, hidden, latent, mask_input=self.mask_input, **common)
         if image_shape is None:

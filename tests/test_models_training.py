@@ -114,9 +114,9 @@ def test_conv_autoencoder_shapes(conv):
     assert plain.conv1.kernel.shape == (3, 3, 1, 4) and plain.to_latent.kernel.shape == (2 * 2 * 8, 5)
 
 
-def test_conv_autoencoder_needs_divisible_size():
-    with pytest.raises(ValueError, match="divisible by 4"):
-        ConvAutoencoder(10, 8, rngs=nnx.Rngs(0))
+def test_conv_autoencoder_needs_positive_size():
+    with pytest.raises(ValueError, match="positive image size"):
+        ConvAutoencoder(0, 8, rngs=nnx.Rngs(0))
 
 
 def test_model_argument_errors():

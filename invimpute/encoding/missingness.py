@@ -8,6 +8,7 @@ masks, True where a cell is to be removed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
@@ -255,6 +256,52 @@ def group_mask(
         member[i, list(g)] = True
     return (lost.astype(np.int32) @ member.astype(np.int32)) > 0
 
+
+IMAGE_DAMAGES = ("cells", "rows", "band", "rectangle")
+"""The kinds of damage :class:`ImageDamage` draws from, one per image per step."""
+
+
+@dataclass(frozen=True)
+class ImageDamage:
+    """Mixed damage of flattened ``height`` x ``width`` images, the training corruption of image models.
+
+    Every image draws one kind of :data:`IMAGE_DAMAGES` at random: scattered pixels, whole pixel rows at
+    random, one band of adjacent rows, or one rectangle of random aspect ratio at a random place, each
+    covering about ``rate`` of the image. A model trained under all of them has seen no single kind of
+    damage as the only one, so what it learns is the images, not one mask's shape (hashable: it is part
+    of the static training settings).
+
+    Attributes:
+      height, width: the image size in pixels.
+    """
+
+    height: int
+    width: int
+
+    def hide(self, key: jax.Array, observed: jax.Array, rate: float | jax.Array) -> jax.Array:
+        """The observed pixels to hide, like ``observed`` (n, height * width); ``rate`` a scalar or (n, 1)."""
+        h, w = self.height, self.width
+        n = observed.shape[0]
+        k_kind, k_cell, k_row, k_start, k_aspect, k_y, k_x = jax.random.split(key, 7)
+        rate = jnp.broadcast_to(jnp.asarray(rate, jnp.float32).reshape(-1), (n,))
+        kind = jax.random.randint(k_kind, (n,), 0, len(IMAGE_DAMAGES))
+        cells = jax.random.uniform(k_cell, (n, h, w)) < rate[:, None, None]
+        rows = jnp.broadcast_to((jax.random.uniform(k_row, (n, h)) < rate[:, None])[:, :, None], (n, h, w))
+        ys, xs = jnp.arange(h)[None, :, None], jnp.arange(w)[None, None, :]
+        span = jnp.clip(jnp.round(rate * h), 1, h).astype(jnp.int32)
+        start = jnp.floor(jax.random.uniform(k_start, (n,)) * (h - span + 1)).astype(jnp.int32)
+        band = jnp.broadcast_to((ys >= start[:, None, None]) & (ys < (start + span)[:, None, None]), (n, h, w))
+        aspect = jnp.exp(jax.random.uniform(k_aspect, (n,), minval=-1.0, maxval=1.0))
+        rh = jnp.clip(jnp.round(jnp.sqrt(rate * h * w * aspect)), 1, h).astype(jnp.int32)
+        rw = jnp.clip(jnp.round(rate * h * w / rh), 1, w).astype(jnp.int32)
+        y0 = jnp.floor(jax.random.uniform(k_y, (n,)) * (h - rh + 1)).astype(jnp.int32)
+        x0 = jnp.floor(jax.random.uniform(k_x, (n,)) * (w - rw + 1)).astype(jnp.int32)
+        rect = ((ys >= y0[:, None, None]) & (ys < (y0 + rh)[:, None, None])
+                & (xs >= x0[:, None, None]) & (xs < (x0 + rw)[:, None, None]))
+        chosen = jnp.stack([cells, rows, band, rect])[kind, jnp.arange(n)]
+        return chosen.reshape(n, h * w) & (rate[:, None] > 0) & observed
+
+
 def hide_cells(
     key: jax.Array, observed: jax.Array, layout: Layout, rate: float | jax.Array, groups: tuple[int, ...] | None = None
 ) -> jax.Array:
@@ -303,5 +350,5 @@ def apply_mask(data: pd.DataFrame | np.ndarray, missing: np.ndarray) -> pd.DataF
 __all__ = [
     "DEFAULT_TOKENS", "UNAMBIGUOUS_TOKENS", "AMBIGUOUS_TOKENS", "AUTO", "Detection", "detect", "judge_token",
     "missing_report", "with_outliers", "mcar_mask", "mar_mask", "mnar_mask",
-    "row_mask", "patch_mask", "group_mask", "apply_mask", "hide_cells",
+    "row_mask", "patch_mask", "group_mask", "apply_mask", "hide_cells", "IMAGE_DAMAGES", "ImageDamage",
 ]

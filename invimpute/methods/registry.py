@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 from invimpute.models.heads import apply_head
 from invimpute.inversion.batch import InversionConfig, code_radius, column_means, invert
 from invimpute.encoding.layout import UNIT, Layout
+from invimpute.encoding.missingness import ImageDamage
 from invimpute.config import ModelConfig
 from invimpute.scoring.selection import blend, choose_columns, seeded_rng, selection_frame, weight_matrix
 from invimpute.runtime.progress import stage
@@ -115,20 +116,30 @@ class Autoencoding:
                 raise ValueError(
                     "ModelConfig.skip=True is for method='ae' or 'recurrent': reverse training reads the model "
                     "through its bottleneck (encode/decode), which the skip path bypasses; set skip=False")
-        if self.train_config.corruption_by == "row" and self.image_shape is None:
-            raise ValueError("TrainConfig.corruption_by='row' needs image input (an (n, height, width) array)")
+        if self.train_config.corruption_by in ("row", "mixed") and self.image_shape is None:
+            raise ValueError(f"TrainConfig.corruption_by={self.train_config.corruption_by!r} needs image input "
+                             "(an (n, height, width) array)")
 
     def training_layout(self, layout: Layout) -> Layout:
         """The layout the model is trained with: study 1's sigmoid-everything head when ``head="sigmoid"``."""
         return Layout(kind=(UNIT,) * layout.width, group=layout.group) if self.model_config.head == "sigmoid" else layout
 
     def resolved_train_config(self) -> TrainConfig:
-        """The training settings as :func:`~invimpute.training.loop.fit` takes them (refill weight and row groups set)."""
+        """The training settings as :func:`~invimpute.training.loop.fit` takes them: the refill weight set,
+        ``corruption_by`` resolved for the data (``"auto"``: mixed image damage on images, cells on tables;
+        ``"row"``: one group per pixel row; ``"mixed"``: an :class:`~invimpute.encoding.missingness.ImageDamage`)."""
         train = self.train_config
         if self.algorithm == "recurrent" and train.recurrent_weight is None:
             train = replace(train, recurrent_weight=0.5)
-        if train.corruption_by == "row":
-            train = replace(train, corruption_by=row_groups(self.image_shape))
+        by = train.corruption_by
+        if by == "auto":
+            by = "mixed" if self.image_shape is not None else "cell"
+        if by == "row":
+            by = row_groups(self.image_shape)
+        elif by == "mixed":
+            by = ImageDamage(*self.image_shape)
+        if by is not train.corruption_by:
+            train = replace(train, corruption_by=by)
         return train
 
     def fit(self, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array) -> "Autoencoding":

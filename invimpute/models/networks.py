@@ -186,7 +186,7 @@ class ConvAutoencoder(nnx.Module):
     ``mask_input`` the missing indicator is a second input channel.
 
     Args:
-      height, width: the image size, each divisible by 4.
+      height, width: the image size (padded with zeros to multiples of 4 inside, the output cropped back).
       channels: the two convolutions' output channels.
       latent: bottleneck width.
       mask_input: give the missing indicator as a second input channel.
@@ -207,17 +207,18 @@ class ConvAutoencoder(nnx.Module):
         dtype: jnp.dtype | None = None,
         rngs: nnx.Rngs,
     ) -> None:
-        if height % 4 or width % 4:
-            raise ValueError(f"ConvAutoencoder needs height and width divisible by 4, got {height}x{width}")
+        if height < 1 or width < 1:
+            raise ValueError(f"ConvAutoencoder needs a positive image size, got {height}x{width}")
         c1, c2 = channels
         self.height, self.width, self.features = height, width, height * width
+        self.padded = (height + (-height) % 4, width + (-width) % 4)
         self.mask_input = mask_input
         self.dropout_rate = dropout
         self.c2 = c2
         cin = 2 if mask_input else 1
         self.conv1 = nnx.Conv(cin, c1, (3, 3), strides=2, dtype=dtype, rngs=rngs)
         self.conv2 = nnx.Conv(c1, c2, (3, 3), strides=2, dtype=dtype, rngs=rngs)
-        flat = (height // 4) * (width // 4) * c2
+        flat = (self.padded[0] // 4) * (self.padded[1] // 4) * c2
         self.to_latent = nnx.Linear(flat, latent, dtype=dtype, rngs=rngs)
         self.from_latent = nnx.Linear(latent, flat, dtype=dtype, rngs=rngs)
         self.deconv1 = nnx.ConvTranspose(c2, c1, (3, 3), strides=2, dtype=dtype, rngs=rngs)
@@ -229,6 +230,8 @@ class ConvAutoencoder(nnx.Module):
         if self.mask_input:
             m = jnp.zeros_like(x) if missing is None else missing.astype(x.dtype)
             img = jnp.concatenate([img, m.reshape(-1, self.height, self.width, 1)], axis=-1)
+        hp, wp = self.padded
+        img = jnp.pad(img, ((0, 0), (0, hp - self.height), (0, wp - self.width), (0, 0)))
         h = jax.nn.relu(self.conv1(img))
         h = jax.nn.relu(self.conv2(h))
         z = self.to_latent(h.reshape(h.shape[0], -1))
@@ -238,9 +241,9 @@ class ConvAutoencoder(nnx.Module):
     def decode(self, z: jax.Array, *, key: jax.Array | None = None) -> jax.Array:
         lead = z.shape[:-1]
         h = jax.nn.relu(self.from_latent(z.reshape(-1, z.shape[-1])))
-        h = h.reshape(-1, self.height // 4, self.width // 4, self.c2)
+        h = h.reshape(-1, self.padded[0] // 4, self.padded[1] // 4, self.c2)
         h = jax.nn.relu(self.deconv1(h))
-        h = self.deconv2(h)
+        h = self.deconv2(h)[:, : self.height, : self.width]
         return h.reshape(*lead, self.features).astype(jnp.float32)
 
     def __call__(self, x: jax.Array, missing: jax.Array | None = None, *, key: jax.Array | None = None) -> jax.Array:

@@ -11,12 +11,13 @@ import numpy as np
 import optax
 from flax import nnx
 
+from invimpute.encoding.missingness import ImageDamage
 from invimpute.models.losses import reconstruction_loss
 
 
 SCHEDULES = ("constant", "cosine")
 TARGETS = ("observed", "hidden")
-CORRUPTION_UNITS = ("cell", "row")
+CORRUPTION_UNITS = ("auto", "cell", "row", "mixed")
 EVAL_INTERVAL = 100
 """Optimiser steps between two held-out evaluations when the budget is given in steps (at least one epoch)."""
 MIN_STEPS, MAX_STEPS, BUDGET_EPOCHS = 3_000, 16_000, 80
@@ -77,8 +78,11 @@ class TrainConfig:
         ``recurrent`` method sets 0.5 when it is None).
       refill_steps: iterations of that refill rule at imputation time (``recurrent``).
       corruption: fraction of observed cells hidden from the input at each step (denoising); 0 is off.
-      corruption_by: what is hidden together: ``"cell"`` (each source column on its own, one-hot groups
-        whole), ``"row"`` (whole pixel rows of images) or a tuple naming the group of every encoded column.
+      corruption_by: what is hidden together: ``"auto"`` (``"mixed"`` on images, ``"cell"`` on tables),
+        ``"cell"`` (each source column on its own, one-hot groups whole), ``"row"`` (whole pixel rows of
+        images), ``"mixed"`` (images: per image one of scattered pixels, random rows, a band of rows or a
+        rectangle, :class:`~invimpute.encoding.missingness.ImageDamage`), or a tuple naming the group of
+        every encoded column.
       corruption_spread: draw each row's corruption rate uniformly from [0, 2 * corruption) instead of
         using ``corruption`` for every row, so training also sees rows as complete as those it imputes.
       target: which observed cells the loss counts: ``"hidden"`` (only those hidden by ``corruption``,
@@ -102,7 +106,7 @@ class TrainConfig:
     recurrent_weight: float | None = None
     refill_steps: int = 50
     corruption: float = 0.25
-    corruption_by: str | tuple[int, ...] = "cell"
+    corruption_by: str | tuple[int, ...] | ImageDamage = "auto"
     corruption_spread: bool = False
     target: str = "hidden"
     validation_fraction: float = 0.1
@@ -135,7 +139,10 @@ class TrainConfig:
         if isinstance(by, str) and by not in CORRUPTION_UNITS:
             raise ValueError(f"TrainConfig.corruption_by must be one of {CORRUPTION_UNITS} or a tuple of group "
                              f"indices, got {by!r}")
-        if not isinstance(by, str) and (len(by) == 0 or min(by) < 0):
+        if isinstance(by, ImageDamage):
+            if by.height < 1 or by.width < 1:
+                raise ValueError(f"TrainConfig.corruption_by: image damage needs a positive size, got {by}")
+        elif not isinstance(by, str) and (len(by) == 0 or min(by) < 0):
             raise ValueError("TrainConfig.corruption_by must hold non-negative group indices, one per encoded column")
         if self.target not in TARGETS:
             raise ValueError(f"TrainConfig.target must be one of {TARGETS}, got {self.target!r}")

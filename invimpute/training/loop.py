@@ -29,7 +29,7 @@ import numpy as np
 from flax import nnx
 
 from invimpute.encoding.layout import Layout
-from invimpute.encoding.missingness import hide_cells
+from invimpute.encoding.missingness import ImageDamage, hide_cells
 from invimpute.runtime.progress import open_stage
 from invimpute.runtime.rows import uncommitted
 from invimpute.training.config import (BUDGET_EPOCHS, CORRUPTION_UNITS, EVAL_INTERVAL, MAX_STEPS, MIN_STEPS,
@@ -47,10 +47,13 @@ def _check_inputs(X, observed, layout: Layout, config: TrainConfig) -> tuple[jax
     if X.shape[1] != layout.width:
         raise ValueError(f"layout describes {layout.width} columns, X has {X.shape[1]}")
     by = config.corruption_by
-    if by == "row":
-        raise ValueError("corruption_by='row' needs image input: the method resolves it into one group per "
-                         "pixel row; give fit a tuple of groups instead")
-    if not isinstance(by, str) and len(by) != X.shape[1]:
+    if by in ("row", "mixed"):
+        raise ValueError(f"corruption_by={by!r} needs image input: the method resolves it for the image size "
+                         "(a tuple of pixel-row groups, an ImageDamage); give fit one of those instead")
+    if isinstance(by, ImageDamage):
+        if by.height * by.width != X.shape[1]:
+            raise ValueError(f"corruption_by={by} covers {by.height * by.width} pixels, X has {X.shape[1]} columns")
+    elif not isinstance(by, str) and len(by) != X.shape[1]:
         raise ValueError(f"corruption_by has {len(by)} entries, X has {X.shape[1]} columns")
     return X, observed
 

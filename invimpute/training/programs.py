@@ -19,7 +19,7 @@ from flax import nnx
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from invimpute.encoding.layout import Layout
-from invimpute.encoding.missingness import hide_cells
+from invimpute.encoding.missingness import ImageDamage, hide_cells
 from invimpute.models.heads import apply_head
 from invimpute.models.losses import reconstruction_loss
 from invimpute.models.networks import weight_penalty
@@ -84,8 +84,13 @@ def _step_loss(graphdef, layout: Layout, config: TrainConfig, p, xb, ob, vb, k, 
     if config.corruption_spread:
         k_hide, k_rate = jax.random.split(k_hide)
         rate = jax.random.uniform(k_rate, (ob.shape[0], 1), maxval=min(2.0 * config.corruption, 0.99))
-    groups = None if config.corruption_by == "cell" else config.corruption_by
-    hidden = hide_cells(k_hide, ob, layout, rate, groups) if config.corruption > 0 else jnp.zeros_like(ob)
+    by = config.corruption_by
+    if config.corruption == 0:
+        hidden = jnp.zeros_like(ob)
+    elif isinstance(by, ImageDamage):
+        hidden = by.hide(k_hide, ob, rate)
+    else:
+        hidden = hide_cells(k_hide, ob, layout, rate, None if by in ("auto", "cell") else by)
     x_in = jnp.where(hidden, fill, xb)
     scores = m(x_in, (~(ob & ~hidden)).astype(jnp.float32), key=k_drop)
     counted = hidden if config.target == "hidden" else ob
