@@ -31,9 +31,9 @@ from invimpute.job import JobError, impute_file, read_table
 
 EXPECTED_ERRORS = (ValueError, TypeError, OSError, ImportError, FloatingPointError, MemoryError, JobError)
 DEMO_PARAMS = {
-    "model": {"hidden": [256], "latent": 32, "dropout": 0.0, "mask_input": False},
-    "train": {"corruption": 0.3, "target": "observed", "epochs": 60, "batch_size": 64, "learning_rate": 3e-3,
-              "schedule": "constant", "weight_decay": 0.0, "validation_fraction": 0.0},
+    "model": {"architecture": "mlp", "hidden": [256], "latent": 32, "dropout": 0.0, "mask_input": False},
+    "train": {"corruption": 0.3, "corruption_by": "cell", "target": "observed", "epochs": 60, "batch_size": 64,
+              "learning_rate": 3e-3, "schedule": "constant", "weight_decay": 0.0, "validation_fraction": 0.0},
     "inversion": {"steps": 100, "learning_rate": 0.1, "batch_size": 512},
 }
 """The demo's small denoising autoencoder: one 256-unit layer each side of a 32-unit bottleneck."""
