@@ -279,7 +279,16 @@ class ImageDamage:
     width: int
 
     def hide(self, key: jax.Array, observed: jax.Array, rate: float | jax.Array) -> jax.Array:
-        """The observed pixels to hide, like ``observed`` (n, height * width); ``rate`` a scalar or (n, 1)."""
+        """The observed pixels to hide from a batch of flattened images (a pure function of ``key``).
+
+        Args:
+          key: a JAX PRNG key.
+          observed: (n, height * width) bool, True where a pixel is present.
+          rate: the share of each image to cover, a scalar or one per image ((n,) or (n, 1)).
+
+        Returns:
+          An (n, height * width) bool mask, True at the observed pixels hidden.
+        """
         h, w = self.height, self.width
         n = observed.shape[0]
         k_kind, k_cell, k_row, k_start, k_aspect, k_y, k_x = jax.random.split(key, 7)
