@@ -182,6 +182,13 @@ SECTIONS = [
         "python benchmarks/mnist_reverse.py --out benchmarks/results/mnist.md",
     ),
     (
+        "Images at the Imputer's defaults: the convolutional masked autoencoder under mixed damage, scikit-learn's "
+        "8x8 digits with a band of 3 rows removed (issue 24)",
+        "image_defaults_digits.md",
+        "python benchmarks/image_defaults.py --data digits --seeds 0,2,3 --out "
+        "benchmarks/results/image_defaults_digits.md --jsonl benchmarks/results/image_defaults_digits.jsonl",
+    ),
+    (
         "Reverse-training speed, CPU (issue 3)",
         "speed_cpu.md",
         "python benchmarks/speed.py --out benchmarks/results/speed_cpu.md",
