@@ -85,20 +85,35 @@ def test_conv_autoencoder_pads_any_size():
     assert m.encode(x, jnp.zeros_like(x)).shape == (3, 5)
 
 
-def test_imputer_on_images_trains_the_conv_model_and_keeps_observed_pixels():
+def _fit_tiny() -> tuple[ii.Imputer, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(imputer, damaged images, the caller's copy before fit, the repair, the truth)."""
     images = strokes()
     lost = ii.row_mask(1, len(images), 8, 8, 3)
     broken = np.where(lost, np.nan, images).astype(np.float32)
     before = broken.copy()
     imp = ii.Imputer("reverse", train=TINY, seed=0).fit(broken)
+    return imp, broken, before, imp.transform(broken), images
+
+
+def test_imputer_on_images_trains_the_conv_model_and_keeps_observed_pixels():
+    imp, broken, before, out, images = _fit_tiny()
     assert isinstance(imp.method_.models_[0], ConvAutoencoder)
     assert imp.method_.resolved_train_config().corruption_by == ImageDamage(8, 8)
-    out = imp.transform(broken)
     np.testing.assert_array_equal(broken, before, err_msg="the caller's data must not change")
     assert out.shape == images.shape and not np.isnan(out).any()
+    lost = np.isnan(broken)
     np.testing.assert_array_equal(out[~lost], images[~lost])
     again = ii.Imputer("reverse", train=TINY, seed=0).fit(broken).transform(broken)
     np.testing.assert_array_equal(out, again)
+
+
+def test_the_image_model_survives_a_checkpoint(tmp_path):
+    from invimpute import checkpoint
+
+    imp, broken, _, out, _ = _fit_tiny()
+    loaded = checkpoint.load(checkpoint.save(imp, tmp_path / "images"))
+    assert isinstance(loaded.method_.models_[0], ConvAutoencoder)
+    np.testing.assert_array_equal(loaded.transform(broken), out)
 
 
 def test_reverse_training_through_the_image_model_moves_the_missing_pixels_only():
