@@ -189,6 +189,13 @@ SECTIONS = [
         "benchmarks/results/image_defaults_digits.md --jsonl benchmarks/results/image_defaults_digits.jsonl",
     ),
     (
+        "Images: the same benchmark with the MLP under mixed damage instead of the convolutional model (issue 24)",
+        "image_defaults_digits_mlp.md",
+        "python benchmarks/image_defaults.py --data digits --seeds 0,2,3 --skip-sklearn --params "
+        "'{\"model\": {\"architecture\": \"mlp\"}}' --out benchmarks/results/image_defaults_digits_mlp.md "
+        "--jsonl benchmarks/results/image_defaults_digits_mlp.jsonl",
+    ),
+    (
         "Reverse-training speed, CPU (issue 3)",
         "speed_cpu.md",
         "python benchmarks/speed.py --out benchmarks/results/speed_cpu.md",
