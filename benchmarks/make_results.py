@@ -196,6 +196,12 @@ SECTIONS = [
         "--jsonl benchmarks/results/image_defaults_digits_mlp.jsonl",
     ),
     (
+        "Images: development runs behind the image defaults, seed 1 (issue 24)",
+        "image_defaults_dev.md",
+        "`python benchmarks/image_defaults.py --data digits --seeds 1` and `python benchmarks/image_defaults_dev.py "
+        "'<JSON list of Imputer settings>'`, each table with its own command",
+    ),
+    (
         "Reverse-training speed, CPU (issue 3)",
         "speed_cpu.md",
         "python benchmarks/speed.py --out benchmarks/results/speed_cpu.md",
