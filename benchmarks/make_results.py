@@ -196,6 +196,13 @@ SECTIONS = [
         "--jsonl benchmarks/results/image_defaults_digits_mlp.jsonl",
     ),
     (
+        "Images: the convolutional model at three times the default step size, seed 0, band (issue 24)",
+        "image_defaults_digits_lr3e-3.md",
+        "python benchmarks/image_defaults.py --data digits --seeds 0 --patterns band --skip-sklearn --params "
+        "'{\"train\": {\"learning_rate\": 0.003}}' --out benchmarks/results/image_defaults_digits_lr3e-3.md "
+        "--jsonl benchmarks/results/image_defaults_digits_lr3e-3.jsonl",
+    ),
+    (
         "Images: development runs behind the image defaults, seed 1 (issue 24)",
         "image_defaults_dev.md",
         "`python benchmarks/image_defaults.py --data digits --seeds 1` and `python benchmarks/image_defaults_dev.py "
