@@ -18,7 +18,11 @@ Amelia II's EMB; elsewhere the deviation of each numeric column is scaled by how
 fill came to the held-out cells than the Gaussian model's did (``1`` where auto chose the Gaussian
 model). Categorical and boolean cells are then filled by auto again, given the row's observed and drawn
 numbers (a chained step, so a class moves with the numbers drawn in its row), shifted by the refitted
-Gaussian model's change of their probabilities, and drawn from the calibrated distribution. Entries the Gaussian model does not cover (wide categorical
+Gaussian model's change of their probabilities, and drawn from the calibrated distribution. A boolean
+column the Gaussian model fills about as well as auto (within :data:`TOLERANCE`) is then drawn again by a
+logistic regression on the row's drawn entries, refitted per imputation on a Bayesian bootstrap
+(:func:`~invimpute.uncertainty.logistic.logistic_draws`): a linear fill of a class, flattened by the
+calibration, attenuates the relations a pooled analysis estimates. Entries the Gaussian model does not cover (wide categorical
 groups) are drawn cell by cell from their calibrated distributions.
 """
 
@@ -27,10 +31,11 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from invimpute.encoding.layout import UNIT, Layout
+from invimpute.encoding.layout import BINARY, UNIT, Layout
 from invimpute.uncertainty.calibration import Calibration, calibrate
 from invimpute.uncertainty.classes import numeric_columns
 from invimpute.uncertainty.draws import sample_classes
+from invimpute.uncertainty.logistic import logistic_draws
 
 GAUSSIAN = "gaussian"
 """The candidate of :class:`~invimpute.methods.auto.Auto` whose joint draws give the spread."""
@@ -159,6 +164,10 @@ def auto_draws(
     out[..., classes] = np.clip(out[..., classes], 0.0, 1.0)
     if sample_categorical:
         out = sample_classes(out, layout, 1.0 if calibration is None else calibration.temperature, k_cat)
+    linear = (layout.kind_array == BINARY) & cover & (ratio >= 1.0 / (1.0 + TOLERANCE)) & ~observed.all(axis=0)
+    if linear.any():  # booleans the linear model fills as well as auto: chained logistic draws instead
+        out = logistic_draws(out, observed, np.flatnonzero(linear), np.flatnonzero(cover),
+                             jax.random.fold_in(key, 3), sample_categorical)
     return np.where(observed, X, out).astype(np.float32)
 
 
