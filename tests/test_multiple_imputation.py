@@ -89,3 +89,28 @@ def test_gaussian_draws_are_joint_and_carry_model_uncertainty():
     assert np.all(means[:, :100, 0].std(axis=0) > 0), "refits on bootstrap weights must differ"
     same, _ = model.posterior_draws(x, observed, x, observed, jax.random.key(1), 20)
     np.testing.assert_array_equal(draws, same)
+
+
+def test_logistic_draws_follow_the_relation_and_vary_between_fits():
+    from invimpute.uncertainty.logistic import logistic_draws
+
+    rng = np.random.default_rng(2)
+    n, m = 600, 8
+    x = rng.normal(size=(n, 2))
+    y = (rng.random(n) < 1 / (1 + np.exp(-(2.0 * x[:, 0] - 1.0 * x[:, 1])))).astype(np.float32)
+    values = np.column_stack([x, y]).astype(np.float32)
+    observed = np.ones((n, 3), bool)
+    observed[:200, 2] = False
+    start = np.where(observed, values, 0.5)
+    tables = np.broadcast_to(start, (m, n, 3)).copy()
+    out = logistic_draws(tables, observed, np.array([2]), np.arange(3), jax.random.key(0))
+    np.testing.assert_array_equal(out[:, observed], tables[:, observed])
+    drawn = out[:, :200, 2]
+    assert set(np.unique(drawn)) <= {0.0, 1.0}
+    probs = logistic_draws(tables, observed, np.array([2]), np.arange(3), jax.random.key(0), sample=False)[:, :200, 2]
+    truth = 1 / (1 + np.exp(-(2.0 * x[:200, 0] - 1.0 * x[:200, 1])))
+    assert np.corrcoef(probs.mean(axis=0), truth)[0, 1] > 0.95, "the column is drawn from its regression on the others"
+    assert np.all(probs.std(axis=0) > 0), "each imputation refits on its own bootstrap weights"
+    assert abs(drawn.mean() - truth.mean()) < 0.05
+    again = logistic_draws(tables, observed, np.array([2]), np.arange(3), jax.random.key(0))
+    np.testing.assert_array_equal(out, again)
