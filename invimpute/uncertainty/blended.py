@@ -94,6 +94,14 @@ def pattern_ratio(auto, X: np.ndarray, layout: Layout) -> np.ndarray:
     larger than a truly missing cell's will be (on letter the 90% intervals covered 93-94%); the Gaussian
     model measures by how much the row's remaining cells pin each down, and the calibrated sd is
     rescaled by it.
+
+    Args:
+      auto: a fitted :class:`~invimpute.methods.auto.Auto`.
+      X: (n, d) the encoded table it was fitted on.
+      layout: its encoded layout.
+
+    Returns:
+      (d,) the factors (1 where auto has no Gaussian candidate or a column has too few cells).
     """
     ratio = np.ones(layout.width)
     if GAUSSIAN not in getattr(auto, "methods_", {}) or not hasattr(auto, "holdout_"):
