@@ -24,7 +24,7 @@ def _mixed(n: int = 160, seed: int = 0) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def fitted():
-    df = _mixed()
+    df = _mixed(320)  # enough held-out and missing cells per column for the pattern ratio
     return df, ii.Imputer(seed=3, train={"steps": 50}).fit(df)
 
 
@@ -114,3 +114,16 @@ def test_logistic_draws_follow_the_relation_and_vary_between_fits():
     assert abs(drawn.mean() - truth.mean()) < 0.05
     again = logistic_draws(tables, observed, np.array([2]), np.arange(3), jax.random.key(0))
     np.testing.assert_array_equal(out, again)
+
+
+def test_pattern_ratio_narrows_intervals_where_the_row_pins_a_cell_down(fitted):
+    from invimpute.uncertainty.blended import MAX_RATIO, MIN_RATIO, pattern_ratio
+
+    _, imp = fitted
+    auto = imp.method_
+    ratio = pattern_ratio(auto, auto.fit_data_[0], imp.layout_)
+    chex.assert_shape(ratio, (imp.layout_.width,))
+    assert np.all((ratio >= MIN_RATIO) & (ratio <= MAX_RATIO))
+    assert ratio[0] < 0.9, "b predicts a: held-out rows that lost b pin a down less than the missing cells rows do"
+    assert abs(ratio[2] - 1.0) < 0.05, "c is independent of the rest: the pattern does not matter"
+    np.testing.assert_array_equal(ratio[3:], 1.0)
