@@ -19,7 +19,14 @@ TARGETS = ("observed", "hidden")
 CORRUPTION_UNITS = ("cell", "row")
 EVAL_INTERVAL = 100
 """Optimiser steps between two held-out evaluations when the budget is given in steps (at least one epoch)."""
-MIN_STEPS, MAX_STEPS, BUDGET_EPOCHS = 3_000, 16_000, 80
+MIN_STEPS, MAX_STEPS, BUDGET_EPOCHS = 500, 16_000, 80
+"""The default budget (:func:`default_steps`): ``BUDGET_EPOCHS`` passes over the rows within
+[``MIN_STEPS``, ``MAX_STEPS``] optimiser steps, so the budget grows with the rows. The floor is what a
+small table gets (80 passes over 800 rows of 128-row batches are 500 steps). It was 3,000 steps, which
+spent most of a small table's time on evaluations that early stopping then threw away; 500 was chosen on
+development masks (MCAR 20%, seeds 3-6) of wine, breast and breast_diagnostic, where auto's mean RMSE
+over the seeds stayed within 0.2% of the 3,000-step floor's on every table (a floor of 1,000 likewise),
+and on the mixed tables' development seeds (``benchmarks/results/speed_budget_dev.md``)."""
 MIN_PATIENCE, MAX_PATIENCE, PATIENCE_SHARE = 5, 10, 8
 """The default patience: one evaluation in ``PATIENCE_SHARE`` of the fit's evaluations, within
 [``MIN_PATIENCE``, ``MAX_PATIENCE``] (see :meth:`TrainConfig.stop_after`). Chosen on the held-out loss
