@@ -465,10 +465,11 @@ def test_fit_members_argument_errors(table):
 # ---- the budget in optimiser steps ---------------------------------------------------------------
 def test_default_budget_is_counted_in_steps_not_epochs():
     """A 500-row and a 30,000-row table both get a real fit: the default budget is bounded in steps."""
-    from invimpute.training.loop import MAX_STEPS, MIN_STEPS, default_steps
+    from invimpute.training.loop import BUDGET_EPOCHS, MAX_STEPS, MIN_STEPS, default_steps
 
     small, large = default_steps(500, 128), default_steps(40_000, 128)
     assert small == MIN_STEPS and large == MAX_STEPS
+    assert default_steps(2_000, 128) == BUDGET_EPOCHS * 16  # between the bounds the budget is passes over the rows
     for rows in (500, 40_000):
         block, evaluations = TrainConfig().plan(rows)
         per_epoch = -(-rows // 128)
