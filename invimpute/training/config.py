@@ -213,6 +213,7 @@ class FitResult:
     held: np.ndarray
 
 
-__all__ = ["SCHEDULES", "TARGETS", "CORRUPTION_UNITS", "EVAL_INTERVAL", "MIN_STEPS", "MAX_STEPS", "BUDGET_EPOCHS", "FLOOR_EPOCHS", "LEAST_STEPS",
+__all__ = ["SCHEDULES", "TARGETS", "CORRUPTION_UNITS", "EVAL_INTERVAL", "MIN_STEPS", "MAX_STEPS", "BUDGET_EPOCHS",
+           "FLOOR_EPOCHS", "LEAST_STEPS",
            "MIN_PATIENCE", "MAX_PATIENCE", "PATIENCE_SHARE",
            "default_steps", "learning_rate_schedule", "TrainConfig", "History", "FitResult"]
