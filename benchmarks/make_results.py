@@ -86,6 +86,17 @@ SECTIONS = [
         "the commands in the section",
     ),
     (
+        "The training floor counted in passes on small tables, chosen on development seeds (issue 28)",
+        "speed_budget_dev.md",
+        "the commands in the section",
+    ),
+    (
+        "Latency with the new training floor, on a loaded machine (issue 28; read ratios only)",
+        "latency_quick_budget.md",
+        "python benchmarks/latency.py --quick --timeout 1200 --out benchmarks/results/latency_quick_budget.md "
+        "--jsonl benchmarks/results/latency_quick_budget.jsonl",
+    ),
+    (
         "The defaults after per-column treatments, the patience and the warm refit (issues 26 and 28): "
         "`Imputer()` on the GAIN tables, 20% MCAR, seeds 0-2, full size, on the masks of `defaults4.jsonl` "
         "(same mask_sha256; the peers' figures are in the section 'The defaults'). The CPU was shared with a "

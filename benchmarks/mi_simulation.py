@@ -147,7 +147,7 @@ def _miceforest(df: pd.DataFrame, m: int, seed: int) -> list[pd.DataFrame] | Non
     return [kernel.complete_data(dataset=i) for i in range(m)]
 
 
-def replicate(setting: str, rep: int, n: int, m: int, peers: bool, forest: bool = True) -> list[dict]:
+def replicate(setting: str, rep: int, n: int, m: int, peers: bool, forest: bool = True, imputer: bool = True) -> list[dict]:
     """One replication: every method's estimates, standard errors and degrees of freedom, one row each."""
     rng = np.random.default_rng([rep, SETTINGS.index(setting)])
     full, df = simulate(setting, n, rng)
@@ -164,11 +164,12 @@ def replicate(setting: str, rep: int, n: int, m: int, peers: bool, forest: bool 
 
     single(full, "complete", 0.0)
     single(df.dropna(), "complete_case", 0.0)
-    start = time.perf_counter()
-    imp = ii.Imputer(seed=rep).fit(df)
-    single(imp.transform(df), "single", time.perf_counter() - start)
-    tables = imp.multiple_imputations(df, m)
-    record("imputer_mi", *_pooled(tables, setting, n), time.perf_counter() - start)
+    if imputer:
+        start = time.perf_counter()
+        imp = ii.Imputer(seed=rep).fit(df)
+        single(imp.transform(df), "single", time.perf_counter() - start)
+        tables = imp.multiple_imputations(df, m)
+        record("imputer_mi", *_pooled(tables, setting, n), time.perf_counter() - start)
     if peers:
         start = time.perf_counter()
         record("iterative_mi", *_pooled(_iterative(df, setting, m, rep), setting, n), time.perf_counter() - start)
@@ -230,6 +231,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--m", type=int, default=5)
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=SETTINGS)
     parser.add_argument("--no-peers", action="store_true", help="skip IterativeImputer and miceforest")
+    parser.add_argument("--peers-only", action="store_true",
+                        help="skip Imputer() (its rows come from another process writing to another --raw)")
     parser.add_argument("--first", type=int, default=0, help="first replication to run (split a run over processes)")
     parser.add_argument("--forest-reps", type=int, default=FOREST_REPS, help="replications miceforest runs in")
     parser.add_argument("--raw", default="benchmarks/results/mi_simulation.csv", help="per-replication estimates")
@@ -249,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
                 if ((done["setting"] == setting) & (done["rep"] == rep)).any():
                     continue
                 rows = pd.DataFrame(replicate(setting, rep, args.n, args.m, not args.no_peers,
-                                               rep < args.forest_reps))
+                                               rep < args.forest_reps, not args.peers_only))
                 rows.to_csv(raw_path, mode="a", header=not raw_path.exists(), index=False)
                 print(f"{setting} rep {rep}: {rows.groupby('method')['seconds'].first().round(2).to_dict()}", flush=True)
     summary = summarise(pd.read_csv(raw_path))

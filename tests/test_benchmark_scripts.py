@@ -143,3 +143,15 @@ def test_latency_score_and_report():
     assert "skipped (over 1,000 rows)" in text
     frame = lat.generated(n=500)
     assert frame.shape == (500, 10) and not frame.isna().any().any()
+
+
+def test_budget_dev_sets_the_training_budget_for_this_process(monkeypatch):
+    import invimpute.training.config as budget
+
+    for name in ("MIN_STEPS", "BUDGET_EPOCHS", "FLOOR_EPOCHS"):
+        monkeypatch.setattr(budget, name, getattr(budget, name))  # restored after the test
+    script = _load("budget_dev")
+    script.apply(["MIN_STEPS=700", "BUDGET_EPOCHS=3", "FLOOR_EPOCHS=1000"])
+    assert budget.default_steps(100, 128) == 700 and budget.default_steps(128 * 400, 128) == 1200
+    with pytest.raises(SystemExit, match="NAME=INTEGER"):
+        script.apply(["LEARNING_RATE=1"])

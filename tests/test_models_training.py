@@ -464,15 +464,21 @@ def test_fit_members_argument_errors(table):
 
 # ---- the budget in optimiser steps ---------------------------------------------------------------
 def test_default_budget_is_counted_in_steps_not_epochs():
-    """A 500-row and a 30,000-row table both get a real fit: the default budget is bounded in steps."""
-    from invimpute.training.loop import MAX_STEPS, MIN_STEPS, default_steps
+    """A 500-row and a 30,000-row table both get a real fit: the default budget is bounded in steps, and a
+    small table's floor is counted in passes over its rows, not a fixed number of steps."""
+    from invimpute.training.loop import (BUDGET_EPOCHS, FLOOR_EPOCHS, LEAST_STEPS, MAX_STEPS, MIN_STEPS,
+                                         default_steps)
 
-    small, large = default_steps(500, 128), default_steps(40_000, 128)
-    assert small == MIN_STEPS and large == MAX_STEPS
+    assert default_steps(50, 128) == LEAST_STEPS                        # one batch a pass: the least budget
+    assert default_steps(500, 128) == FLOOR_EPOCHS * 4 < MIN_STEPS       # a small table: passes, not 3,000 steps
+    assert default_steps(2_000, 128) == MIN_STEPS                        # 16 batches a pass reach the floor
+    assert default_steps(20_000, 128) == BUDGET_EPOCHS * 157             # between the bounds: passes over the rows
+    assert default_steps(40_000, 128) == MAX_STEPS
     for rows in (500, 40_000):
         block, evaluations = TrainConfig().plan(rows)
         per_epoch = -(-rows // 128)
-        assert MIN_STEPS <= block * evaluations * per_epoch <= MAX_STEPS + block * per_epoch
+        budget = default_steps(rows, 128)
+        assert budget <= block * evaluations * per_epoch <= budget + block * per_epoch
     assert TrainConfig(epochs=7).plan(1000) == (1, 7)
     assert TrainConfig(steps=300, batch_size=10).plan(95) == (10, 3)  # 10 steps an epoch, 100 per evaluation
 

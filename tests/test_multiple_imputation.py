@@ -24,7 +24,7 @@ def _mixed(n: int = 160, seed: int = 0) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def fitted():
-    df = _mixed()
+    df = _mixed(320)  # enough held-out and missing cells per column for the pattern ratio
     return df, ii.Imputer(seed=3, train={"steps": 50}).fit(df)
 
 
@@ -89,3 +89,41 @@ def test_gaussian_draws_are_joint_and_carry_model_uncertainty():
     assert np.all(means[:, :100, 0].std(axis=0) > 0), "refits on bootstrap weights must differ"
     same, _ = model.posterior_draws(x, observed, x, observed, jax.random.key(1), 20)
     np.testing.assert_array_equal(draws, same)
+
+
+def test_logistic_draws_follow_the_relation_and_vary_between_fits():
+    from invimpute.uncertainty.logistic import logistic_draws
+
+    rng = np.random.default_rng(2)
+    n, m = 600, 8
+    x = rng.normal(size=(n, 2))
+    y = (rng.random(n) < 1 / (1 + np.exp(-(2.0 * x[:, 0] - 1.0 * x[:, 1])))).astype(np.float32)
+    values = np.column_stack([x, y]).astype(np.float32)
+    observed = np.ones((n, 3), bool)
+    observed[:200, 2] = False
+    start = np.where(observed, values, 0.5)
+    tables = np.broadcast_to(start, (m, n, 3)).copy()
+    out = logistic_draws(tables, observed, np.array([2]), np.arange(3), jax.random.key(0))
+    np.testing.assert_array_equal(out[:, observed], tables[:, observed])
+    drawn = out[:, :200, 2]
+    assert set(np.unique(drawn)) <= {0.0, 1.0}
+    probs = logistic_draws(tables, observed, np.array([2]), np.arange(3), jax.random.key(0), sample=False)[:, :200, 2]
+    truth = 1 / (1 + np.exp(-(2.0 * x[:200, 0] - 1.0 * x[:200, 1])))
+    assert np.corrcoef(probs.mean(axis=0), truth)[0, 1] > 0.95, "the column is drawn from its regression on the others"
+    assert np.all(probs.std(axis=0) > 0), "each imputation refits on its own bootstrap weights"
+    assert abs(drawn.mean() - truth.mean()) < 0.05
+    again = logistic_draws(tables, observed, np.array([2]), np.arange(3), jax.random.key(0))
+    np.testing.assert_array_equal(out, again)
+
+
+def test_pattern_ratio_narrows_intervals_where_the_row_pins_a_cell_down(fitted):
+    from invimpute.uncertainty.blended import MAX_RATIO, MIN_RATIO, pattern_ratio
+
+    _, imp = fitted
+    auto = imp.method_
+    ratio = pattern_ratio(auto, auto.fit_data_[0], imp.layout_)
+    chex.assert_shape(ratio, (imp.layout_.width,))
+    assert np.all((ratio >= MIN_RATIO) & (ratio <= MAX_RATIO))
+    assert ratio[0] < 0.9, "b predicts a: held-out rows that lost b pin a down less than the missing cells rows do"
+    assert abs(ratio[2] - 1.0) < 0.05, "c is independent of the rest: the pattern does not matter"
+    np.testing.assert_array_equal(ratio[3:], 1.0)

@@ -147,6 +147,18 @@ def _fill(mu: jax.Array, S: jax.Array, k: int, X: jax.Array, observed: jax.Array
     return _fill_rows(X, observed, mu, S, k)[0]
 
 
+@functools.partial(jax.jit, static_argnums=(2,))
+def _variance(mu: jax.Array, S: jax.Array, k: int, X: jax.Array, observed: jax.Array) -> jax.Array:
+    """Each row's conditional variance of every entry given its observed ones (0 where observed)."""
+    P = jnp.linalg.inv(S)
+
+    def row(x, o):
+        _, block, idx = _conditional(x, o, mu, P, k)
+        return jnp.zeros(x.shape[0]).at[idx].add(jnp.diagonal(block))
+
+    return jax.vmap(row)(X, observed)
+
+
 def _joint_row(x, o, z, mu, P, k):
     """One row's missing block drawn from its conditional normal given the observed entries: the
     conditional mean plus ``L z``, ``L`` the Cholesky factor of the conditional covariance (padding
@@ -249,6 +261,25 @@ class GaussianEM(Fitted):
             program = functools.partial(_fill, jnp.asarray(self.mu_), jnp.asarray(self.cov_), missing_block(sub_obs))
             out[:, cover] = np.asarray(map_rows(program, (X[:, cover], sub_obs), self.chunk_rows))
         return finish(X, observed, out, self.layout_, self.empty_)
+
+    def conditional_variance(self, X: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        """(n, covered entries) each missing covered entry's variance given its row's observed covered
+        entries under the fitted model (0 where observed): how much a row's observed cells pin it down.
+
+        Args:
+          X, observed: (n, d) the encoded rows and their observed mask.
+
+        Returns:
+          float64 (n, covered entries).
+        """
+        self._check_fitted()
+        cover = self.covers_
+        o = np.asarray(observed, bool)[:, cover]
+        if not cover.any() or o.all():
+            return np.zeros(o.shape)
+        x = np.where(o, np.asarray(X, np.float32)[:, cover], 0.0).astype(np.float32)
+        program = functools.partial(_variance, jnp.asarray(self.mu_), jnp.asarray(self.cov_), missing_block(o))
+        return np.asarray(map_rows(program, (x, o), self.chunk_rows), np.float64)
 
     def posterior_draws(self, fit_x: np.ndarray, fit_observed: np.ndarray, X: np.ndarray, observed: np.ndarray,
                         key: jax.Array, n_draws: int) -> tuple[np.ndarray, np.ndarray]:

@@ -32,7 +32,8 @@ from invimpute.encoding.layout import Layout
 from invimpute.encoding.missingness import ImageDamage, hide_cells
 from invimpute.runtime.progress import open_stage
 from invimpute.runtime.rows import uncommitted
-from invimpute.training.config import (BUDGET_EPOCHS, CORRUPTION_UNITS, EVAL_INTERVAL, MAX_STEPS, MIN_STEPS,
+from invimpute.training.config import (BUDGET_EPOCHS, CORRUPTION_UNITS, EVAL_INTERVAL, FLOOR_EPOCHS, LEAST_STEPS,
+                                       MAX_STEPS, MIN_STEPS,
                                        SCHEDULES, TARGETS, FitResult, History, TrainConfig, default_steps,
                                        learning_rate_schedule)
 from invimpute.training.programs import block, evaluate, one_pass, optimizer, predict, program_config
@@ -280,4 +281,4 @@ def fit(
 
 __all__ = ["fit", "fit_members", "predict", "one_pass", "TrainConfig", "History", "FitResult", "default_steps",
            "learning_rate_schedule", "SCHEDULES", "TARGETS", "CORRUPTION_UNITS", "EVAL_INTERVAL", "MIN_STEPS",
-           "MAX_STEPS", "BUDGET_EPOCHS"]
+           "MAX_STEPS", "BUDGET_EPOCHS", "FLOOR_EPOCHS", "LEAST_STEPS"]

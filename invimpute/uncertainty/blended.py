@@ -18,19 +18,26 @@ Amelia II's EMB; elsewhere the deviation of each numeric column is scaled by how
 fill came to the held-out cells than the Gaussian model's did (``1`` where auto chose the Gaussian
 model). Categorical and boolean cells are then filled by auto again, given the row's observed and drawn
 numbers (a chained step, so a class moves with the numbers drawn in its row), shifted by the refitted
-Gaussian model's change of their probabilities, and drawn from the calibrated distribution. Entries the Gaussian model does not cover (wide categorical
+Gaussian model's change of their probabilities, and drawn from the calibrated distribution. A boolean
+column the Gaussian model fills about as well as auto (within :data:`TOLERANCE`) is then drawn again by a
+logistic regression on the row's drawn entries, refitted per imputation on a Bayesian bootstrap
+(:func:`~invimpute.uncertainty.logistic.logistic_draws`): a linear fill of a class, flattened by the
+calibration, attenuates the relations a pooled analysis estimates. Entries the Gaussian model does not cover (wide categorical
 groups) are drawn cell by cell from their calibrated distributions.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import jax
 import numpy as np
 
-from invimpute.encoding.layout import UNIT, Layout
-from invimpute.uncertainty.calibration import Calibration, calibrate
+from invimpute.encoding.layout import BINARY, UNIT, Layout
+from invimpute.uncertainty.calibration import MIN_COLUMN_CELLS, Calibration, calibrate
 from invimpute.uncertainty.classes import numeric_columns
 from invimpute.uncertainty.draws import sample_classes
+from invimpute.uncertainty.logistic import logistic_draws
 
 GAUSSIAN = "gaussian"
 """The candidate of :class:`~invimpute.methods.auto.Auto` whose joint draws give the spread."""
@@ -74,7 +81,43 @@ def auto_calibration(auto, X: np.ndarray, layout: Layout, level: float = 0.9) ->
       The calibration (temperature, per-column sd and interval scale).
     """
     filled, held = held_out_fill(auto, X)
-    return calibrate(filled, X, held, layout, level)
+    calibration = calibrate(filled, X, held, layout, level)
+    return replace(calibration, scale=calibration.scale * pattern_ratio(auto, X, layout))
+
+
+def pattern_ratio(auto, X: np.ndarray, layout: Layout) -> np.ndarray:
+    """(d,) per numeric encoded column the Gaussian model covers: the root of its mean conditional variance
+    on the table's missing cells (given their rows' observed cells) over that on the held-out cells (given
+    their rows' cells left after the hold-out), within [:data:`MIN_RATIO`, :data:`MAX_RATIO`]; 1 elsewhere.
+
+    A held-out cell is imputed from a row that lost its other held-out cells too, so its residual is
+    larger than a truly missing cell's will be (on letter the 90% intervals covered 93-94%); the Gaussian
+    model measures by how much the row's remaining cells pin each down, and the calibrated sd is
+    rescaled by it.
+
+    Args:
+      auto: a fitted :class:`~invimpute.methods.auto.Auto`.
+      X: (n, d) the encoded table it was fitted on.
+      layout: its encoded layout.
+
+    Returns:
+      (d,) the factors (1 where auto has no Gaussian candidate or a column has too few cells).
+    """
+    ratio = np.ones(layout.width)
+    if GAUSSIAN not in getattr(auto, "methods_", {}) or not hasattr(auto, "holdout_"):
+        return ratio
+    gauss = auto.methods_[GAUSSIAN]
+    observed = np.asarray(auto.fit_data_[1], bool)
+    held = np.asarray(auto.holdout_[0], bool)
+    cover = np.flatnonzero(gauss.covers_)
+    v_held = gauss.conditional_variance(X, observed & ~held)
+    v_miss = gauss.conditional_variance(X, observed)
+    for i, j in enumerate(cover):
+        h, m = held[:, j], ~observed[:, j]
+        if j in numeric_columns(layout) and h.sum() >= MIN_COLUMN_CELLS and m.sum() >= MIN_COLUMN_CELLS:
+            a, b = v_miss[m, i].mean(), v_held[h, i].mean()
+            ratio[j] = np.clip(np.sqrt(a / b), MIN_RATIO, MAX_RATIO) if a > 0 and b > 0 else 1.0
+    return ratio
 
 
 def gaussian_ratio(auto, X: np.ndarray) -> np.ndarray:
@@ -159,6 +202,10 @@ def auto_draws(
     out[..., classes] = np.clip(out[..., classes], 0.0, 1.0)
     if sample_categorical:
         out = sample_classes(out, layout, 1.0 if calibration is None else calibration.temperature, k_cat)
+    linear = (layout.kind_array == BINARY) & cover & (ratio >= 1.0 / (1.0 + TOLERANCE)) & ~observed.all(axis=0)
+    if linear.any():  # booleans the linear model fills as well as auto: chained logistic draws instead
+        out = logistic_draws(out, observed, np.flatnonzero(linear), np.flatnonzero(cover),
+                             jax.random.fold_in(key, 3), sample_categorical)
     return np.where(observed, X, out).astype(np.float32)
 
 
@@ -185,4 +232,4 @@ def _classes_given_numbers(auto, X: np.ndarray, observed: np.ndarray, out: np.nd
     out[..., classes] = refill[..., classes] + shift[..., classes]
     return out
 
-__all__ = ["auto_calibration", "auto_draws", "gaussian_ratio", "held_out_fill", "shift_of", "GAUSSIAN", "MIN_RATIO", "MAX_RATIO", "TOLERANCE"]
+__all__ = ["auto_calibration", "auto_draws", "gaussian_ratio", "held_out_fill", "pattern_ratio", "shift_of", "GAUSSIAN", "MIN_RATIO", "MAX_RATIO", "TOLERANCE"]
