@@ -126,11 +126,14 @@ class Autoencoding:
 
     def resolved_train_config(self) -> TrainConfig:
         """The training settings as :func:`~invimpute.training.loop.fit` takes them: the refill weight set,
-        ``corruption_by`` resolved for the data (``"auto"``: mixed image damage on images, cells on tables;
+        the step size and ``corruption_by`` resolved for the data (``"auto"``: the image step size and mixed
+        image damage on images, the table ones on tables;
         ``"row"``: one group per pixel row; ``"mixed"``: an :class:`~invimpute.encoding.missingness.ImageDamage`)."""
         train = self.train_config
         if self.algorithm == "recurrent" and train.recurrent_weight is None:
             train = replace(train, recurrent_weight=0.5)
+        if train.learning_rate == "auto":
+            train = replace(train, learning_rate=train.step_size(image=self.image_shape is not None))
         by = train.corruption_by
         if by == "auto":
             by = "mixed" if self.image_shape is not None else "cell"
@@ -187,7 +190,7 @@ class Autoencoding:
         kept = max(h.best_epoch + 1 for h in self.histories_) * per_block
         steps = max(per_block, round(share * kept))
         config = replace(train, steps=steps, epochs=None, validation_fraction=0.0,
-                         learning_rate=train.learning_rate * rate)
+                         learning_rate=train.step_size() * rate)
         keys = jax.random.split(key, len(self.models_))
         results = fit_members(self.models_, X, observed, self.layout_, config, keys, progress=self.progress)
         self._keep(results, np.asarray(X, np.float32), np.asarray(observed, bool))

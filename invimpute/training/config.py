@@ -32,6 +32,11 @@ breast_diagnostic (178-699 rows) lost nothing with floors as low as 500 steps, w
 letter lost 1.6-2.9% RMSE with 1,000 steps instead of 3,000. With these values (500-1,500 steps on those
 three tables, 2,000 on a 1,000-row sample of letter) every table's mean RMSE stayed within 0.2% of the
 3,000-step floor's."""
+LEARNING_RATE, IMAGE_LEARNING_RATE = 1e-3, 3e-3
+"""Adam's step size under ``learning_rate="auto"``: on tables, and on images (the convolutional model
+under mixed image damage). The image rate was chosen on the development split of scikit-learn's digits
+(seed 1), where the 3,000-step fit at 1e-3 was short of converged: a band of 3 missing rows, reverse
+training 0.8822 at 1e-3 against 0.8928 at 3e-3 (``benchmarks/results/image_defaults_dev.md``)."""
 MIN_PATIENCE, MAX_PATIENCE, PATIENCE_SHARE = 5, 10, 8
 """The default patience: one evaluation in ``PATIENCE_SHARE`` of the fit's evaluations, within
 [``MIN_PATIENCE``, ``MAX_PATIENCE``] (see :meth:`TrainConfig.stop_after`). Chosen on the held-out loss
@@ -54,9 +59,9 @@ def default_steps(n_rows: int, batch_size: int) -> int:
 def learning_rate_schedule(config: "TrainConfig", total_steps: int) -> optax.Schedule | float:
     """The step size of ``config`` over a fit of ``total_steps`` optimiser steps."""
     if config.schedule == "constant":
-        return config.learning_rate
+        return config.step_size()
     warmup = max(1, min(total_steps // 20, 1000))
-    return optax.warmup_cosine_decay_schedule(0.0, config.learning_rate, warmup, max(total_steps, warmup + 1))
+    return optax.warmup_cosine_decay_schedule(0.0, config.step_size(), warmup, max(total_steps, warmup + 1))
 
 
 def _positive_int(name: str, value, allow_none: bool = False) -> None:
@@ -82,7 +87,8 @@ class TrainConfig:
       epochs: passes over the data instead of ``steps`` (give one or the other); held-out evaluation,
         early stopping and the recurrent refill then happen once per epoch.
       batch_size: rows per optax step.
-      learning_rate: Adam's step size (``weight_decay`` > 0 switches to AdamW).
+      learning_rate: Adam's step size (``weight_decay`` > 0 switches to AdamW); ``"auto"``:
+        :data:`LEARNING_RATE` on tables, :data:`IMAGE_LEARNING_RATE` on images (:meth:`step_size`).
       schedule: ``"cosine"``, a short linear warm-up then cosine decay to zero over the fit's steps, or
         ``"constant"``.
       weight_decay: AdamW's decoupled weight decay (0 for plain Adam).
@@ -111,7 +117,7 @@ class TrainConfig:
     steps: int | None = None
     epochs: int | None = None
     batch_size: int = 128
-    learning_rate: float = 1e-3
+    learning_rate: float | str = "auto"
     schedule: str = "cosine"
     weight_decay: float = 1e-4
     loss: str = "typed"
@@ -137,12 +143,13 @@ class TrainConfig:
         for name in ("batch_size", "refill_steps", "members"):
             _positive_int(name, getattr(self, name))
         _positive_int("patience", self.patience, allow_none=True)
-        for name in ("learning_rate", "weight_decay", "l1", "l2"):
+        if self.learning_rate != "auto" and (isinstance(self.learning_rate, bool) or not isinstance(
+                self.learning_rate, (int, float, np.floating, np.integer)) or not self.learning_rate > 0):
+            raise ValueError(f"TrainConfig.learning_rate must be a number > 0 or 'auto', got {self.learning_rate!r}")
+        for name in ("weight_decay", "l1", "l2"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not value >= 0:
                 raise ValueError(f"TrainConfig.{name} must be a number >= 0, got {value!r}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"TrainConfig.learning_rate must be > 0, got {self.learning_rate!r}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"TrainConfig.schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.recurrent_weight is not None and not 0.0 < self.recurrent_weight <= 1.0:
@@ -174,6 +181,12 @@ class TrainConfig:
         steps = self.steps if self.steps is not None else default_steps(n_rows, self.batch_size)
         block = 1 if self.recurrent_weight is not None else max(1, round(EVAL_INTERVAL / per_epoch))
         return block, max(1, math.ceil(steps / (block * per_epoch)))
+
+    def step_size(self, image: bool = False) -> float:
+        """Adam's step size: ``learning_rate``, or under ``"auto"`` the default for tables or images."""
+        if self.learning_rate != "auto":
+            return float(self.learning_rate)
+        return IMAGE_LEARNING_RATE if image else LEARNING_RATE
 
     def stop_after(self, n_rows: int) -> int:
         """The patience of a fit on ``n_rows`` rows: ``patience`` when given, else one evaluation in
@@ -223,4 +236,4 @@ class FitResult:
 __all__ = ["SCHEDULES", "TARGETS", "CORRUPTION_UNITS", "EVAL_INTERVAL", "MIN_STEPS", "MAX_STEPS", "BUDGET_EPOCHS",
            "FLOOR_EPOCHS", "LEAST_STEPS",
            "MIN_PATIENCE", "MAX_PATIENCE", "PATIENCE_SHARE",
-           "default_steps", "learning_rate_schedule", "TrainConfig", "History", "FitResult"]
+           "LEARNING_RATE", "IMAGE_LEARNING_RATE", "default_steps", "learning_rate_schedule", "TrainConfig", "History", "FitResult"]
