@@ -17,6 +17,22 @@ import pytest
 os.environ.setdefault("INVIMPUTE_COMPILE_CACHE", "off")
 
 
+FULLY_OPTIMISED = frozenset({"test_readme.py", "test_docs.py"})
+"""Test files whose examples do real work on full-size data (the README's and the docs pages' code)."""
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _compile_mode(request):
+    """XLA's cheaper compilation (``jax_disable_most_optimizations``) for every test file but
+    :data:`FULLY_OPTIMISED`: most tests compile many small programs whose run time is negligible, so
+    compilation is most of their time and this takes about a quarter off it (results agree to float
+    tolerance; subprocesses such as the notebooks' kernels and the command-line tests are not affected)."""
+    import jax
+
+    jax.config.update("jax_disable_most_optimizations", request.path.name not in FULLY_OPTIMISED)
+    yield
+
+
 DATA_ENV_VAR = "INVIMPUTE_DATA"
 GIVEN_DATA = os.environ.get(DATA_ENV_VAR)
 """``$INVIMPUTE_DATA`` as the test run started (tests that check the library's resolution unset it)."""
