@@ -17,8 +17,10 @@ import pytest
 os.environ.setdefault("INVIMPUTE_COMPILE_CACHE", "off")
 
 
-FULLY_OPTIMISED = frozenset({"test_readme.py", "test_docs.py"})
-"""Test files whose examples do real work on full-size data (the README's and the docs pages' code)."""
+FULLY_OPTIMISED = frozenset({"test_readme.py", "test_docs.py", "test_cli_job.py"})
+"""Test files whose examples do real work on full-size data (the README's and the docs pages' code), and
+those that compare an in-process result byte for byte with a command-line subprocess's (which compiles
+with full optimisation)."""
 
 
 @pytest.fixture(autouse=True, scope="module")
