@@ -17,7 +17,7 @@ import sys
 
 import invimpute.training.config as budget
 
-KNOBS = ("MIN_STEPS", "BUDGET_EPOCHS", "MAX_STEPS", "FLOOR_EPOCHS", "LEAST_STEPS")
+KNOBS = ("MIN_STEPS", "BUDGET_EPOCHS", "MAX_STEPS", "FLOOR_EPOCHS", "LEAST_STEPS", "MAX_BATCH", "BATCH_STEPS")
 
 
 def apply(settings: list[str]) -> None:

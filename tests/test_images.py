@@ -34,9 +34,9 @@ def test_auto_architecture_is_conv_on_images_and_mlp_on_tables():
 
 
 def test_corruption_by_auto_resolves_to_mixed_damage_on_images_only():
-    on_images = Autoencoding("reverse", image_shape=(8, 8)).resolved_train_config()
+    on_images = Autoencoding("reverse", image_shape=(8, 8)).resolved_train_config(64)
     assert on_images.corruption_by == ImageDamage(8, 8)
-    assert Autoencoding("reverse").resolved_train_config().corruption_by == "cell"
+    assert Autoencoding("reverse").resolved_train_config(64).corruption_by == "cell"
     with pytest.raises(ValueError, match="corruption_by='mixed' needs image input"):
         Autoencoding("ae", train=TrainConfig(corruption_by="mixed")).validate()
     with pytest.raises(ValueError, match="corruption_by"):
@@ -100,7 +100,7 @@ def _fit_tiny() -> tuple[ii.Imputer, np.ndarray, np.ndarray, np.ndarray, np.ndar
 def test_imputer_on_images_trains_the_conv_model_and_keeps_observed_pixels():
     imp, broken, before, out, images = _fit_tiny()
     assert isinstance(imp.method_.models_[0], ConvAutoencoder)
-    assert imp.method_.resolved_train_config().corruption_by == ImageDamage(8, 8)
+    assert imp.method_.resolved_train_config(64).corruption_by == ImageDamage(8, 8)
     np.testing.assert_array_equal(broken, before, err_msg="the caller's data must not change")
     assert out.shape == images.shape and not np.isnan(out).any()
     lost = np.isnan(broken)

@@ -475,12 +475,30 @@ def test_default_budget_is_counted_in_steps_not_epochs():
     assert default_steps(20_000, 128) == BUDGET_EPOCHS * 157             # between the bounds: passes over the rows
     assert default_steps(40_000, 128) == MAX_STEPS
     for rows in (500, 40_000):
-        block, evaluations = TrainConfig().plan(rows)
+        block, evaluations = TrainConfig(batch_size=128).plan(rows)
         per_epoch = -(-rows // 128)
         budget = default_steps(rows, 128)
         assert budget <= block * evaluations * per_epoch <= budget + block * per_epoch
     assert TrainConfig(epochs=7).plan(1000) == (1, 7)
     assert TrainConfig(steps=300, batch_size=10).plan(95) == (10, 3)  # 10 steps an epoch, 100 per evaluation
+
+
+@pytest.mark.parametrize("rows", [50, 699, 2_047, 4_601, 20_000, 40_000])
+def test_auto_batch_keeps_the_passes_and_the_step_size_per_row(rows):
+    """``batch_size="auto"`` grows the batch on long tables only, and a fit at k reference batches takes k
+    times fewer steps at k times the step size: the same passes over the rows, evaluated as often."""
+    from invimpute.training.config import BATCH_SIZE, BATCH_STEPS, LEARNING_RATE, MAX_BATCH, auto_batch, default_steps
+
+    batch = auto_batch(rows)
+    assert BATCH_SIZE <= batch <= MAX_BATCH and batch % BATCH_SIZE == 0
+    assert batch == BATCH_SIZE or -(-rows // batch) >= BATCH_STEPS     # an epoch keeps its steps
+    k = min(batch, rows) / min(BATCH_SIZE, rows)
+    assert default_steps(rows, "auto") == round(default_steps(rows, BATCH_SIZE) / k)
+    auto, fixed = TrainConfig().resolved(rows), TrainConfig(batch_size=BATCH_SIZE).resolved(rows)
+    assert auto.learning_rate == pytest.approx(LEARNING_RATE * k) and fixed.learning_rate == LEARNING_RATE
+    (block_a, evals_a), (block_f, evals_f) = auto.plan(rows), fixed.plan(rows)
+    assert block_a == block_f and abs(evals_a - evals_f) <= 1                # evaluated at the same passes
+    assert TrainConfig().resolved(rows, image=True).batch_size == BATCH_SIZE  # images keep the reference batch
 
 
 def test_steps_budget_trains_about_that_many_steps(table):

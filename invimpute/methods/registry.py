@@ -56,7 +56,7 @@ def steps_per_evaluation(train: TrainConfig, n_rows: int) -> int:
     """Optimiser steps between two evaluations of a fit of ``train`` on ``n_rows`` rows (its training
     history has one entry per evaluation)."""
     block, _ = train.plan(n_rows)
-    return block * math.ceil(n_rows / min(train.batch_size, n_rows))
+    return block * math.ceil(n_rows / min(train.rows_per_step(n_rows), n_rows))
 
 
 def row_groups(image_shape: tuple[int, int]) -> tuple[int, ...]:
@@ -124,16 +124,16 @@ class Autoencoding:
         """The layout the model is trained with: study 1's sigmoid-everything head when ``head="sigmoid"``."""
         return Layout(kind=(UNIT,) * layout.width, group=layout.group) if self.model_config.head == "sigmoid" else layout
 
-    def resolved_train_config(self) -> TrainConfig:
-        """The training settings as :func:`~invimpute.training.loop.fit` takes them: the refill weight set,
-        the step size and ``corruption_by`` resolved for the data (``"auto"``: the image step size and mixed
+    def resolved_train_config(self, n_rows: int) -> TrainConfig:
+        """The training settings as :func:`~invimpute.training.loop.fit` takes them on ``n_rows`` rows: the
+        refill weight set, the batch and step size (:meth:`~invimpute.training.config.TrainConfig.resolved`)
+        and ``corruption_by`` resolved for the data (``"auto"``: the image step size and mixed
         image damage on images, the table ones on tables;
         ``"row"``: one group per pixel row; ``"mixed"``: an :class:`~invimpute.encoding.missingness.ImageDamage`)."""
         train = self.train_config
         if self.algorithm == "recurrent" and train.recurrent_weight is None:
             train = replace(train, recurrent_weight=0.5)
-        if train.learning_rate == "auto":
-            train = replace(train, learning_rate=train.step_size(image=self.image_shape is not None))
+        train = train.resolved(n_rows, image=self.image_shape is not None)
         by = train.corruption_by
         if by == "auto":
             by = "mixed" if self.image_shape is not None else "cell"
@@ -148,7 +148,7 @@ class Autoencoding:
     def fit(self, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array) -> "Autoencoding":
         self.validate()
         self.layout_ = self.training_layout(layout)
-        train = self.resolved_train_config()
+        train = self.resolved_train_config(X.shape[0])
         k_members, k_check = jax.random.split(key)
         member_keys = jax.random.split(k_members, train.members)
         seeds = np.asarray(jax.vmap(lambda k: jax.random.randint(k, (), 0, 2**31 - 1))(member_keys))
@@ -167,7 +167,7 @@ class Autoencoding:
         """Keep the trained members, their histories and fills, and what imputation reads of the table."""
         self.models_ = [r.model for r in results]
         self.histories_ = [r.history for r in results]
-        self.steps_per_evaluation_ = steps_per_evaluation(self.resolved_train_config(), X.shape[0])
+        self.steps_per_evaluation_ = steps_per_evaluation(self.resolved_train_config(X.shape[0]), X.shape[0])
         self.fills_ = [r.filled for r in results]
         self.mean_ = column_means(X, observed)
         inv = self.inversion_config
@@ -185,7 +185,7 @@ class Autoencoding:
         out. A warm start, so the refit costs a fraction of a fit."""
         if not self.models_:
             raise RuntimeError("this method is not fitted yet: call fit first")
-        train = self.resolved_train_config()
+        train = self.resolved_train_config(X.shape[0])
         per_block = steps_per_evaluation(train, X.shape[0])
         kept = max(h.best_epoch + 1 for h in self.histories_) * per_block
         steps = max(per_block, round(share * kept))
@@ -248,7 +248,7 @@ class Autoencoding:
         if not self.models_:
             raise RuntimeError("this method is not fitted yet: call fit first")
         X, _ = self.fit_data_
-        rows = min(self.resolved_train_config().batch_size, X.shape[0])
+        rows = min(self.resolved_train_config(X.shape[0]).rows_per_step(X.shape[0]), X.shape[0])
         evaluations = max(len(h.loss) for h in self.histories_)
         return int(evaluations * self.steps_per_evaluation_ * rows)
 
@@ -281,7 +281,7 @@ class Autoencoding:
         if algorithm == "recurrent":
             if self.is_fit_data(X, observed):
                 return self.fills_[i]
-            train = self.resolved_train_config()
+            train = self.resolved_train_config(X.shape[0])
             return np.asarray(_refill(model, X, observed, self.layout_, train.recurrent_weight, train.refill_steps))
         cfg = replace(self.inversion_config, radius=self.radii_[i])
         return invert(model, X, observed, self.layout_, cfg, key, mean=self.mean_).x

@@ -64,9 +64,10 @@ def program_config(config: TrainConfig, n_rows: int) -> TrainConfig:
     them (budget, early stopping, hold-out size) share one compiled program. A schedule reads the fit's
     length, so it is kept as ``steps`` (the total the schedule decays over)."""
     block, evaluations = config.plan(n_rows)
-    per_epoch = math.ceil(n_rows / min(config.batch_size, n_rows))
+    batch = config.rows_per_step(n_rows)
+    per_epoch = math.ceil(n_rows / min(batch, n_rows))
     steps = block * evaluations * per_epoch if config.schedule != "constant" else None
-    return replace(config, steps=steps, epochs=block, patience=1, validation_fraction=0.0,
+    return replace(config, steps=steps, batch_size=batch, epochs=block, patience=1, validation_fraction=0.0,
                    recurrent_weight=None, refill_steps=1, members=1)
 
 
