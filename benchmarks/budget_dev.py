@@ -1,6 +1,7 @@
-"""The default training budget's constants tried on development masks: ``invimpute bench`` run with
-``MIN_STEPS``, ``BUDGET_EPOCHS`` or ``MAX_STEPS`` of :mod:`invimpute.training.config` set for this
-process only (how the floor of :data:`~invimpute.training.config.MIN_STEPS` was chosen; results in
+"""The default's cost constants tried on development masks: ``invimpute bench`` run with constants of
+:mod:`invimpute.training.config` (the budget, the batch) or :mod:`invimpute.methods.auto` (hold-out
+share, KNN donors) set for this process only (how the floor of
+:data:`~invimpute.training.config.MIN_STEPS` and the batch of long tables were chosen; results in
 ``benchmarks/results/speed_budget_dev.md``). Every argument after the settings is passed to the bench.
 
     INVIMPUTE_DATA=/work/shared/data python benchmarks/budget_dev.py --set MIN_STEPS=500 -- \\
@@ -15,26 +16,33 @@ from __future__ import annotations
 import argparse
 import sys
 
+import invimpute.methods.auto as auto
 import invimpute.training.config as budget
 
-KNOBS = ("MIN_STEPS", "BUDGET_EPOCHS", "MAX_STEPS", "FLOOR_EPOCHS", "LEAST_STEPS", "MAX_BATCH", "BATCH_STEPS")
+KNOBS = {**{k: budget for k in ("MIN_STEPS", "BUDGET_EPOCHS", "MAX_STEPS", "FLOOR_EPOCHS", "LEAST_STEPS",
+                                 "MAX_BATCH", "BATCH_STEPS")},
+         **{k: auto for k in ("MIN_HOLDOUT", "KNN_DONORS", "KNN_WORK")}}
 
 
 def apply(settings: list[str]) -> None:
-    """Set each ``NAME=INTEGER`` of ``settings`` on :mod:`invimpute.training.config` (:data:`KNOBS` only)."""
+    """Set each ``NAME=NUMBER`` of ``settings`` on its module (:data:`KNOBS` only), as the type it has."""
     for item in settings:
         name, _, value = item.partition("=")
-        if name not in KNOBS or not value.isdigit():
-            raise SystemExit(f"--set takes NAME=INTEGER with NAME among {KNOBS}, got {item!r}")
-        setattr(budget, name, int(value))
-        print(f"{name} = {int(value)}", file=sys.stderr)
+        if name not in KNOBS:
+            raise SystemExit(f"--set takes NAME=NUMBER with NAME among {sorted(KNOBS)}, got {item!r}")
+        kind = type(getattr(KNOBS[name], name))
+        try:
+            setattr(KNOBS[name], name, kind(value))
+        except ValueError:
+            raise SystemExit(f"--set {name} needs a {kind.__name__}, got {value!r}") from None
+        print(f"{name} = {value}", file=sys.stderr)
 
 
 def main() -> int:
     argv = sys.argv[1:]
     cut = argv.index("--") if "--" in argv else len(argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=INTEGER")
+    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=NUMBER")
     apply(parser.parse_args(argv[:cut]).set)
     from invimpute.bench.cli import main as bench
 

@@ -386,6 +386,48 @@ def test_auto_refits_the_chosen_network_on_every_observed_cell_of_a_small_table(
     np.testing.assert_array_equal(auto.methods_["network"].fit_data_[1], observed)
 
 
+def test_auto_bounds_knn_donors_by_the_distance_work():
+    """KNN keeps every row as a donor on tables of letter's size and draws fewer on longer or wider ones, so
+    its passes cost at most ``KNN_WORK`` multiply-adds; the fitted candidate holds that many donors."""
+    import jax
+
+    from invimpute.methods.auto import KNN_DONORS, KNN_WORK, Auto, knn_donors
+    from invimpute.encoding.layout import NUMERIC, Layout
+
+    assert knn_donors(20_000, 16) == KNN_DONORS and knn_donors(1_000, 20) == KNN_DONORS
+    assert knn_donors(30_000, 23) * 30_000 * 23 <= KNN_WORK < (knn_donors(30_000, 23) + 1) * 30_000 * 23
+    assert knn_donors(10**7, 10**4) == 1
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 4)).astype(np.float32)
+    observed = rng.random(X.shape) > 0.2
+    auto = Auto(candidates=("mean", "knn"))
+    fitted = auto._fit_candidate("knn", X, observed, Layout.uniform(4, NUMERIC), jax.random.key(0))
+    assert fitted.donors_.shape[0] == 600
+
+
+def test_auto_scores_only_the_rows_with_held_out_cells():
+    """Candidates fill rows independently, so auto fills only rows holding a held-out cell when it scores
+    them: the held-out fills it keeps are those of the whole table at those cells."""
+    import jax
+
+    from invimpute.methods.auto import Auto
+    from invimpute.encoding.layout import NUMERIC, Layout
+
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(3_000, 1))
+    X = (np.hstack([z, -z, 0.5 * z]) + 0.3 * rng.normal(size=(3_000, 3))).astype(np.float32)
+    observed = rng.random(X.shape) > 0.1
+    auto = Auto(candidates=("mean", "knn", "gaussian")).fit(np.where(observed, X, 0), observed,
+                                                             Layout.uniform(3, NUMERIC), jax.random.key(0))
+    held, fills = auto.holdout_
+    assert held.sum() > 0 and not held.any(axis=1).all(), "some rows should hold no held-out cell"
+    train, layout = observed & ~held, Layout.uniform(3, NUMERIC)
+    for c, name in enumerate(auto.names_):  # these candidates draw nothing at random on this table
+        fresh = auto.make_candidate(name, layout, len(X)).fit(np.where(observed, X, 0), train, layout, jax.random.key(5))
+        whole = fresh.impute(np.where(observed, X, 0), train, jax.random.key(9))
+        np.testing.assert_allclose(fills[:, c], whole[held], rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["ae", "recurrent", "reverse"])
 def test_every_neural_method_learns_at_its_defaults(method, shared_data):

@@ -497,7 +497,7 @@ def test_auto_batch_keeps_the_passes_and_the_step_size_per_row(rows):
     auto, fixed = TrainConfig().resolved(rows), TrainConfig(batch_size=BATCH_SIZE).resolved(rows)
     assert auto.learning_rate == pytest.approx(LEARNING_RATE * k) and fixed.learning_rate == LEARNING_RATE
     (block_a, evals_a), (block_f, evals_f) = auto.plan(rows), fixed.plan(rows)
-    assert block_a == block_f and abs(evals_a - evals_f) <= 1                # evaluated at the same passes
+    assert block_a == block_f and abs(evals_a - evals_f) <= max(1, 0.05 * evals_f)  # at about the same passes
     assert TrainConfig().resolved(rows, image=True).batch_size == BATCH_SIZE  # images keep the reference batch
 
 

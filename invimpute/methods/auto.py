@@ -2,7 +2,7 @@
 
 :meth:`Auto.fit` hides a share of the observed cells (per source column, about :data:`HOLDOUT_CELLS`
 per column, within [5%, 20%] of them), fits every candidate on the rest, and scores each candidate's
-fill of the hidden cells per column: the masked-prediction autoencoder sized to the table (its training
+fill of the hidden cells per column (filling only the rows that hold one): the masked-prediction autoencoder sized to the table (its training
 budget in optimiser steps, early stopping on a further held-out slice), and fast peers (mean/mode, the
 library's compiled KNN over up to :data:`KNN_DONORS` donor rows, a multivariate-normal model fitted by
 EM), and, where :func:`inversion_affordable` allows it, the ``inverted`` candidate: reverse training through
@@ -57,8 +57,14 @@ training (no parameter gradient, no optimiser update, 1,024 rows per compiled ch
 candidate adds a small part of auto's time: on development masks of letter (1,000 rows, MCAR 20%, seed
 6; ``benchmarks/auto_inverted.py --share 4``, where it ran) auto took 10.1 s with it against 9.2 s without. Beyond it (large
 tables, where training stops after a few epochs) the inversion would cost more than the network."""
-KNN_DONORS = 20_000
-"""Rows KNN draws its neighbours from (a seeded sample of the fit rows beyond that): bounds its cost on large tables."""
+KNN_DONORS, KNN_WORK = 20_000, 6.4e9
+"""Rows KNN draws its neighbours from (a seeded sample of the fit rows beyond that), at most
+``KNN_DONORS`` and at most ``KNN_WORK`` / (rows x encoded width) (:func:`knn_donors`): its distances cost
+rows x donors x width multiply-adds per pass, so this bounds the candidate's time on long or wide tables to
+that of letter (20,000 x 16, every row a donor). On development masks of credit (30,000 x 23, seeds 3-5;
+``benchmarks/results/speed_budget_dev.md``) 9,000 donors instead of 20,000 left auto's RMSE within 0.0002
+per seed and halved the KNN passes' time; on one letter mask 10,000 donors instead of 20,000 raised
+auto's RMSE by 2.8%, so the bound leaves tables of letter's size alone."""
 MIN_HOLDOUT, MAX_HOLDOUT = 0.05, 0.2
 REFIT = ("mean", "knn", "iterative", "gaussian")
 """Candidates refitted on every observed cell once chosen (they are cheap)."""
@@ -101,6 +107,11 @@ about as often as it gains."""
 HOLDOUT_CELLS = 300
 """Held-out cells wanted per column: enough to score it, few enough that the candidates are fitted on
 nearly the table the final fill sees (every cell held out raises their missing rate)."""
+
+
+def knn_donors(n_rows: int, width: int) -> int:
+    """KNN's donor rows on a table of ``n_rows`` x ``width`` encoded columns (see :data:`KNN_DONORS`)."""
+    return int(max(1, min(KNN_DONORS, KNN_WORK // max(1, n_rows * width))))
 
 
 def holdout_rate(observed: np.ndarray, fraction: float) -> float:
@@ -224,12 +235,14 @@ class Auto:
             return given
         return CATEGORICAL_MODEL, CATEGORICAL_TRAIN
 
-    def make_candidate(self, name: str, layout: Layout | None = None):
-        """A fresh, unfitted candidate of this configuration, by name (the network sized to ``layout``)."""
+    def make_candidate(self, name: str, layout: Layout | None = None, n_rows: int | None = None):
+        """A fresh, unfitted candidate of this configuration, by name (the network sized to ``layout``, KNN's
+        donors to a table of ``n_rows`` rows)."""
         if name == "mean":
             return MeanMode()
         if name == "knn":
-            return NearestNeighbours(n_neighbors=5, max_donors=KNN_DONORS)
+            donors = KNN_DONORS if n_rows is None or layout is None else knn_donors(n_rows, layout.width)
+            return NearestNeighbours(n_neighbors=5, max_donors=donors)
         if name == "iterative":
             return Iterative(estimator="bayesian_ridge", max_iter=10)
         if name == "gaussian":
@@ -244,7 +257,7 @@ class Auto:
                        what: str = "fit"):
         """One candidate fitted, as the progress stage ``auto: <what> <name>`` (the network's stage is its
         training bar)."""
-        method = self.make_candidate(name, layout)
+        method = self.make_candidate(name, layout, X.shape[0])
         if name == "network":
             with scope(f"auto: {what} network"):
                 return method.fit(X, observed, layout, key)
@@ -278,17 +291,20 @@ class Auto:
         self.names_ = names
         with stage(f"auto: score {len(names)} candidates on held-out cells", len(names) + 1, enabled=self.progress,
                    unit="candidate") as bar:
+            scored = held.any(axis=1)  # only rows with a held-out cell are scored: every fill is per row
+            scored = scored if scored.any() else np.ones_like(scored)
             preds = []
             for i, n in enumerate(names):
-                preds.append(self.methods_[n].impute(X, train, jax.random.fold_in(k_imp, i)))
+                preds.append(self.methods_[n].impute(X[scored], train[scored], jax.random.fold_in(k_imp, i)))
                 bar.update(1)
+            preds = np.stack(preds, axis=-1)
             incumbent = CATEGORICAL_INCUMBENT if CATEGORICAL_INCUMBENT in names else None
-            self.choices_ = choose_columns(names, np.stack(preds, axis=-1), X, held, layout.group_array,
+            self.choices_ = choose_columns(names, preds, X[scored], held[scored], layout.group_array,
                                            seeded_rng(k_sel), categorical_incumbent=incumbent,
                                            absent=self._absent(layout))
             bar.update(1)
         self.weights_ = weight_matrix(names, self.choices_, layout.group_array)
-        self.holdout_ = (held, np.stack(preds, axis=-1)[held])  # what the uncertainty of the fill is calibrated on
+        self.holdout_ = (held, preds[held[scored]])  # what the uncertainty of the fill is calibrated on
         self.fit_data_ = (X, observed)
         inverted = INVERTED in names and bool(np.any(self.weights_[names.index(INVERTED)] > 0))
         for i, n in enumerate(names):  # refit the chosen ones on every observed cell (the inverted fill's network too)
@@ -336,4 +352,4 @@ class Auto:
 
 __all__ = ["Auto", "CANDIDATES", "check_auto_options", "INVERTED", "INVERSION_SHARE", "InvertedFill", "inversion_affordable", "CATEGORICAL_INCUMBENT", "CATEGORICAL_MODEL", "CATEGORICAL_SHARE",
            "CATEGORICAL_TRAIN", "GAUSSIAN_REFIT_ROUNDS", "GAUSSIAN_ROWS", "HOLDOUT_CELLS", "holdout_rate", "KNN_DONORS",
-           "REFIT_NETWORK_CELLS", "REFIT_RATE", "REFIT_SHARE"]
+           "REFIT_NETWORK_CELLS", "REFIT_RATE", "REFIT_SHARE", "KNN_WORK", "knn_donors"]

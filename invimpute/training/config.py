@@ -45,12 +45,16 @@ breast_diagnostic's fit five evaluations before a better one, 5 did not; ten eva
 best (its 8th of 30) were spent for nothing."""
 
 
-BATCH_SIZE, MAX_BATCH, BATCH_STEPS = 128, 512, 8
+BATCH_SIZE, MAX_BATCH, BATCH_STEPS = 128, 1024, 8
 """``batch_size="auto"``: :data:`BATCH_SIZE` rows per step, doubled (up to :data:`MAX_BATCH`) while an
-epoch still has at least :data:`BATCH_STEPS` steps (:func:`auto_batch`). A larger batch uses a CPU's
-vector units better (on a 2-core CPU a step of 512 rows of letter cost about 2.3 times one of 128, not
-4 times); :func:`batch_scale` keeps the budget in rows and the step size per row, so the fit sees the
-same passes over the data as at the reference batch."""
+epoch still has at least :data:`BATCH_STEPS` steps (:func:`auto_batch`): 128 rows below 2,048 rows, 512 on
+spam (4,601), 1,024 on letter and credit. A larger batch uses a CPU's vector units better (on a 2-core CPU
+a step of 512 rows of letter cost about twice one of 128, not four times); :func:`batch_scale` keeps the
+budget in rows and the step size per row, so the fit sees the same passes over the data as at the
+reference batch. Chosen on development masks (MCAR 20%, seeds 3-5; ``benchmarks/results/speed_batch_dev.md``):
+against 128 rows, up to 1,024 rows lowered letter's mean RMSE 0.8% and raised credit's 0.2% and spam's 0.4%
+(one seed of three), with auto 27% faster on letter; tables of 500-700 rows lost up to 0.2% at 256 rows
+(``BATCH_STEPS=2``), so they keep the reference batch."""
 
 
 def auto_batch(n_rows: int) -> int:
