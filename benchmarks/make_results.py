@@ -20,6 +20,39 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 SECTIONS = [
     (
+        "The defaults with the batch of long tables and KNN's donors bounded by work (issue 28): `Imputer()` on "
+        "the GAIN tables, 20% MCAR, seeds 0-2, full size, on the masks of `defaults4.jsonl` (same mask_sha256; "
+        "the peers' figures are in the section 'The defaults'). Quiet 2-core CPU",
+        "defaults9.md",
+        "invimpute bench --datasets breast breast_diagnostic spam letter credit --mechanisms mcar --rates 0.2 "
+        "--seeds 0 1 2 --methods auto --out benchmarks/results/defaults9.jsonl; report: `invimpute bench "
+        "--report-only --out benchmarks/results/defaults9.jsonl --report benchmarks/results/defaults9.md`",
+    ),
+    (
+        "Mushroom with KNN's donors bounded by work (issue 28): `Imputer()`, 10% MCAR, seeds 0-4, on the masks of "
+        "`defaults4_mushroom.jsonl` (same mask_sha256; KNN's figures are there). Quiet CPU",
+        "defaults9_mushroom.md",
+        "invimpute bench --datasets mushroom --mechanisms mcar --rates 0.1 --seeds 0 1 2 3 4 --methods auto --out "
+        "benchmarks/results/defaults9_mushroom.jsonl",
+    ),
+    (
+        "The mixed tables with the batch of long tables and KNN's donors bounded by work (issue 28). Quiet CPU",
+        "mixed_tables9.md",
+        "python benchmarks/mixed_tables.py --out benchmarks/results/mixed_tables9.md --jsonl "
+        "benchmarks/results/mixed_tables9.jsonl",
+    ),
+    (
+        "Latency of `Imputer()` and its peers, every table, quiet CPU (issue 28)",
+        "latency.md",
+        "python benchmarks/latency.py --timeout 300 --out benchmarks/results/latency.md --jsonl "
+        "benchmarks/results/latency.jsonl",
+    ),
+    (
+        "The batch of long tables, KNN's donors and the scoring pass, chosen on development seeds (issue 28)",
+        "speed_batch_dev.md",
+        "the commands in the section",
+    ),
+    (
         "The defaults with the training floor counted in passes over the rows (issue 28): `Imputer()` on the "
         "GAIN tables, 20% MCAR, seeds 0-2, full size, on the masks of `defaults4.jsonl` (same mask_sha256; the "
         "peers' figures are in the section 'The defaults'). Quiet 2-core CPU",
@@ -158,13 +191,6 @@ SECTIONS = [
         "A job on 4 forced CPU devices under load against 1 device (issue 26)",
         "job_devices.md",
         "python benchmarks/job_devices.py --rows 50000",
-    ),
-    (
-        "Latency: first call, warm cache, repeated call (issue 28; partial run on a loaded CPU)",
-        "latency.md",
-        "python benchmarks/latency.py --tables breast penguins Fair breast_diagnostic Housing spam letter credit "
-        "generated_100k --methods auto iterative knn --out benchmarks/results/latency.md --jsonl "
-        "benchmarks/results/latency.jsonl",
     ),
     (
         "The frontier protocol: a development run (issue 27; not the published benchmark)",
