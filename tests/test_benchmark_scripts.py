@@ -153,5 +153,30 @@ def test_budget_dev_sets_the_training_budget_for_this_process(monkeypatch):
     script = _load("budget_dev")
     script.apply(["MIN_STEPS=700", "BUDGET_EPOCHS=3", "FLOOR_EPOCHS=1000"])
     assert budget.default_steps(100, 128) == 700 and budget.default_steps(128 * 400, 128) == 1200
-    with pytest.raises(SystemExit, match="NAME=INTEGER"):
+    with pytest.raises(SystemExit, match="NAME=NUMBER"):
         script.apply(["LEARNING_RATE=1"])
+    with pytest.raises(SystemExit, match="MAX_BATCH needs a int"):
+        script.apply(["MAX_BATCH=lots"])
+    import invimpute.methods.auto as auto
+
+    monkeypatch.setattr(auto, "KNN_WORK", auto.KNN_WORK)
+    script.apply(["KNN_WORK=1e6"])
+    assert auto.knn_donors(1_000, 10) == 100
+
+
+def test_dev_table_puts_runs_side_by_side(tmp_path):
+    """``dev_table.py`` reads each run's results file and gives per seed the metric and seconds, and per
+    table each run's mean with its change against the first run."""
+    import json
+
+    script = _load("dev_table")
+    for label, values in (("a", (0.10, 0.20)), ("b", (0.11, 0.22))):
+        with open(tmp_path / f"{label}.jsonl", "w") as f:
+            for seed, v in enumerate(values):
+                f.write(json.dumps({"dataset": "t", "seed": seed, "method": "auto", "metric": "rmse", "value": v,
+                                    "mechanism": "mcar", "rate": 0.2, "fit_seconds": 1.0, "impute_seconds": 0.5,
+                                    "status": "ok", "mask_sha256": str(seed), "params": {"method": "auto"},
+                                    "config": "c"}) + "\n")
+    text = script.table([("a", str(tmp_path / "a.jsonl")), ("b", str(tmp_path / "b.jsonl"))])
+    assert "| t | 0 | 0.1000 (1.5 s) | 0.1100 (1.5 s) |" in text
+    assert "| t | 0.15000 (1.5 s) | 0.16500, +10.00% (1.5 s) |" in text
