@@ -96,6 +96,12 @@ SECTIONS = [
         "logistic), then python benchmarks/mi_simulation.py --summarise",
     ),
     (
+        "The default's belief and multiple imputations on the GAIN tables at full size (issue 25). Quiet CPU",
+        "uncertainty_default_full.md",
+        "python benchmarks/uncertainty.py --default --seeds 0 1 2 --max-rows 30000 --default-tables breast "
+        "breast_diagnostic spam letter credit --out benchmarks/results/uncertainty_default_full.md",
+    ),
+    (
         "The default's belief and multiple imputations on the GAIN tables and Mushroom, 1,000-row samples (issue 25)",
         "uncertainty_default.md",
         "python benchmarks/uncertainty.py --default --seeds 0 1 2 --max-rows 1000",
