@@ -48,6 +48,13 @@ SECTIONS = [
         "benchmarks/results/latency.jsonl",
     ),
     (
+        "Messy tables after the batch of long tables: the 3,000-row base table with one wild column (part b). "
+        "Quiet CPU",
+        "wild_tables9_b.md",
+        "python benchmarks/wild_tables.py --parts b --out benchmarks/results/wild_tables9_b.md --jsonl "
+        "benchmarks/results/wild_tables9_b.jsonl",
+    ),
+    (
         "The batch of long tables, KNN's donors and the scoring pass, chosen on development seeds (issue 28)",
         "speed_batch_dev.md",
         "the commands in the section",
