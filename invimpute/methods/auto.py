@@ -62,7 +62,7 @@ KNN_DONORS, KNN_WORK = 20_000, 6.4e9
 ``KNN_DONORS`` and at most ``KNN_WORK`` / (rows x encoded width) (:func:`knn_donors`): its distances cost
 rows x donors x width multiply-adds per pass, so this bounds the candidate's time on long or wide tables to
 that of letter (20,000 x 16, every row a donor). On development masks of credit (30,000 x 23, seeds 3-5;
-``benchmarks/results/speed_budget_dev.md``) 9,000 donors instead of 20,000 left auto's RMSE within 0.0002
+``benchmarks/results/speed_batch_dev.md``) 9,000 donors instead of 20,000 left auto's RMSE within 0.0002
 per seed and halved the KNN passes' time; on one letter mask 10,000 donors instead of 20,000 raised
 auto's RMSE by 2.8%, so the bound leaves tables of letter's size alone."""
 MIN_HOLDOUT, MAX_HOLDOUT = 0.05, 0.2

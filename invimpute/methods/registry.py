@@ -11,7 +11,6 @@ peers live in :mod:`invimpute.peers.baselines`, :mod:`invimpute.peers.gain`, :mo
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
@@ -56,7 +55,7 @@ def steps_per_evaluation(train: TrainConfig, n_rows: int) -> int:
     """Optimiser steps between two evaluations of a fit of ``train`` on ``n_rows`` rows (its training
     history has one entry per evaluation)."""
     block, _ = train.plan(n_rows)
-    return block * math.ceil(n_rows / min(train.rows_per_step(n_rows), n_rows))
+    return block * train.steps_per_epoch(n_rows)
 
 
 def row_groups(image_shape: tuple[int, int]) -> tuple[int, ...]:

@@ -31,6 +31,7 @@ CHUNK = 512
 """Query rows per compiled chunk: bounds the (chunk x donors) distance matrix in memory (40 MB at 20,000 donors)."""
 
 
+@jax.jit
 def donor_terms(D: jax.Array, Do: jax.Array) -> jax.Array:
     """The donors' side of :func:`nan_euclidean`, computed once per donor pool: (m, 3d) columns
     ``[observed, value², value]`` (zero where missing)."""
@@ -88,7 +89,7 @@ def knn_fill(donors: np.ndarray, donor_obs: np.ndarray, X: np.ndarray, observed:
     pool = int(min(max(pool, n_neighbors), donors.shape[0]))
     donors, donor_obs = jnp.asarray(donors, jnp.float32), jnp.asarray(donor_obs, bool)
     program = functools.partial(_fill_chunk, int(n_neighbors), pool, donors, donor_obs,
-                                jax.jit(donor_terms)(donors, donor_obs), jnp.asarray(mean, jnp.float32))
+                                donor_terms(donors, donor_obs), jnp.asarray(mean, jnp.float32))
     filled = np.asarray(map_rows(program, (np.asarray(X, np.float32), np.asarray(observed, bool)), CHUNK))
     return np.where(observed, X, filled).astype(np.float32)
 

@@ -213,11 +213,15 @@ class TrainConfig:
         """The batch of a fit on ``n_rows`` rows: ``batch_size``, or under ``"auto"`` :func:`auto_batch`."""
         return auto_batch(n_rows) if self.batch_size == "auto" else int(self.batch_size)
 
+    def steps_per_epoch(self, n_rows: int) -> int:
+        """Optimiser steps in one pass over ``n_rows`` rows (the last batch padded)."""
+        return math.ceil(n_rows / min(self.rows_per_step(n_rows), n_rows))
+
     def plan(self, n_rows: int) -> tuple[int, int]:
         """(epochs per evaluation, evaluations) of a fit on ``n_rows`` rows: one epoch per evaluation when
         the budget is in epochs, else about :data:`EVAL_INTERVAL` steps per evaluation (of
         :data:`BATCH_SIZE` rows under ``batch_size="auto"``)."""
-        per_epoch = math.ceil(n_rows / min(self.rows_per_step(n_rows), n_rows))
+        per_epoch = self.steps_per_epoch(n_rows)
         if self.epochs is not None:
             return 1, self.epochs
         steps = self.steps if self.steps is not None else default_steps(n_rows, self.batch_size)

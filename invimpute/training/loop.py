@@ -219,8 +219,6 @@ def fit_members(
       One :class:`FitResult` per model, in order (``model`` is the model given, updated).
     """
     models = list(models)
-    config.validate()
-    config = config.resolved(np.shape(X)[0])
     graphdef, program, run, k_train = _prepare(models, X, observed, layout, config, keys, fill)
     members = len(models)
     stop, best, losses, maes, evaluate_all = _train(graphdef, layout, config, program, run, k_train, progress)

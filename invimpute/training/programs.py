@@ -62,12 +62,12 @@ def _predict_chunk(graphdef, layout, params, x, missing):
 def program_config(config: TrainConfig, n_rows: int) -> TrainConfig:
     """``config`` with the fields the compiled programs do not read reset, so fits that differ only in
     them (budget, early stopping, hold-out size) share one compiled program. A schedule reads the fit's
-    length, so it is kept as ``steps`` (the total the schedule decays over)."""
+    length, so it is kept as ``steps`` (the total the schedule decays over). An ``"auto"`` step size and batch
+    are made concrete for ``n_rows`` rows (:meth:`~invimpute.training.config.TrainConfig.resolved`)."""
+    config = config.resolved(n_rows)
     block, evaluations = config.plan(n_rows)
-    batch = config.rows_per_step(n_rows)
-    per_epoch = math.ceil(n_rows / min(batch, n_rows))
-    steps = block * evaluations * per_epoch if config.schedule != "constant" else None
-    return replace(config, steps=steps, batch_size=batch, epochs=block, patience=1, validation_fraction=0.0,
+    steps = block * evaluations * config.steps_per_epoch(n_rows) if config.schedule != "constant" else None
+    return replace(config, steps=steps, batch_size=config.rows_per_step(n_rows), epochs=block, patience=1, validation_fraction=0.0,
                    recurrent_weight=None, refill_steps=1, members=1)
 
 
