@@ -10,11 +10,13 @@ are encoded). The Imputer takes each as an instance, a dict of its fields, or No
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, TypeVar
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
@@ -141,8 +143,20 @@ class ModelConfig:
         latent = self.latent if self.latent is not None else int(min(64, max(8, features)))
         return tuple(int(h) for h in hidden), int(latent)
 
-    def build(self, features: int, seed: int, image_shape: tuple[int, int] | None = None) -> nnx.Module:
-        """A freshly initialised autoencoder for ``features`` encoded columns."""
+    def build(self, features: int, seed: int | jax.Array, image_shape: tuple[int, int] | None = None) -> nnx.Module:
+        """A freshly initialised autoencoder for ``features`` encoded columns (``seed``: an int or a PRNG key).
+
+        The parameters are drawn by one compiled program per structure (:func:`_initialiser`), reused for
+        every seed: drawn eagerly, each layer's initialiser would compile programs of its own, seconds of a
+        fresh process's first fit. The values are those of building the model eagerly from the same seed.
+        """
+        key = seed if isinstance(seed, jax.Array) else jax.random.key(seed)
+        hashable = replace(self, hidden=None if self.hidden is None else tuple(int(h) for h in self.hidden))
+        graphdef, init = _initialiser(hashable, int(features), None if image_shape is None else tuple(image_shape))
+        return nnx.merge(graphdef, init(key))
+
+    def construct(self, features: int, seed: int | jax.Array, image_shape: tuple[int, int] | None = None) -> nnx.Module:
+        """The autoencoder :meth:`build` makes, built eagerly (one random draw at a time)."""
         dtype = jnp.dtype(self.dtype)
         common = dict(seed=seed, dropout=self.dropout, activation=self.activation, skip=bool(self.skip), dtype=dtype)
         if self.architecture == "reference":
@@ -160,6 +174,13 @@ class ModelConfig:
             raise ValueError(f"image shape {image_shape} has {h * w} pixels, the data has {features} columns")
         return ConvAutoencoder(h, w, latent=self.latent or 64, mask_input=self.mask_input, dropout=self.dropout,
                                dtype=dtype, rngs=nnx.Rngs(seed))
+
+
+@functools.lru_cache(maxsize=32)
+def _initialiser(config: ModelConfig, features: int, image_shape: tuple[int, int] | None):
+    """(graph definition, compiled ``key -> parameters``) of ``config``'s model for ``features`` columns."""
+    graphdef = nnx.graphdef(nnx.eval_shape(lambda: config.construct(features, jax.random.key(0), image_shape)))
+    return graphdef, jax.jit(lambda key: nnx.state(config.construct(features, key, image_shape)))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from invimpute import ConvAutoencoder, Layout, MLPAutoencoder, TrainConfig, fit, fit_members, predict, reference_mlp, symmetric_mlp
+from invimpute import ConvAutoencoder, ModelConfig, Layout, MLPAutoencoder, TrainConfig, fit, fit_members, predict, reference_mlp, symmetric_mlp
 from invimpute.models.networks import dropout, weight_penalty
 
 
@@ -579,3 +579,23 @@ def test_warm_refit_continues_the_fitted_model(table):
     out = method.impute(X, obs, jax.random.key(2))
     np.testing.assert_array_equal(out[obs], X[obs])
     assert np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("config, features, image_shape", [
+    (ModelConfig(), 7, None),
+    (ModelConfig(architecture="reference", dropout=0.2), 5, None),
+    (ModelConfig(hidden=[12, 6], latent=3, dtype="bfloat16", skip=True), 4, None),
+    (ModelConfig(), 64, (8, 8)),
+])
+def test_compiled_initialisation_equals_the_eager_model(config, features, image_shape, caplog):
+    """ModelConfig.build draws the parameters in one compiled program; they are bit for bit those of
+    building the model eagerly, for any seed (a large one included) or key, and a new seed compiles nothing."""
+    for seed in (0, 3, 2**40 + 5):
+        built = nnx.state(config.build(features, seed, image_shape))
+        eager = nnx.state(config.construct(features, seed, image_shape))
+        chex.assert_trees_all_equal(built, eager)
+    chex.assert_trees_all_equal(nnx.state(config.build(features, jax.random.key(9), image_shape)),
+                                nnx.state(config.construct(features, 9, image_shape)))
+    with jax.log_compiles(), caplog.at_level("WARNING", logger="jax"):
+        jax.block_until_ready(nnx.state(config.build(features, 11, image_shape)))
+    assert not [r for r in caplog.records if "Compiling" in r.getMessage()]

@@ -139,12 +139,12 @@ class MLPAutoencoder(nnx.Module):
         return out if self.skip is None else out + self.skip(h).astype(jnp.float32)
 
 
-def reference_mlp(features: int, *, seed: int = 0, dropout: float = 0.5, **kwargs) -> MLPAutoencoder:
+def reference_mlp(features: int, *, seed: int | jax.Array = 0, dropout: float = 0.5, **kwargs) -> MLPAutoencoder:
     """Study 1's masked MLP: input values ‖ missing mask, ReLU widths min(2000, 8d), min(500, 2d), ceil(d/2).
 
     Args:
       features: width ``d`` of a sample.
-      seed: the seed of the initial parameters.
+      seed: the seed (or PRNG key) of the initial parameters.
       dropout: drop rate after every hidden layer (training only).
       **kwargs: further :class:`MLPAutoencoder` options (``activation``, ``skip``, ``dtype``...).
 
@@ -159,7 +159,7 @@ def reference_mlp(features: int, *, seed: int = 0, dropout: float = 0.5, **kwarg
 
 
 def symmetric_mlp(
-    features: int, hidden: Sequence[int] | None = None, latent: int | None = None, *, seed: int = 0, **kwargs
+    features: int, hidden: Sequence[int] | None = None, latent: int | None = None, *, seed: int | jax.Array = 0, **kwargs
 ) -> MLPAutoencoder:
     """A symmetric MLP autoencoder (encoder widths mirrored in the decoder) with an explicit bottleneck.
 
@@ -167,7 +167,7 @@ def symmetric_mlp(
       features: width ``d`` of a sample.
       hidden: the encoder's hidden widths; None for (min(2000, 8d), min(500, 2d)).
       latent: the bottleneck width; None for max(2, ceil(d / 2)).
-      seed: the seed of the initial parameters.
+      seed: the seed (or PRNG key) of the initial parameters.
       **kwargs: further :class:`MLPAutoencoder` options (``mask_input``, ``dropout``, ``skip``...).
 
     Returns:
