@@ -94,13 +94,18 @@ class _EarlyStop:
         return improved
 
 
-def _stack(trees: Sequence):
-    """The pytrees ``trees`` (one per member, same structure) as one with a leading member axis."""
-    return jax.tree.map(lambda *a: jnp.stack(a), *trees)
+@functools.partial(jax.jit, static_argnums=0)
+def _start(program: TrainConfig, members: tuple):
+    """The members' parameters (pytrees of one structure) stacked on a leading member axis, and their
+    optimiser states: one compiled program, where stacking and initialising eagerly would compile one small
+    program per leaf."""
+    params = jax.tree.map(lambda *a: jnp.stack(a), *members)
+    return params, jax.vmap(optimizer(program).init)(params)
 
 
+@functools.partial(jax.jit, static_argnums=1)
 def _member(tree, i: int):
-    """Member ``i``'s slice of a pytree stacked by :func:`_stack`."""
+    """Member ``i``'s slice of a pytree stacked by :func:`_start`."""
     return jax.tree.map(lambda a: a[i], tree)
 
 
@@ -137,9 +142,9 @@ def _prepare(models: list, X, observed, layout: Layout, config: TrainConfig, key
         held = jnp.zeros((len(models),) + observed.shape, dtype=bool)
     train_obs = observed & ~held
     program = program_config(config, X.shape[0])
-    params = _stack([p for _, p in splits])
+    params, opt_state = _start(program, tuple(p for _, p in splits))
     run = _Run(X=X, observed=observed, held=held, train_obs=train_obs, current=jnp.where(train_obs, X, fill),
-               params=params, opt_state=jax.vmap(optimizer(program).init)(params), fill=jnp.float32(fill))
+               params=params, opt_state=opt_state, fill=jnp.float32(fill))
     return graphdef, program, run, k_train
 
 
