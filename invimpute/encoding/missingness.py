@@ -7,6 +7,8 @@ masks, True where a cell is to be removed.
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -311,14 +313,16 @@ class ImageDamage:
         return chosen.reshape(n, h * w) & (rate[:, None] > 0) & observed
 
 
+@functools.partial(jax.jit, static_argnames=("layout", "groups"))
 def hide_cells(
     key: jax.Array, observed: jax.Array, layout: Layout, rate: float | jax.Array, groups: tuple[int, ...] | None = None
 ) -> jax.Array:
     """A mask (like ``observed``) of observed cells of an encoded matrix to hide, drawn per group of columns.
 
     The sampler behind denoising, early-stopping hold-outs and calibration hold-outs (a pure JAX function
-    of ``key``). ``groups`` names the group of each encoded column (default: the layout's, so a one-hot
-    group goes together); every group is hidden with probability ``rate`` (a scalar, or one per row).
+    of ``key``, compiled once per layout and shape). ``groups`` names the group of each encoded column
+    (default: the layout's, so a one-hot group goes together); every group is hidden with probability
+    ``rate`` (a scalar, or one per row).
     """
     group = np.asarray(layout.group if groups is None else groups, dtype=np.int32)
     u = jax.random.uniform(key, observed.shape[:-1] + (int(group.max()) + 1,))
