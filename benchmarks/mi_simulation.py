@@ -293,12 +293,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--raw", default="benchmarks/results/mi_simulation.csv", help="per-replication estimates")
     parser.add_argument("--out", default="benchmarks/results/mi_simulation.md")
     parser.add_argument("--summarise", action="store_true", help="only summarise the replications in --raw")
+    parser.add_argument("--merge", nargs="+", metavar="CSV",
+                        help="write --raw from these per-replication files (a run split over processes), each "
+                             "replication's rows kept once, then summarise")
     parser.add_argument("--quick", action="store_true", help="5 replications of 200 rows, written under /tmp")
     args = parser.parse_args(argv)
     if args.quick:
         args.reps, args.n = 5, 200
         args.raw, args.out = "/tmp/mi_simulation_quick.csv", "/tmp/mi_simulation_quick.md"
     raw_path = pathlib.Path(args.raw)
+    if args.merge:
+        merged = pd.concat([pd.read_csv(p) for p in args.merge])
+        merged.drop_duplicates(["setting", "rep", "method", "term"]).to_csv(raw_path, index=False)
+        args.summarise = True
     done = pd.read_csv(raw_path) if raw_path.exists() else pd.DataFrame(columns=["setting", "rep"])
     warnings.filterwarnings("ignore", message=".*Early stopping criterion not reached.*")
     if not args.summarise:
