@@ -99,8 +99,9 @@ SECTIONS = [
     (
         "Multiple imputation by simulation: pooled coverage of regression coefficients (issue 25)",
         "mi_simulation.md",
-        "python benchmarks/mi_simulation.py --settings linear --reps 200 --forest-reps 10 (and --settings "
-        "logistic), then python benchmarks/mi_simulation.py --summarise",
+        "python benchmarks/mi_simulation.py --settings linear --reps 1000 --no-peers --raw linear.csv (and --settings "
+        "logistic), python benchmarks/mi_simulation.py --reps 1000 --peers-only --forest-reps 10 --raw peers.csv, "
+        "then python benchmarks/mi_simulation.py --merge linear.csv logistic.csv peers.csv",
     ),
     (
         "The default's belief and multiple imputations on the GAIN tables at full size (issue 25). Quiet CPU",

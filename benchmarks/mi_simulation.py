@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> None:
     raw_path = pathlib.Path(args.raw)
     if args.merge:
         merged = pd.concat([pd.read_csv(p) for p in args.merge])
-        merged.drop_duplicates(["setting", "rep", "method", "term"]).to_csv(raw_path, index=False)
+        merged.drop_duplicates(["setting", "rep", "method", "term"]).to_csv(raw_path, index=False, float_format="%.7g")
         args.summarise = True
     done = pd.read_csv(raw_path) if raw_path.exists() else pd.DataFrame(columns=["setting", "rep"])
     warnings.filterwarnings("ignore", message=".*Early stopping criterion not reached.*")
