@@ -29,6 +29,14 @@ SECTIONS = [
         "--report-only --out benchmarks/results/defaults9.jsonl --report benchmarks/results/defaults9.md`",
     ),
     (
+        "Latency after fewer compiled programs per fit (issue 28): the model's parameters, the members' stacked "
+        "state and the hold-out draw each one program; the fits are bit for bit those of 'Latency' below (same "
+        "RMSE). Quiet CPU, one run",
+        "latency10_small.md",
+        "python benchmarks/latency.py --tables diabetes breast penguins Housing Fair --methods auto iterative "
+        "--timeout 300 --out benchmarks/results/latency10_small.md --jsonl benchmarks/results/latency10_small.jsonl",
+    ),
+    (
         "Mushroom with KNN's donors bounded by work (issue 28): `Imputer()`, 10% MCAR, seeds 0-4, on the masks of "
         "`defaults4_mushroom.jsonl` (same mask_sha256; KNN's figures are there). Quiet CPU",
         "defaults9_mushroom.md",
