@@ -8,7 +8,6 @@ masks, True where a cell is to be removed.
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 
