@@ -103,9 +103,9 @@ def _start(program: TrainConfig, members: tuple):
     return params, jax.vmap(optimizer(program).init)(params)
 
 
-@functools.partial(jax.jit, static_argnums=1)
+@jax.jit
 def _member(tree, i: int):
-    """Member ``i``'s slice of a pytree stacked by :func:`_start`."""
+    """Member ``i``'s slice of a pytree stacked by :func:`_start` (``i`` traced: one program for every member)."""
     return jax.tree.map(lambda a: a[i], tree)
 
 
