@@ -281,7 +281,9 @@ def test_chunking_matches_one_chunk(trained):
 
 def test_chunk_size():
     assert chunk_size(70, 32) == 32
-    assert chunk_size(70, 1024) == 128
+    assert chunk_size(70, 1024) == 256
+    assert chunk_size(190, 1024) == chunk_size(333, 1024) == chunk_size(1000, 1024) == 256  # a table and its subsets
+    assert chunk_size(2000, 1024) == 1024
     assert chunk_size(1, 1024) == 1
     assert chunk_size(5, 1024) == 8
     assert chunk_size(5, 1024, n_devices=3) == 9

@@ -8,6 +8,7 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from flax import nnx
 
@@ -374,6 +375,35 @@ def test_repeated_fits_reuse_the_compiled_epoch(table):
     assert (_block._cache_size(), _evaluate._cache_size()) == sizes
 
 
+def test_a_refit_reuses_the_fits_compiled_programs(table):
+    """A fit that differs only in its budget, step size and hold-out (a warm refit: fewer steps at a smaller
+    step size, nothing held out) runs the programs of the first fit: the schedule is a run-time input."""
+    from invimpute.training.programs import block as _block, evaluate as _evaluate
+
+    X, obs, lay = table
+    cfg = TrainConfig(**{**PLAIN, "steps": 40, "batch_size": 32, "learning_rate": 1e-2, "schedule": "cosine",
+                         "corruption": 0.2, "target": "hidden", "validation_fraction": 0.2})
+    model = symmetric_mlp(6, hidden=(16,), latent=4, seed=0)
+    fit(model, X, obs, lay, cfg, jax.random.key(0))
+    sizes = _block._cache_size(), _evaluate._cache_size()
+    refit = TrainConfig(**{**cfg.__dict__, "steps": 17, "learning_rate": 3e-3, "validation_fraction": 0.0})
+    fit(model, X, obs, lay, refit, jax.random.key(1))
+    assert (_block._cache_size(), _evaluate._cache_size()) == sizes
+
+
+@pytest.mark.parametrize("total", [1, 7, 500, 30_000])
+def test_the_traced_schedule_is_optaxs_warmup_cosine(total):
+    """:func:`step_size_schedule` (traceable peak and length) gives optax's warm-up cosine decay."""
+    from invimpute.training.config import step_size_schedule
+
+    warmup = max(1, min(total // 20, 1000))
+    reference = optax.warmup_cosine_decay_schedule(0.0, 3e-3, warmup, max(total, warmup + 1))
+    ours = jax.jit(lambda c, peak, n: step_size_schedule("cosine", peak, n)(c))
+    counts = np.unique(np.linspace(0, total + 3, 50).astype(int))
+    got = [float(ours(c, jnp.float32(3e-3), jnp.float32(total))) for c in counts]
+    np.testing.assert_allclose(got, [float(reference(c)) for c in counts], rtol=2e-5, atol=1e-10)
+
+
 
 # ---- ensemble members trained together ------------------------------------------------------------
 MEMBERS = TrainConfig(**{**PLAIN, "epochs": 6, "batch_size": 32, "learning_rate": 1e-2, "corruption": 0.2,
@@ -444,7 +474,7 @@ def test_joint_early_stopping_keeps_each_members_best(table):
         train_obs = obs & ~res.held
         graphdef, p = nnx.split(res.model)
         x_in = np.where(train_obs, X, 0.0)
-        _, _, val = _evaluate(graphdef, lay, cfg.loss, True, False, jax.tree.map(lambda a: a[None], p), x_in[None], X,
+        _, _, val = _evaluate(graphdef, lay, cfg.loss, False, jax.tree.map(lambda a: a[None], p), x_in[None], X,
                               train_obs[None], res.held[None], jnp.float32(0.0))
         chex.assert_shape(val, (1,))
         assert float(val[0]) == pytest.approx(min(h.val_loss), rel=1e-5)

@@ -10,11 +10,11 @@ the devices work at once); each slice's output is copied to the host and the sli
 No program ever spans devices, so there is no in-program collective (all-gather): XLA's CPU collectives
 wait for every device's thread at a rendezvous and abort the process after 40 s when devices outnumber
 the cores or the machine is busy, which independent programs cannot do. The price: a program is
-compiled once per device on its first call (the persistent compilation cache keeps each). The chunk size is a
-power of two (up to the batch size) and a multiple of the device count, so the compiled program is
-keyed on the model structure, the settings and the chunk shape only: tables of any length, the last,
-padded chunk included, reuse one program per chunk size. :func:`in_blocks` is the in-program half: a
-``lax.map`` over blocks of a chunk's rows, for programs whose per-row memory is large.
+compiled once per device on its first call (the persistent compilation cache keeps each). The chunk size
+(:func:`chunk_size`: the batch size, 256 rows, or a power of two for a few rows) is a multiple of the
+device count, so the compiled program is keyed on the model structure, the settings and one of few chunk
+shapes only: tables of any length, the last, padded chunk included, reuse it. :func:`in_blocks` is the
+in-program half: a ``lax.map`` over blocks of a chunk's rows, for programs whose per-row memory is large.
 
 Per-row random keys come from :func:`map_rows` too, split once over the padded rows rather than per
 chunk, so a row's key does not depend on the chunk it lands in.
@@ -31,12 +31,24 @@ import jax.numpy as jnp
 import numpy as np
 
 
-def chunk_size(n: int, batch_size: int, n_devices: int = 1) -> int:
-    """Rows per compiled chunk: the next power of two up to ``batch_size``, a multiple of the devices.
+SMALL_CHUNK, TINY_ROWS = 256, 64
+"""Rows per chunk of an input shorter than the program's batch: :data:`SMALL_CHUNK` from :data:`TINY_ROWS`
+rows up, so a table of a few hundred rows and any subset of its rows (``auto`` scores its candidates
+on the rows with held-out cells, then fills the whole table) run one compiled program where a chunk of
+the next power of two would compile one per size; below :data:`TINY_ROWS` rows the next power of two,
+so a call on a few rows stays small."""
 
-    Rounding small inputs up to a power of two keeps the number of distinct compiled shapes small.
-    """
-    size = min(batch_size, 1 << max(0, math.ceil(math.log2(max(n, 1)))))
+
+def chunk_size(n: int, batch_size: int, n_devices: int = 1) -> int:
+    """Rows per compiled chunk: ``batch_size`` for ``n`` rows or more, :data:`SMALL_CHUNK` (at most
+    ``batch_size``) for fewer, the next power of two under :data:`TINY_ROWS` rows; a multiple of the
+    devices. Few distinct chunk shapes mean few compiled programs."""
+    if n >= batch_size:
+        size = batch_size
+    elif n >= TINY_ROWS:
+        size = min(batch_size, SMALL_CHUNK)
+    else:
+        size = min(batch_size, 1 << max(0, math.ceil(math.log2(max(n, 1)))))
     return max(n_devices, math.ceil(size / n_devices) * n_devices)
 
 
@@ -68,8 +80,8 @@ def map_rows(
     ``chunk_size(n, batch_size, n_devices)`` rows; with several devices the program runs on each
     device's slice of a chunk (see the module docstring). ``key`` splits into keys of shape
     ``key_shape + (n_pad,)`` over the padded rows (as ``jax.random.split(key, key_shape + (n_pad,))``),
-    handed to ``program`` rows first: ``(rows, *key_shape)``. The outputs are device arrays on one
-    device, NumPy arrays (gathered on the host) on several.
+    handed to ``program`` rows first: ``(rows, *key_shape)``. The outputs are NumPy arrays, joined on
+    the host.
     """
     n = rows[0].shape[0]
     devices = row_devices()
@@ -82,9 +94,13 @@ def map_rows(
     if len(devices) > 1:
         return _map_on_devices(program, padded, size, devices, n)
     outs = [program(*[a[start:start + size] for a in padded]) for start in range(0, n_pad, size)]
-    if len(outs) == 1:
-        return jax.tree.map(lambda o: o[:n], outs[0])
-    return jax.tree.map(lambda *o: jnp.concatenate(o)[:n], *outs)
+    return _joined(jax.device_get(outs), n)
+
+
+def _joined(outs: list, n: int) -> Any:
+    """The chunks' outputs (on the host) joined along rows, the padding dropped: on the host, since a
+    device-side join or slice would compile a small program per shape."""
+    return jax.tree.map(lambda *o: np.concatenate([np.asarray(x) for x in o])[:n], *outs)
 
 
 def _map_on_devices(program: Callable[..., Any], padded: list, size: int, devices: list, n: int) -> Any:
@@ -99,8 +115,7 @@ def _map_on_devices(program: Callable[..., Any], padded: list, size: int, device
         for d, device in enumerate(devices):
             lo = start + d * per
             outs.append(program(*[jax.device_put(a[lo:lo + per], device) for a in padded]))
-    host = [jax.device_get(o) for o in outs]
-    return jax.tree.map(lambda *o: np.concatenate([np.asarray(x) for x in o])[:n], *host)
+    return _joined([jax.device_get(o) for o in outs], n)
 
 
 def uncommitted(tree: Any) -> Any:
@@ -136,4 +151,4 @@ def in_blocks(fn: Callable[..., Any], arrays: Sequence[jax.Array], block: int) -
     return jax.tree.map(lambda o: o.reshape((n,) + o.shape[2:]), out)
 
 
-__all__ = ["chunk_size", "row_devices", "map_rows", "uncommitted", "in_blocks"]
+__all__ = ["SMALL_CHUNK", "TINY_ROWS", "chunk_size", "row_devices", "map_rows", "uncommitted", "in_blocks"]

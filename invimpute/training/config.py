@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
@@ -91,10 +92,27 @@ def default_steps(n_rows: int, batch_size: int | str) -> int:
 
 def learning_rate_schedule(config: "TrainConfig", total_steps: int) -> optax.Schedule | float:
     """The step size of ``config`` over a fit of ``total_steps`` optimiser steps."""
-    if config.schedule == "constant":
-        return config.step_size()
-    warmup = max(1, min(total_steps // 20, 1000))
-    return optax.warmup_cosine_decay_schedule(0.0, config.step_size(), warmup, max(total_steps, warmup + 1))
+    return step_size_schedule(config.schedule, config.step_size(), total_steps)
+
+
+def step_size_schedule(schedule: str, peak, total_steps) -> optax.Schedule | float:
+    """The step size over a fit of ``total_steps`` optimiser steps that peaks at ``peak``: constant, or
+    (``"cosine"``) a linear warm-up over 5% of the steps (at most 1,000) then a cosine decay to zero, as
+    ``optax.warmup_cosine_decay_schedule``. ``peak`` and ``total_steps`` may be traced values, so one
+    compiled training program serves fits of any length and step size (a fit and its warm refit)."""
+    if schedule == "constant":
+        return peak
+    total = jnp.asarray(total_steps, jnp.float32)
+    warmup = jnp.clip(jnp.floor(total / 20), 1.0, 1000.0)
+    decay = jnp.maximum(total - warmup, 1.0)
+
+    def step_size(count):
+        count = jnp.asarray(count, jnp.float32)
+        rise = peak * count / warmup
+        fall = 0.5 * peak * (1.0 + jnp.cos(jnp.pi * jnp.clip((count - warmup) / decay, 0.0, 1.0)))
+        return jnp.where(count < warmup, rise, fall)
+
+    return step_size
 
 
 def _positive_int(name: str, value, allow_none: bool = False) -> None:
@@ -295,4 +313,4 @@ __all__ = ["SCHEDULES", "TARGETS", "CORRUPTION_UNITS", "EVAL_INTERVAL", "MIN_STE
            "BATCH_SIZE", "MAX_BATCH", "BATCH_STEPS", "auto_batch", "batch_scale",
            "FLOOR_EPOCHS", "LEAST_STEPS",
            "MIN_PATIENCE", "MAX_PATIENCE", "PATIENCE_SHARE",
-           "LEARNING_RATE", "IMAGE_LEARNING_RATE", "default_steps", "learning_rate_schedule", "TrainConfig", "History", "FitResult"]
+           "LEARNING_RATE", "IMAGE_LEARNING_RATE", "default_steps", "learning_rate_schedule", "step_size_schedule", "TrainConfig", "History", "FitResult"]

@@ -36,7 +36,7 @@ from invimpute.training.config import (BUDGET_EPOCHS, CORRUPTION_UNITS, EVAL_INT
                                        MAX_STEPS, MIN_STEPS,
                                        SCHEDULES, TARGETS, FitResult, History, TrainConfig, default_steps,
                                        learning_rate_schedule)
-from invimpute.training.programs import block, evaluate, one_pass, optimizer, predict, program_config
+from invimpute.training.programs import block, evaluate, one_pass, optimizer, predict, program_config, schedule_plan
 
 
 def _check_inputs(X, observed, layout: Layout, config: TrainConfig) -> tuple[jax.Array, jax.Array]:
@@ -95,12 +95,12 @@ class _EarlyStop:
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _start(program: TrainConfig, members: tuple):
+def _start(program: TrainConfig, members: tuple, plan: jax.Array):
     """The members' parameters (pytrees of one structure) stacked on a leading member axis, and their
     optimiser states: one compiled program, where stacking and initialising eagerly would compile one small
     program per leaf."""
     params = jax.tree.map(lambda *a: jnp.stack(a), *members)
-    return params, jax.vmap(optimizer(program).init)(params)
+    return params, jax.vmap(optimizer(program, plan).init)(params)
 
 
 @jax.jit
@@ -121,6 +121,7 @@ class _Run:
     params: object
     opt_state: object
     fill: jax.Array
+    plan: jax.Array
 
 
 def _prepare(models: list, X, observed, layout: Layout, config: TrainConfig, keys, fill: float):
@@ -141,10 +142,10 @@ def _prepare(models: list, X, observed, layout: Layout, config: TrainConfig, key
     else:
         held = jnp.zeros((len(models),) + observed.shape, dtype=bool)
     train_obs = observed & ~held
-    program = program_config(config, X.shape[0])
-    params, opt_state = _start(program, tuple(p for _, p in splits))
+    program, plan = program_config(config, X.shape[0]), schedule_plan(config, X.shape[0])
+    params, opt_state = _start(program, tuple(p for _, p in splits), plan)
     run = _Run(X=X, observed=observed, held=held, train_obs=train_obs, current=jnp.where(train_obs, X, fill),
-               params=params, opt_state=opt_state, fill=jnp.float32(fill))
+               params=params, opt_state=opt_state, fill=jnp.float32(fill), plan=plan)
     return graphdef, program, run, k_train
 
 
@@ -155,7 +156,7 @@ def _train(graphdef, layout: Layout, config: TrainConfig, program: TrainConfig, 
     members = k_train.shape[0]
     validating = config.validation_fraction > 0
     shared = config.recurrent_weight is None  # the working table stays the observed one: one forward pass
-    evaluate_all = functools.partial(evaluate, graphdef, layout, program.loss, validating, shared)
+    evaluate_all = functools.partial(evaluate, graphdef, layout, program.loss, shared)
     _, evaluations = config.plan(run.X.shape[0])
     stop, best = _EarlyStop(members, config.stop_after(run.X.shape[0])), run.params
     round_keys = jnp.moveaxis(jax.vmap(lambda k: jax.random.split(k, evaluations))(k_train), 1, 0)
@@ -165,7 +166,7 @@ def _train(graphdef, layout: Layout, config: TrainConfig, program: TrainConfig, 
     losses, maes = [], []  # device (K,) arrays, read once after the loop: blocks dispatch without waiting on the host
     for e, k in zip(range(evaluations), round_keys):
         run.params, run.opt_state, loss = block(graphdef, layout, program, run.params, run.opt_state, run.current,
-                                                run.train_obs, k, run.fill)
+                                                run.train_obs, k, run.fill, run.plan)
         pred, mae, val = evaluate_all(run.params, run.current, run.X, run.train_obs, run.held, run.fill)
         if w is not None:
             moved = jnp.where(run.train_obs, run.X, (1.0 - w) * run.current + w * pred)

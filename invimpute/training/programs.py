@@ -24,7 +24,7 @@ from invimpute.models.heads import apply_head
 from invimpute.models.losses import reconstruction_loss
 from invimpute.models.networks import weight_penalty
 from invimpute.runtime.rows import map_rows
-from invimpute.training.config import TrainConfig, learning_rate_schedule
+from invimpute.training.config import TrainConfig, step_size_schedule
 
 
 def predict(model: nnx.Module, x: jax.Array, missing: jax.Array, layout: Layout, batch_size: int = 4096) -> jax.Array:
@@ -61,19 +61,27 @@ def _predict_chunk(graphdef, layout, params, x, missing):
 
 def program_config(config: TrainConfig, n_rows: int) -> TrainConfig:
     """``config`` with the fields the compiled programs do not read reset, so fits that differ only in
-    them (budget, early stopping, hold-out size) share one compiled program. A schedule reads the fit's
-    length, so it is kept as ``steps`` (the total the schedule decays over). An ``"auto"`` step size and batch
-    are made concrete for ``n_rows`` rows (:meth:`~invimpute.training.config.TrainConfig.resolved`)."""
+    them (budget, step size, early stopping, hold-out size) share one compiled program: a fit and its warm
+    refit run the same one. The step size and the length its schedule decays over are run-time inputs
+    (:func:`schedule_plan`). An ``"auto"`` batch is made concrete for ``n_rows`` rows."""
+    config = config.resolved(n_rows)
+    block, _ = config.plan(n_rows)
+    return replace(config, steps=None, learning_rate="auto", batch_size=config.rows_per_step(n_rows), epochs=block,
+                   patience=1, validation_fraction=0.0, recurrent_weight=None, refill_steps=1, members=1)
+
+
+def schedule_plan(config: TrainConfig, n_rows: int) -> jax.Array:
+    """The run-time half of a fit's step-size schedule: (peak step size, total optimiser steps) of
+    ``config`` on ``n_rows`` rows, as the float32 pair :func:`optimizer` reads."""
     config = config.resolved(n_rows)
     block, evaluations = config.plan(n_rows)
-    steps = block * evaluations * config.steps_per_epoch(n_rows) if config.schedule != "constant" else None
-    return replace(config, steps=steps, batch_size=config.rows_per_step(n_rows), epochs=block, patience=1, validation_fraction=0.0,
-                   recurrent_weight=None, refill_steps=1, members=1)
+    return jnp.asarray([config.step_size(), block * evaluations * config.steps_per_epoch(n_rows)], jnp.float32)
 
 
-def optimizer(config: TrainConfig) -> optax.GradientTransformation:
-    """Adam (AdamW when ``weight_decay`` > 0) with ``config``'s step-size schedule over the whole fit."""
-    lr = learning_rate_schedule(config, config.steps or 1)
+def optimizer(config: TrainConfig, plan: jax.Array) -> optax.GradientTransformation:
+    """Adam (AdamW when ``weight_decay`` > 0) with ``config``'s step-size schedule, its peak and length
+    read from ``plan`` (:func:`schedule_plan`)."""
+    lr = step_size_schedule(config.schedule, plan[0], plan[1])
     return optax.adamw(lr, weight_decay=config.weight_decay) if config.weight_decay > 0 else optax.adam(lr)
 
 
@@ -111,14 +119,14 @@ def row_sharding(batch: int):
     return lambda ndim: NamedSharding(mesh, PartitionSpec("rows", *([None] * (ndim - 1))))
 
 
-def _block_one(graphdef, layout: Layout, config: TrainConfig, p, s, cur, obs, k, fill):
+def _block_one(graphdef, layout: Layout, config: TrainConfig, p, s, cur, obs, k, fill, plan):
     """One member's ``config.epochs`` passes over the shuffled rows: a ``lax.scan`` over epochs of a
     ``lax.scan`` of optax steps over padded minibatches; returns the new state and the mean loss of the
     last epoch."""
     n = cur.shape[0]
     batch = min(config.batch_size, n)
     n_batches = math.ceil(n / batch)
-    tx = optimizer(config)
+    tx = optimizer(config, plan)
     valid = (jnp.arange(n_batches * batch) < n).reshape(n_batches, batch)
 
     rows = row_sharding(batch)
@@ -144,30 +152,30 @@ def _block_one(graphdef, layout: Layout, config: TrainConfig, p, s, cur, obs, k,
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def block(graphdef, layout: Layout, config: TrainConfig, p, s, cur, obs, k, fill):
+def block(graphdef, layout: Layout, config: TrainConfig, p, s, cur, obs, k, fill, plan):
     """:func:`_block_one` ``vmap``ped over the leading member axis of the parameters, optimiser states,
-    tables, masks and keys (``fill`` shared): every member's block in one program.
+    tables, masks and keys (``fill`` and the schedule's ``plan`` shared): every member's block in one program.
 
     Module-level and keyed on static (model structure, layout, config), so every fit of the same shapes
     and settings reuses one compiled program.
     """
     one = functools.partial(_block_one, graphdef, layout, config)
-    return jax.vmap(one, in_axes=(0, 0, 0, 0, 0, None))(p, s, cur, obs, k, fill)
+    return jax.vmap(one, in_axes=(0, 0, 0, 0, 0, None, None))(p, s, cur, obs, k, fill, plan)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
-def evaluate(graphdef, layout: Layout, loss: str, validating: bool, shared: bool, p, cur, X, train_obs, held, fill):
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def evaluate(graphdef, layout: Layout, loss: str, shared: bool, p, cur, X, train_obs, held, fill):
     """Every member's whole-table prediction, observed-cell MAE and held-out loss (:func:`_evaluate_one`
     ``vmap``ped over the member axis; ``X`` and ``fill`` shared). The table is an argument, not a
     closed-over constant, so XLA does not fold it into the program. ``shared``: the working table ``cur``
     is the observed table with every other cell at ``fill`` (no recurrent refill), so the prediction
-    and the held-out loss read one forward pass."""
-    one = functools.partial(_evaluate_one, graphdef, layout, loss, validating, shared)
+    and the held-out loss read one forward pass. A fit that holds nothing out gets a held-out loss of 0
+    from the same program, so a fit and its refit (which holds nothing out) share it."""
+    one = functools.partial(_evaluate_one, graphdef, layout, loss, shared)
     return jax.vmap(one, in_axes=(0, 0, None, 0, 0, None))(p, cur, X, train_obs, held, fill)
 
 
-def _evaluate_one(graphdef, layout: Layout, loss: str, validating: bool, shared: bool, p, cur, X, train_obs, held,
-                  fill):
+def _evaluate_one(graphdef, layout: Layout, loss: str, shared: bool, p, cur, X, train_obs, held, fill):
     """One member's prediction, observed-cell MAE and held-out loss (0 when nothing is held out)."""
     m = nnx.merge(graphdef, p)
     missing_in = (~train_obs).astype(jnp.float32)
@@ -175,8 +183,6 @@ def _evaluate_one(graphdef, layout: Layout, loss: str, validating: bool, shared:
     pred = apply_head(pass_cur, layout)
     trw = train_obs.astype(jnp.float32)
     mae = (jnp.abs(pred - X) * trw).sum() / jnp.maximum(trw.sum(), 1.0)
-    if not validating:
-        return pred, mae, jnp.zeros(())
     scores = pass_cur if shared else m(jnp.where(train_obs, X, fill), missing_in)
     hw = held.astype(jnp.float32)
     loss_fn = reconstruction_loss(loss)
@@ -184,4 +190,4 @@ def _evaluate_one(graphdef, layout: Layout, loss: str, validating: bool, shared:
     return pred, mae, val
 
 
-__all__ = ["predict", "one_pass", "program_config", "optimizer", "row_sharding", "block", "evaluate"]
+__all__ = ["predict", "one_pass", "program_config", "schedule_plan", "optimizer", "row_sharding", "block", "evaluate"]
