@@ -106,7 +106,7 @@ The fixed 4,800 steps gave a 546-row table about 2,000 passes and 7 s of trainin
 masks (20% MCAR, seeds 3-8 of Housing; 10% MCAR, 600-row Mushroom samples of seeds 10-12): at 1,800
 steps Housing's mean RMSE was 0.1775 against 0.1767 at 4,800 and its accuracy 81.6% against 81.3%, the
 Mushroom samples' accuracy 79.9% against 79.7%, at 2.6 s and 18 s per call against 7.0 s and 71 s; 450
-and 900 steps cost the Mushroom samples 0.6-0.7 points."""
+and 900 steps cost the Mushroom samples 0.6-0.7 points (``benchmarks/results/categorical_budget_dev.md``)."""
 
 
 def categorical_steps(n_rows: int) -> int:
