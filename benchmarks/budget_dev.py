@@ -1,6 +1,6 @@
 """The default's cost constants tried on development masks: ``invimpute bench`` run with constants of
-:mod:`invimpute.training.config` (the budget, the batch) or :mod:`invimpute.methods.auto` (hold-out
-share, KNN donors) set for this process only (how the floor of
+:mod:`invimpute.training.config` (the budget, the batch), :mod:`invimpute.methods.auto` (hold-out
+share, KNN donors) or :mod:`invimpute.config` (the default network's width) set for this process only (how the floor of
 :data:`~invimpute.training.config.MIN_STEPS` and the batch of long tables were chosen; results in
 ``benchmarks/results/speed_budget_dev.md``). Every argument after the settings is passed to the bench.
 
@@ -16,12 +16,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+import invimpute.config as model_config
 import invimpute.methods.auto as auto
 import invimpute.training.config as budget
 
 KNOBS = {**{k: budget for k in ("MIN_STEPS", "BUDGET_EPOCHS", "MAX_STEPS", "FLOOR_EPOCHS", "LEAST_STEPS",
                                  "MAX_BATCH", "BATCH_STEPS")},
-         **{k: auto for k in ("MIN_HOLDOUT", "KNN_DONORS", "KNN_WORK")}}
+         **{k: auto for k in ("MIN_HOLDOUT", "KNN_DONORS", "KNN_WORK")},
+         **{k: model_config for k in ("MIN_WIDTH", "MAX_WIDTH")}}
 
 
 def apply(settings: list[str]) -> None:

@@ -29,7 +29,11 @@ from invimpute.tables.scaling import SCALINGS
 
 ARCHITECTURES = ("auto", "mlp", "reference", "conv")
 HEADS = ("typed", "sigmoid")
-MAX_WIDTH = 256
+MIN_WIDTH, MAX_WIDTH = 256, 256
+"""The first hidden layer of the default MLP: eight units per encoded column, within [MIN_WIDTH, MAX_WIDTH]
+(the second has half as many). A floor of 128 made a 699-row table's call 3.5x faster at the same error,
+but cost letter 1.9-2.2% RMSE at 1,500 rows to full size on development masks
+(``benchmarks/results/width_dev.md``), so small tables keep 256 units."""
 
 C = TypeVar("C")
 
@@ -138,7 +142,7 @@ class ModelConfig:
         a small table, and a step cost that keeps wide tables within the time of the fast peers."""
         hidden = self.hidden
         if hidden is None:
-            first = int(min(MAX_WIDTH, max(256, 8 * features)))
+            first = int(min(MAX_WIDTH, max(MIN_WIDTH, 8 * features)))
             hidden = (first, first // 2)
         latent = self.latent if self.latent is not None else int(min(64, max(8, features)))
         return tuple(int(h) for h in hidden), int(latent)
