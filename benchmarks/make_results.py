@@ -20,6 +20,47 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 SECTIONS = [
     (
+        "The defaults after a fit and its warm refit share one compiled training program (issue 28): "
+        "`Imputer()` on the GAIN tables, 20% MCAR, seeds 0-2, full size, on the masks of `defaults4.jsonl` (same "
+        "mask_sha256; the peers' figures are in the section 'The defaults'). 2-core CPU; short import-time "
+        "measurements ran beside the letter and credit cells, so their seconds are inflated",
+        "defaults10.md",
+        "invimpute bench --datasets breast breast_diagnostic spam letter credit --mechanisms mcar --rates 0.2 "
+        "--seeds 0 1 2 --methods auto --out benchmarks/results/defaults10.jsonl; report: `invimpute bench "
+        "--report-only --out benchmarks/results/defaults10.jsonl --report benchmarks/results/defaults10.md`",
+    ),
+    (
+        "Latency after the shared training program, 256-row chunks and the categorical budget (issue 28). Quiet "
+        "CPU, one run",
+        "latency11_small.md",
+        "python benchmarks/latency.py --tables diabetes breast penguins Housing Fair --methods auto iterative "
+        "--timeout 300 --out benchmarks/results/latency11_small.md --jsonl benchmarks/results/latency11_small.jsonl",
+    ),
+    (
+        "Mushroom after the shared training program (issue 28): `Imputer()`, 10% MCAR, seeds 0-4, on the masks of "
+        "`defaults4_mushroom.jsonl` (same mask_sha256; KNN's figures are there). Quiet CPU",
+        "defaults10_mushroom.md",
+        "invimpute bench --datasets mushroom --mechanisms mcar --rates 0.1 --seeds 0 1 2 3 4 --methods auto --out "
+        "benchmarks/results/defaults10_mushroom.jsonl",
+    ),
+    (
+        "The mixed tables after the shared training program and the categorical budget (issue 28). 2-core CPU "
+        "shared with short import-time measurements, so the seconds are inflated",
+        "mixed_tables10.md",
+        "python benchmarks/mixed_tables.py --out benchmarks/results/mixed_tables10.md --jsonl "
+        "benchmarks/results/mixed_tables10.jsonl",
+    ),
+    (
+        "The categorical recipe's budget, chosen on development masks (issue 28)",
+        "categorical_budget_dev.md",
+        "python benchmarks/categorical_budget_dev.py --steps 4800 450 900 1800",
+    ),
+    (
+        "The default network's width floor on development masks (issue 28; the floor stays 256)",
+        "width_dev.md",
+        "python benchmarks/budget_dev.py --set MIN_WIDTH=W -- ... (the commands in the section)",
+    ),
+    (
         "The defaults with the batch of long tables and KNN's donors bounded by work (issue 28): `Imputer()` on "
         "the GAIN tables, 20% MCAR, seeds 0-2, full size, on the masks of `defaults4.jsonl` (same mask_sha256; "
         "the peers' figures are in the section 'The defaults'). Quiet 2-core CPU",
