@@ -37,6 +37,13 @@ SECTIONS = [
         "--timeout 300 --out benchmarks/results/latency11_small.md --jsonl benchmarks/results/latency11_small.jsonl",
     ),
     (
+        "Latency of `Imputer()` and its peers, every table, after the shared training program (issue 28). "
+        "Quiet CPU, one run",
+        "latency11.md",
+        "python benchmarks/latency.py --timeout 300 --out benchmarks/results/latency11.md --jsonl "
+        "benchmarks/results/latency11.jsonl",
+    ),
+    (
         "Mushroom after the shared training program (issue 28): `Imputer()`, 10% MCAR, seeds 0-4, on the masks of "
         "`defaults4_mushroom.jsonl` (same mask_sha256; KNN's figures are there). Quiet CPU",
         "defaults10_mushroom.md",
