@@ -209,14 +209,16 @@ def test_missing_directory(tmp_path):
 
 def test_auto_on_a_mostly_categorical_table_uses_the_categorical_network_and_round_trips(tmp_path, monkeypatch):
     """At its defaults auto gives a mostly categorical table study 1's network recipe; a checkpoint
-    rebuilds that network (not the default one) and transforms identically. The recipe's step budget is
-    shrunk for the test (the recipe is read when the network is made, so the wiring is the same)."""
+    rebuilds that network (not the default one), with the budget sized to the fitted rows, and transforms
+    identically. The recipe's step budget is shrunk for the test (the recipe is read when the network is
+    made, so the wiring is the same)."""
     from dataclasses import replace
 
     from invimpute.methods import auto
 
-    monkeypatch.setattr(auto, "CATEGORICAL_TRAIN", replace(auto.CATEGORICAL_TRAIN, steps=200))
-    CATEGORICAL_MODEL, CATEGORICAL_TRAIN = auto.CATEGORICAL_MODEL, auto.CATEGORICAL_TRAIN
+    monkeypatch.setattr(auto, "CATEGORICAL_TRAIN", replace(auto.CATEGORICAL_TRAIN, steps=300))
+    monkeypatch.setattr(auto, "CATEGORICAL_FLOOR", 100)  # 150 rows: 150 passes of one batch, under the 300 steps
+    CATEGORICAL_MODEL, CATEGORICAL_TRAIN = auto.CATEGORICAL_MODEL, replace(auto.CATEGORICAL_TRAIN, steps=150)
 
     rng = np.random.default_rng(4)
     z = rng.normal(size=150)
@@ -231,6 +233,7 @@ def test_auto_on_a_mostly_categorical_table_uses_the_categorical_network_and_rou
     assert network.model_config == CATEGORICAL_MODEL and network.train_config == CATEGORICAL_TRAIN
     loaded = checkpoint.load(checkpoint.save(imp, tmp_path / "auto_cat"))
     assert loaded.method_.methods_["network"].model_config == CATEGORICAL_MODEL
+    assert loaded.method_.methods_["network"].train_config == network.train_config  # the budget sized at fit
     assert imp.transform(df).equals(loaded.transform(df))
     custom = Imputer(train={"steps": 300}, seed=1).fit(df).method_.methods_["network"]
     assert custom.train_config.steps == 300 and custom.model_config.architecture != "reference"

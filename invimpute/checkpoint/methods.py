@@ -83,7 +83,7 @@ def _dump_auto(method: Auto, prefix: str) -> tuple[dict, dict[str, np.ndarray]]:
     choices = [{"errors": c.errors, "weights": c.weights, "choice": c.choice, "cells": c.cells, "rule": c.rule}
                for c in method.choices_]
     return {"kind": "auto", "names": list(method.names_), "candidates": candidates, "choices": choices,
-            "opaque": opaque}, arrays
+            "rows": getattr(method, "n_rows_", None), "opaque": opaque}, arrays
 
 
 def restore(method, state: dict, arrays: dict[str, np.ndarray], layout, width: int, prefix: str = "") -> None:
@@ -149,11 +149,12 @@ def _restore_auto(method: Auto, state: dict, arrays, layout, width: int, prefix:
     names = list(state["names"])
     method.names_ = names
     method.layout_ = layout
+    method.n_rows_ = state.get("rows")  # None in files written before it was saved
     method.methods_ = {}
     for name in names:
         if name == INVERTED:
             continue
-        candidate = method.make_candidate(name, layout)
+        candidate = method.make_candidate(name, layout, method.n_rows_)  # sized as at fit
         restore(candidate, state["candidates"][name], arrays, layout, width, f"{prefix}candidate/{name}/")
         method.methods_[name] = candidate
     if INVERTED in names:

@@ -19,7 +19,8 @@ held-out ones included, is input to each candidate.
 ``holdout_`` keeps the held-out cells and every candidate's fill of them (``(held, fills)``, fills
 (held cells, candidates)), and ``fit_data_`` the table fitted on: :mod:`invimpute.uncertainty.blended`
 calibrates the belief of the blend on the first and refits the Gaussian model's bootstrap draws on the
-second.
+second. ``n_rows_`` is the number of rows fitted on, which sizes the candidates (KNN's donors, the
+categorical network's budget), so a checkpoint rebuilds them as they were fitted.
 """
 
 from __future__ import annotations
@@ -296,7 +297,7 @@ class Auto:
         k_hold, k_fit, k_imp, k_sel = jax.random.split(key, 4)
         held = np.asarray(hide_cells(k_hold, jnp.asarray(observed), layout, holdout_rate(observed, self.fraction)))
         train = observed & ~held
-        self.layout_ = layout
+        self.layout_, self.n_rows_ = layout, X.shape[0]
         self.methods_ = {n: self._fit_candidate(n, X, train, layout, jax.random.fold_in(k_fit, i))
                          for i, n in enumerate(names) if n != INVERTED}
         if INVERTED in names:  # last among the names, so the others' keys do not depend on it
