@@ -5,16 +5,24 @@ Everything here is tiny on purpose: the suite runs on a shared 2-core CPU.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-# Tests that run the command line in-process never write compiled programs under the data home; the
-# tests of the compilation cache pass a temporary folder.
-os.environ.setdefault("INVIMPUTE_COMPILE_CACHE", "off")
+if "INVIMPUTE_COMPILE_CACHE" not in os.environ:
+    # One compilation cache for this test run, in a temporary folder removed at its end, never the user's:
+    # the first process to load this file (pytest-xdist's controller) creates it, and its workers, the
+    # command-line subprocesses and the notebooks' kernels inherit it, so a program compiled by one is
+    # loaded by the others. The tests of the cache itself pass folders of their own.
+    _RUN_CACHE = tempfile.mkdtemp(prefix="invimpute-test-jax-")
+    os.environ["INVIMPUTE_COMPILE_CACHE"] = _RUN_CACHE
+    atexit.register(shutil.rmtree, _RUN_CACHE, ignore_errors=True)
 
 
 FULLY_OPTIMISED = frozenset({"test_readme.py", "test_docs.py", "test_cli_job.py"})

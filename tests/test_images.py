@@ -87,8 +87,10 @@ def test_conv_autoencoder_pads_any_size():
     assert m.encode(x, jnp.zeros_like(x)).shape == (3, 5)
 
 
-def _fit_tiny() -> tuple[ii.Imputer, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(imputer, damaged images, the caller's copy before fit, the repair, the truth)."""
+@pytest.fixture(scope="module")
+def tiny_fit() -> tuple[ii.Imputer, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(imputer, damaged images, the caller's copy before fit, the repair, the truth): one fit for the tests
+    that read it."""
     images = strokes()
     lost = ii.row_mask(1, len(images), 8, 8, 3)
     broken = np.where(lost, np.nan, images).astype(np.float32)
@@ -97,8 +99,8 @@ def _fit_tiny() -> tuple[ii.Imputer, np.ndarray, np.ndarray, np.ndarray, np.ndar
     return imp, broken, before, imp.transform(broken), images
 
 
-def test_imputer_on_images_trains_the_conv_model_and_keeps_observed_pixels():
-    imp, broken, before, out, images = _fit_tiny()
+def test_imputer_on_images_trains_the_conv_model_and_keeps_observed_pixels(tiny_fit):
+    imp, broken, before, out, images = tiny_fit
     assert isinstance(imp.method_.models_[0], ConvAutoencoder)
     assert imp.method_.resolved_train_config(64).corruption_by == ImageDamage(8, 8)
     np.testing.assert_array_equal(broken, before, err_msg="the caller's data must not change")
@@ -109,10 +111,10 @@ def test_imputer_on_images_trains_the_conv_model_and_keeps_observed_pixels():
     np.testing.assert_array_equal(out, again)
 
 
-def test_the_image_model_survives_a_checkpoint(tmp_path):
+def test_the_image_model_survives_a_checkpoint(tiny_fit, tmp_path):
     from invimpute import checkpoint
 
-    imp, broken, _, out, _ = _fit_tiny()
+    imp, broken, _, out, _ = tiny_fit
     loaded = checkpoint.load(checkpoint.save(imp, tmp_path / "images"))
     assert isinstance(loaded.method_.models_[0], ConvAutoencoder)
     np.testing.assert_array_equal(loaded.transform(broken), out)
