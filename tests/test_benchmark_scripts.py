@@ -87,8 +87,13 @@ def test_damage_shift_report_states_each_verdict():
     records = [{**cell, "method": m, "rmse": r} for m, r in
                (("one pass", 0.09), ("reverse", 0.091), ("reverse, validated", 0.08))]
     lines = ds.report(records, "h").splitlines()
-    assert lines[-3].endswith("| no | yes |")
+    assert lines[-3].endswith("| no | yes | - |")
     assert lines[-1].endswith("reverse 0 of 1; reverse, validated 1 of 1.")
+    records += [{**cell, "method": m, "rmse": r} for m, r in (("KNN (k=5)", 0.085), ("reverse from KNN", 0.07))]
+    lines = ds.report(records, "h").splitlines()
+    assert lines[-3].endswith("| no | yes | yes |")
+    assert lines[-1].endswith("Where it beats both the one pass and KNN: reverse 0 of 1; reverse, validated 1 of 1; "
+                              "reverse from KNN 1 of 1.")
 
 
 def test_mixed_tables_score():
@@ -157,11 +162,11 @@ def test_budget_dev_sets_the_training_budget_for_this_process(monkeypatch):
         script.apply(["LEARNING_RATE=1"])
     with pytest.raises(SystemExit, match="MAX_BATCH needs a int"):
         script.apply(["MAX_BATCH=lots"])
-    import invimpute.methods.auto as auto
+    import invimpute.peers.neighbours as neighbours
 
-    monkeypatch.setattr(auto, "KNN_WORK", auto.KNN_WORK)
+    monkeypatch.setattr(neighbours, "KNN_WORK", neighbours.KNN_WORK)
     script.apply(["KNN_WORK=1e6"])
-    assert auto.knn_donors(1_000, 10) == 100
+    assert neighbours.knn_donors(1_000, 10) == 100
 
 
 def test_dev_table_puts_runs_side_by_side(tmp_path):
