@@ -17,7 +17,12 @@ images (compilation excluded, paid once per shape):
   :class:`~invimpute.InversionConfig` (gradient descent over the missing pixels only, ``vmap``ped and
   ``jit``-compiled over the images), and in latent mode,
 - ``Imputer("reverse")``: the product path (its per-pixel choice between one pass and reverse training,
-  made at fit on held-out pixels).
+  made at fit on held-out pixels; on images reverse training starts from the fill of the nearest training
+  images, ``InversionConfig(init="auto")`` -> ``"knn"``),
+- reverse training from the library KNN's fill instead of the one pass (``InversionConfig(init="fill")``
+  with that fill in the missing pixels), in input and latent mode,
+- ``Imputer("reverse", inversion={"init": "model"})``: the product path starting from the one pass, as
+  before ``"auto"`` (fitted separately with the same seed: the same model).
 
 Data: ``digits`` is scikit-learn's 1,797 8x8 digits (``/16`` into [0, 1]), split 80/20 by a seeded
 permutation, with a band of 3 of the 8 rows removed (``--rows 3``); ``mnist`` is the 10,000 MNIST test
@@ -77,7 +82,7 @@ def timed(fn) -> tuple[np.ndarray, float]:
     return out, time.perf_counter() - t
 
 
-def methods(imp: ii.Imputer, xtr: np.ndarray, xte: np.ndarray, missing: np.ndarray, key) -> dict:
+def methods(imp: ii.Imputer, imp_model: ii.Imputer, xtr: np.ndarray, xte: np.ndarray, missing: np.ndarray, key) -> dict:
     """Method name -> thunk returning its fill of the damaged test images."""
     n = len(xte)
     flat_tr, flat_te, miss = xtr.reshape(len(xtr), -1), xte.reshape(n, -1), missing.reshape(n, -1)
@@ -94,6 +99,11 @@ def methods(imp: ii.Imputer, xtr: np.ndarray, xte: np.ndarray, missing: np.ndarr
         return KNNImputer(n_neighbors=5, keep_empty_features=True).fit(flat_tr).transform(np.where(observed, flat_te, np.nan))
 
     config = ii.InversionConfig()
+
+    def from_knn(mode: str):
+        start = np.where(observed, x_in, knn_fill(flat_tr, donors_obs, x_in, observed)).astype(np.float32)
+        return ii.invert(model, start, observed, layout, replace(config, init="fill", mode=mode), key).x
+
     return {
         "mean fill": lambda: np.broadcast_to(mean, x_in.shape),
         "KNN (k=5, scikit-learn)": sk_knn,
@@ -103,6 +113,9 @@ def methods(imp: ii.Imputer, xtr: np.ndarray, xte: np.ndarray, missing: np.ndarr
         "reverse training, latent mode": lambda: ii.invert(model, x_in, observed, layout,
                                                            replace(config, mode="latent"), key).x,
         'Imputer("reverse")': lambda: imp.transform(damaged),
+        "reverse training from KNN": lambda: from_knn("input"),
+        "reverse training from KNN, latent mode": lambda: from_knn("latent"),
+        'Imputer("reverse", inversion={"init": "model"})': lambda: imp_model.transform(damaged),
     }
 
 
@@ -114,13 +127,15 @@ def run(name: str, seed: int, args, records: list[dict]) -> None:
     t = time.perf_counter()
     imp = ii.Imputer("reverse", seed=seed, **params).fit(xtr)
     fit_s = time.perf_counter() - t
+    imp_model = ii.Imputer("reverse", seed=seed,
+                           **{**params, "inversion": {**params.get("inversion", {}), "init": "model"}}).fit(xtr)
     key = jax.random.key(seed)
     for j, pattern in enumerate(args.patterns.split(",")):
         missing = ii.row_mask(jax.random.fold_in(key, 100 + j), n, h, w, n_rows, contiguous=(pattern == "band"))
         cell = {"data": name, "seed": seed, "damage": pattern, "rows_removed": n_rows, "height": h, "n_train": len(xtr),
                 "n_test": n, "fit_s": round(fit_s, 1), "params": params,
                 "model": type(imp.method_.models_[0]).__name__}
-        for label, fn in methods(imp, xtr, xte, missing, jax.random.fold_in(key, 200 + j)).items():
+        for label, fn in methods(imp, imp_model, xtr, xte, missing, jax.random.fold_in(key, 200 + j)).items():
             if label.startswith("KNN (k=5, scikit") and args.skip_sklearn:
                 continue
             filled, seconds = timed(fn)

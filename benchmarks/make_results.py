@@ -310,7 +310,16 @@ SECTIONS = [
         "python benchmarks/mnist_reverse.py --out benchmarks/results/mnist.md",
     ),
     (
-        "Images at the Imputer's defaults: the convolutional masked autoencoder under mixed damage at the image "
+        "Images at the Imputer's defaults, reverse training starting from the nearest training images' fill "
+        "(`InversionConfig(init=\"auto\")` -> `\"knn\"` on images): scikit-learn's 8x8 digits, a band of 3 rows "
+        "or 3 random rows removed (issue 24)",
+        "image_defaults_digits_knn.md",
+        "python benchmarks/image_defaults.py --data digits --seeds 0,2,3 --out "
+        "benchmarks/results/image_defaults_digits_knn.md --jsonl benchmarks/results/image_defaults_digits_knn.jsonl",
+    ),
+    (
+        "Images at the Imputer's defaults before reverse training started from KNN's fill (it started from the "
+        "one pass): the convolutional masked autoencoder under mixed damage at the image "
         "step size (3e-3), scikit-learn's 8x8 digits with a band of 3 rows removed (issue 24)",
         "image_defaults_digits.md",
         "python benchmarks/image_defaults.py --data digits --seeds 0,2,3 --out "

@@ -391,7 +391,8 @@ def test_auto_bounds_knn_donors_by_the_distance_work():
     its passes cost at most ``KNN_WORK`` multiply-adds; the fitted candidate holds that many donors."""
     import jax
 
-    from invimpute.methods.auto import KNN_DONORS, KNN_WORK, Auto, knn_donors
+    from invimpute.methods.auto import Auto
+    from invimpute.peers.neighbours import KNN_DONORS, KNN_WORK, knn_donors
     from invimpute.encoding.layout import NUMERIC, Layout
 
     assert knn_donors(20_000, 16) == KNN_DONORS and knn_donors(1_000, 20) == KNN_DONORS

@@ -18,6 +18,7 @@ from flax import nnx
 from invimpute.checkpoint import state as method_state
 from invimpute.methods.auto import INVERTED, Auto, InvertedFill
 from invimpute.methods.registry import REVERSE_CANDIDATES, Autoencoding
+from invimpute.peers.neighbours import NearestNeighbours
 from invimpute.scoring.selection import ColumnChoice
 from invimpute.checkpoint.state import StateError
 from invimpute.training.loop import History
@@ -66,6 +67,11 @@ def _dump_network(method: Autoencoding, prefix: str) -> tuple[dict, dict[str, np
              "steps_per_evaluation": method.steps_per_evaluation_, "opaque": []}
     if getattr(method, "weights_", None) is not None:
         arrays[f"{prefix}column_weights"] = np.asarray(method.weights_)
+    if getattr(method, "neighbours_", None) is not None:  # the donors of reverse training's KNN start
+        sub, sub_arrays = dump(method.neighbours_, f"{prefix}neighbours/")
+        state["neighbours"] = sub
+        state["opaque"] += sub["opaque"]
+        arrays.update(sub_arrays)
     if method.algorithm == "recurrent":  # the fills refined in training, returned for the training table
         arrays[f"{prefix}fit_x"], arrays[f"{prefix}fit_observed"] = (np.asarray(a) for a in method.fit_data_)
         arrays.update({f"{prefix}fill_{i}": np.asarray(f) for i, f in enumerate(method.fills_)})
@@ -140,6 +146,14 @@ def _restore_network(method: Autoencoding, state: dict, arrays, layout, width: i
     method.mean_ = _array(arrays, f"{prefix}mean", (width,))
     radii = _array(arrays, f"{prefix}radii", (n_models,))
     method.radii_ = [None if np.isnan(r) else float(r) for r in radii]
+    method.neighbours_ = None
+    if "neighbours" in state:
+        method.neighbours_ = NearestNeighbours()
+        method_state.load(method.neighbours_, state["neighbours"]["attributes"], arrays)
+        if method.neighbours_.layout_ != method.layout_:
+            raise StateError("the saved donors of reverse training's KNN start do not match the saved schema")
+    elif method.resolved_inversion_config().init == "knn":
+        raise StateError("the settings start reverse training from KNN (init='knn'), but the checkpoint holds no donor rows")
     method.weights_ = None
     if f"{prefix}column_weights" in arrays:
         method.weights_ = _array(arrays, f"{prefix}column_weights", (len(REVERSE_CANDIDATES), width))

@@ -55,8 +55,9 @@ def _invert_chunk(graphdef, layout, config, params, x, obs, x0, keys, radius):
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
 def start_chunk(graphdef, layout, init, params, x, obs, mean):
-    """Starting values for the missing entries: the model's one-pass fill, column means or the fill."""
-    if init == "model":
+    """Starting values for the missing entries: the model's one-pass fill (``init="auto"`` too), column means
+    or the fill."""
+    if init in ("auto", "model"):
         model = nnx.merge(graphdef, params)
         guess = apply_head(model(jnp.where(obs, x, 0.0), (~obs).astype(jnp.float32)), layout)
     elif init == "mean":
@@ -64,6 +65,13 @@ def start_chunk(graphdef, layout, init, params, x, obs, mean):
     else:
         guess = x
     return jnp.where(obs, x, guess)
+
+
+def solver_rows(X: np.ndarray, observed: np.ndarray, config: InversionConfig) -> np.ndarray:
+    """The rows the solver starts from: the missing entries zeroed, or, under ``init="fill"``, kept where
+    they are finite (the fill given to start from; NaN and inf become 0)."""
+    keep = observed | (np.isfinite(X) if config.init == "fill" else False)
+    return np.where(keep, X, 0.0).astype(np.float32)
 
 
 def column_means(X: np.ndarray, observed: np.ndarray) -> np.ndarray:
@@ -88,6 +96,10 @@ def check_inputs(model: nnx.Module, X: np.ndarray, observed: np.ndarray, layout:
             f"X has NaN/inf in {int(bad.sum())} observed entries (first at row {r}, column {c}); "
             f"mark them as missing in `observed` or fix the data"
         )
+    if config.init == "knn":
+        raise ValueError("InversionConfig(init='knn') starts from a nearest-neighbour fill of the rows a method was "
+                         "fitted on, which this function does not have: fit Imputer('reverse', inversion="
+                         "{'init': 'knn'}), or put that fill in X's missing entries and use init='fill'")
     latent = config.mode == "latent" or config.code_penalty != "none"
     if latent and not (hasattr(model, "encode") and hasattr(model, "decode")):
         need = "latent mode" if config.mode == "latent" else f"code_penalty={config.code_penalty!r}"
@@ -129,7 +141,8 @@ def invert(
         :class:`~invimpute.models.networks.ConvAutoencoder`) or any Flax NNX module that follows the
         protocol of :mod:`invimpute.inversion.protocol` (``model(x, missing) -> scores``; ``encode`` and
         ``decode`` too for latent mode); it is not changed.
-      X: the encoded rows, (n, d) float; missing entries may hold anything.
+      X: the encoded rows, (n, d) float; missing entries may hold anything (under ``init="fill"``, the
+        values to start from).
       observed: (n, d) bool, True where a value is present.
       layout: each encoded column's kind and group (:class:`~invimpute.encoding.layout.Layout`).
       config: the solver's settings (:class:`~invimpute.inversion.solver.InversionConfig`).
@@ -147,7 +160,7 @@ def invert(
         x0 = start_chunk(graphdef, layout, config.init, params, x, obs, mean)
         return _invert_chunk(graphdef, layout, config, params, x, obs, x0, keys, radius)
 
-    outs = map_rows(chunk, (np.where(observed, X, 0.0).astype(np.float32), observed), config.batch_size, key=key)
+    outs = map_rows(chunk, (solver_rows(X, observed, config), observed), config.batch_size, key=key)
     x_hat, loss, steps, done, trace = (np.asarray(o) for o in outs)
     return InversionResult(
         x=np.where(observed, X, x_hat).astype(np.float32), loss=loss, steps=steps, converged=done,
@@ -183,5 +196,5 @@ def _code_norms(graphdef, params, x, obs):
 
 __all__ = [
     "InversionConfig", "InversionResult", "invert", "code_radius", "column_means", "chunk_size", "check_inputs",
-    "prepare_inputs", "start_chunk",
+    "prepare_inputs", "solver_rows", "start_chunk",
 ]

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from invimpute.inversion.batch import prepare_inputs, start_chunk
+from invimpute.inversion.batch import prepare_inputs, solver_rows, start_chunk
 from invimpute.encoding.layout import Layout
 from invimpute.runtime.rows import map_rows
 from invimpute.inversion.solver import InversionConfig, param, solve_one, unparam
@@ -103,7 +103,7 @@ def invert_draws(
             graphdef, layout, config, bool(model_dropout), params, x, obs, x0, jnp.swapaxes(keys, 0, 1), noise, radius)
         return jnp.swapaxes(draws, 0, 1)
 
-    x_hat = map_rows(chunk, (np.where(observed, X, 0.0).astype(np.float32), observed),
+    x_hat = map_rows(chunk, (solver_rows(X, observed, config), observed),
                      max(1, config.batch_size // int(n_draws)), key=key, key_shape=(int(n_draws),))
     return np.where(observed, X, np.swapaxes(np.asarray(x_hat), 0, 1)).astype(np.float32)
 

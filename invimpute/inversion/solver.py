@@ -30,7 +30,7 @@ MODES = ("input", "latent")
 OBJECTIVES = ("observed", "all", "masked")
 PARAMETERISATIONS = ("auto", "identity")
 CODE_PENALTIES = ("none", "sphere", "l2")
-INITS = ("model", "mean", "fill")
+INITS = ("auto", "model", "mean", "fill", "knn")
 OPTIMIZERS = ("adam", "sgd", "momentum")
 MASK_SEED = 0
 """The ``"masked"`` objective hides the entries of a fixed pseudo-random sequence of masks, step ``i`` taking
@@ -54,8 +54,8 @@ class InversionConfig:
         from the fixed sequence :data:`MASK_SEED` names) is hidden from the model, which predicts them from the rest, the proposal included, as it was
         trained to (``TrainConfig(target="hidden")``). Latent mode reads ``"masked"`` as ``"observed"``.
       hide_rate: share of the observed entries hidden in each step of the ``"masked"`` objective.
-      proximal: weight of the mean squared distance of the proposal from its start (the model's one
-        pass under ``init="model"``), so the missing entries move only where the observed ones say so.
+      proximal: weight of the mean squared distance of the proposal from its start (``init``), so the
+        missing entries move only where the observed ones say so.
       loss: ``"typed"`` (CE/BCE/MSE by column kind) or ``"mse"``.
       parameterisation: ``"auto"`` keeps values valid by column kind (softmax / sigmoid / identity);
         ``"identity"`` optimises raw values.
@@ -64,7 +64,12 @@ class InversionConfig:
         ``"l2"`` adds ``code_weight * |c|^2``.
       input_dropout: rate at which input entries are zeroed in each step (a fresh key per sample per
         step, all derived from the one key given to :func:`invert`).
-      init: starting point of the free entries: the model's own one-pass fill, column means, or the fill.
+      init: starting point of the free entries: the model's own one-pass fill, column means, the fill
+        given in the missing entries, or (``"knn"``) the k-nearest-neighbour fill from the rows a method was
+        fitted on, which :class:`~invimpute.Imputer` keeps (:func:`invert` itself has no donor rows: give it
+        that fill under ``"fill"``). ``"auto"``: ``"knn"`` where the Imputer repairs images (on the
+        development split of the digits, reverse training from KNN's fill beat both KNN and reverse
+        training from the one pass), ``"model"`` on tables and in :func:`invert`.
       clean: pass the repaired sample through the model once more and use its output.
       tol: per-sample early stop when the relative change of the loss falls below ``tol`` (0: off). Under
         the ``"masked"`` objective each step's loss is over a fresh random share of the observed
@@ -88,7 +93,7 @@ class InversionConfig:
     code_weight: float = 0.0
     radius: float | None = None
     input_dropout: float = 0.0
-    init: str = "model"
+    init: str = "auto"
     clean: bool = False
     tol: float = 0.0
     feed_mask: bool = False

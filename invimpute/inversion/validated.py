@@ -146,6 +146,9 @@ def invert_validated(
         if name == ONE_PASS:
             raise ValueError(f"candidate name {ONE_PASS!r} is taken by the one pass")
         check_inputs(model, X, observed, layout, config)
+        if config.init == "fill":
+            raise ValueError(f"configs[{name!r}] has init='fill': the cells hidden from the batch to score it would "
+                             f"start from their own values; use init='model' or 'mean'")
     names = [ONE_PASS, *configs]
     if incumbent is not None and incumbent not in names:
         raise ValueError(f"incumbent {incumbent!r} is not a candidate; choose one of {names} or None")

@@ -40,7 +40,7 @@ from invimpute.encoding.schema import Schema
 from invimpute.inversion.batch import InversionConfig
 from invimpute.encoding.layout import Layout
 from invimpute.methods.registry import Autoencoding
-from invimpute.peers.neighbours import NearestNeighbours
+from invimpute.peers.neighbours import KNN_DONORS, NearestNeighbours, knn_donors
 from invimpute.runtime.progress import scope, stage
 from invimpute.scoring.selection import BASELINE, blend, choose_columns, seeded_rng, selection_frame, weight_matrix
 from invimpute.encoding.missingness import hide_cells
@@ -59,14 +59,6 @@ training (no parameter gradient, no optimiser update, 1,024 rows per compiled ch
 candidate adds a small part of auto's time: on development masks of letter (1,000 rows, MCAR 20%, seed
 6; ``benchmarks/auto_inverted.py --share 4``, where it ran) auto took 10.1 s with it against 9.2 s without. Beyond it (large
 tables, where training stops after a few epochs) the inversion would cost more than the network."""
-KNN_DONORS, KNN_WORK = 20_000, 6.4e9
-"""Rows KNN draws its neighbours from (a seeded sample of the fit rows beyond that), at most
-``KNN_DONORS`` and at most ``KNN_WORK`` / (rows x encoded width) (:func:`knn_donors`): its distances cost
-rows x donors x width multiply-adds per pass, so this bounds the candidate's time on long or wide tables to
-that of letter (20,000 x 16, every row a donor). On development masks of credit (30,000 x 23, seeds 3-5;
-``benchmarks/results/speed_batch_dev.md``) 9,000 donors instead of 20,000 left auto's RMSE within 0.0002
-per seed and halved the KNN passes' time; on one letter mask 10,000 donors instead of 20,000 raised
-auto's RMSE by 2.8%, so the bound leaves tables of letter's size alone."""
 MIN_HOLDOUT, MAX_HOLDOUT = 0.05, 0.2
 REFIT = ("mean", "knn", "iterative", "gaussian")
 """Candidates refitted on every observed cell once chosen (they are cheap)."""
@@ -126,10 +118,6 @@ HOLDOUT_CELLS = 300
 """Held-out cells wanted per column: enough to score it, few enough that the candidates are fitted on
 nearly the table the final fill sees (every cell held out raises their missing rate)."""
 
-
-def knn_donors(n_rows: int, width: int) -> int:
-    """KNN's donor rows on a table of ``n_rows`` x ``width`` encoded columns (see :data:`KNN_DONORS`)."""
-    return int(max(1, min(KNN_DONORS, KNN_WORK // max(1, n_rows * width))))
 
 
 def holdout_rate(observed: np.ndarray, fraction: float) -> float:
@@ -371,5 +359,5 @@ class Auto:
 
 
 __all__ = ["Auto", "CANDIDATES", "check_auto_options", "INVERTED", "INVERSION_SHARE", "InvertedFill", "inversion_affordable", "CATEGORICAL_INCUMBENT", "CATEGORICAL_MODEL", "CATEGORICAL_SHARE", "CATEGORICAL_EPOCHS", "CATEGORICAL_FLOOR", "categorical_steps",
-           "CATEGORICAL_TRAIN", "GAUSSIAN_REFIT_ROUNDS", "GAUSSIAN_ROWS", "HOLDOUT_CELLS", "holdout_rate", "KNN_DONORS",
-           "REFIT_NETWORK_CELLS", "REFIT_RATE", "REFIT_SHARE", "KNN_WORK", "knn_donors"]
+           "CATEGORICAL_TRAIN", "GAUSSIAN_REFIT_ROUNDS", "GAUSSIAN_ROWS", "HOLDOUT_CELLS", "holdout_rate",
+           "REFIT_NETWORK_CELLS", "REFIT_RATE", "REFIT_SHARE"]

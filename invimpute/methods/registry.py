@@ -32,6 +32,7 @@ from invimpute.scoring.selection import blend, choose_columns, seeded_rng, selec
 from invimpute.runtime.progress import stage
 from invimpute.training.loop import TrainConfig, fit_members, one_pass
 from invimpute.inversion.validated import invert_validated
+from invimpute.peers.neighbours import KNN_DONORS, NearestNeighbours
 
 
 class Method(Protocol):
@@ -107,6 +108,10 @@ class Autoencoding:
             raise ValueError(f"choice must be one of {CHOICES}, got {self.choice!r}")
         if self.choice != "fit" and self.algorithm != "reverse":
             raise ValueError(f"choice={self.choice!r} is for method='reverse' (the others have no fill to choose)")
+        if self.choice == "batch" and self.inversion_config.init in ("fill", "knn"):
+            raise ValueError(f"choice='batch' scores reverse training on cells it hides from the batch, and "
+                             f"InversionConfig(init={self.inversion_config.init!r}) would start those cells from a "
+                             f"fill that saw them; use init='auto', 'model' or 'mean', or choice='fit'")
         self.model_config.validate()
         self.train_config.validate()
         if self.algorithm == "reverse":
@@ -118,6 +123,15 @@ class Autoencoding:
         if self.train_config.corruption_by in ("row", "mixed") and self.image_shape is None:
             raise ValueError(f"TrainConfig.corruption_by={self.train_config.corruption_by!r} needs image input "
                              "(an (n, height, width) array)")
+
+    def resolved_inversion_config(self) -> InversionConfig:
+        """The inversion settings as this method runs them: ``init="auto"`` resolved, to ``"knn"`` on images
+        (the fill of their nearest training images is the start) unless ``choice="batch"``, else ``"model"``."""
+        inv = self.inversion_config
+        if inv.init != "auto":
+            return inv
+        knn = self.image_shape is not None and self.choice == "fit"
+        return replace(inv, init="knn" if knn else "model")
 
     def training_layout(self, layout: Layout) -> Layout:
         """The layout the model is trained with: study 1's sigmoid-everything head when ``head="sigmoid"``."""
@@ -154,7 +168,7 @@ class Autoencoding:
         models = [self.model_config.build(X.shape[1], int(seed), self.image_shape) for seed in seeds]
         fit_keys = jax.vmap(jax.random.fold_in)(member_keys, jnp.arange(train.members))
         results = fit_members(models, X, observed, self.layout_, train, fit_keys, progress=self.progress)
-        self._keep(results, X, observed)
+        self._keep(results, X, observed, k_check)
         self.weights_ = None
         held = results[0].held
         if self.algorithm == "reverse" and self.choice == "fit" and held.any():
@@ -162,19 +176,33 @@ class Autoencoding:
                 self._check_inversion(np.asarray(X, np.float32), np.asarray(observed, bool), held, k_check)
         return self
 
-    def _keep(self, results: list, X: np.ndarray, observed: np.ndarray) -> None:
-        """Keep the trained members, their histories and fills, and what imputation reads of the table."""
+    def _keep(self, results: list, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> None:
+        """Keep the trained members, their histories and fills, and what imputation reads of the table (the
+        donor rows of reverse training's KNN start under ``InversionConfig(init="knn")``)."""
         self.models_ = [r.model for r in results]
         self.histories_ = [r.history for r in results]
         self.steps_per_evaluation_ = steps_per_evaluation(self.resolved_train_config(X.shape[0]), X.shape[0])
         self.fills_ = [r.filled for r in results]
         self.mean_ = column_means(X, observed)
-        inv = self.inversion_config
+        inv = self.resolved_inversion_config()
         if self.algorithm == "reverse" and inv.code_penalty == "sphere" and inv.radius is None:
             self.radii_ = [code_radius(m, X, observed) for m in self.models_]
         else:
             self.radii_ = [inv.radius] * len(self.models_)
         self.fit_data_ = (X, observed)
+        self.neighbours_ = None
+        if inv.init == "knn":  # its cost scales with the rows repaired, as the inversion's does
+            self.neighbours_ = NearestNeighbours(max_donors=KNN_DONORS).fit(X, observed, self.layout_, key)
+
+    def inversion_start(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> tuple[np.ndarray, InversionConfig]:
+        """``(X, config)`` as :func:`~invimpute.inversion.batch.invert` takes them: under ``init="knn"`` the
+        missing entries hold the nearest donors' fill and the config starts from it (``init="fill"``); else
+        as given."""
+        cfg = self.resolved_inversion_config()
+        if cfg.init != "knn":
+            return X, cfg
+        start = self.neighbours_.impute(X, observed, key)
+        return np.where(observed, X, start).astype(np.float32), replace(cfg, init="fill")
 
     def warm_refit(self, X: np.ndarray, observed: np.ndarray, key: jax.Array, share: float,
                    rate: float) -> "Autoencoding":
@@ -192,7 +220,7 @@ class Autoencoding:
                          learning_rate=train.step_size() * rate)
         keys = jax.random.split(key, len(self.models_))
         results = fit_members(self.models_, X, observed, self.layout_, config, keys, progress=self.progress)
-        self._keep(results, np.asarray(X, np.float32), np.asarray(observed, bool))
+        self._keep(results, np.asarray(X, np.float32), np.asarray(observed, bool), key)
         return self
 
     def _check_inversion(self, X: np.ndarray, observed: np.ndarray, held: np.ndarray, key: jax.Array) -> None:
@@ -202,7 +230,13 @@ class Autoencoding:
         helps, and the fill departs from the same model's one pass only on clear evidence, judged for the
         table as a whole (``family_wise``) so that a wide table does not leave it on some column's noise."""
         train = observed & ~held
-        fills = self._candidate_fills(X, train, key, REVERSE_CANDIDATES, column_means(X, train))
+        kept = self.neighbours_
+        if kept is not None:  # donors without the held-out cells, so that no row is its own donor for them
+            self.neighbours_ = NearestNeighbours(max_donors=kept.max_donors).fit(X, train, self.layout_, key)
+        try:
+            fills = self._candidate_fills(X, train, key, REVERSE_CANDIDATES, column_means(X, train))
+        finally:
+            self.neighbours_ = kept
         preds = np.stack([fills[n] for n in REVERSE_CANDIDATES], axis=-1)
         group = self.layout_.group_array
         self.choices_ = choose_columns(list(REVERSE_CANDIDATES), preds, X, held, group, seeded_rng(key),
@@ -282,14 +316,15 @@ class Autoencoding:
                 return self.fills_[i]
             train = self.resolved_train_config(X.shape[0])
             return np.asarray(_refill(model, X, observed, self.layout_, train.recurrent_weight, train.refill_steps))
-        cfg = replace(self.inversion_config, radius=self.radii_[i])
-        return invert(model, X, observed, self.layout_, cfg, key, mean=self.mean_).x
+        X, cfg = self.inversion_start(X, observed, key)
+        return invert(model, X, observed, self.layout_, replace(cfg, radius=self.radii_[i]), key, mean=self.mean_).x
 
     def _validated_one(self, i: int, model: nnx.Module, X: np.ndarray, observed: np.ndarray,
                        key: jax.Array) -> np.ndarray:
         """Model ``i``'s repair chosen on the batch: the one pass, this method's reverse training, and the
         same in latent mode (:func:`~invimpute.inversion.validated.invert_validated`)."""
-        cfg = replace(self.inversion_config, radius=self.radii_[i])
+        X, cfg = self.inversion_start(X, observed, key)
+        cfg = replace(cfg, radius=self.radii_[i])
         configs = {"reverse": cfg, "latent": replace(cfg, mode="latent")}
         return invert_validated(model, X, observed, self.layout_, configs, key).x
 

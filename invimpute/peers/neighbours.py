@@ -27,6 +27,23 @@ from invimpute.encoding.layout import Layout
 from invimpute.peers.base import Fitted, finish
 from invimpute.runtime.rows import map_rows
 
+KNN_DONORS, KNN_WORK = 20_000, 6.4e9
+"""Rows KNN draws its neighbours from (a seeded sample of the fit rows beyond that), at most
+``KNN_DONORS`` and at most ``KNN_WORK`` / (rows x encoded width) (:func:`knn_donors`): its distances cost
+rows x donors x width multiply-adds per pass, so this bounds the time of ``auto``'s KNN candidate on long
+or wide tables to that of letter (20,000 x 16, every row a donor). Reverse training's start from KNN
+(``InversionConfig(init="knn")``) keeps up to ``KNN_DONORS`` donors whatever the width: its cost scales
+with the rows it repairs, as the inversion's does. On development masks of credit (30,000 x 23, seeds 3-5;
+``benchmarks/results/speed_batch_dev.md``) 9,000 donors instead of 20,000 left auto's RMSE within 0.0002
+per seed and halved the KNN passes' time; on one letter mask 10,000 donors instead of 20,000 raised
+auto's RMSE by 2.8%, so the bound leaves tables of letter's size alone."""
+
+
+def knn_donors(n_rows: int, width: int) -> int:
+    """KNN's donor rows on a table of ``n_rows`` x ``width`` encoded columns (see :data:`KNN_DONORS`)."""
+    return int(max(1, min(KNN_DONORS, KNN_WORK // max(1, n_rows * width))))
+
+
 CHUNK = 512
 """Query rows per compiled chunk: bounds the (chunk x donors) distance matrix in memory (40 MB at 20,000 donors)."""
 
@@ -128,4 +145,4 @@ class NearestNeighbours(Fitted):
         return finish(X, observed, filled, self.layout_, self.empty_)
 
 
-__all__ = ["NearestNeighbours", "knn_fill", "nan_euclidean", "donor_terms", "distances"]
+__all__ = ["KNN_DONORS", "KNN_WORK", "knn_donors", "NearestNeighbours", "knn_fill", "nan_euclidean", "donor_terms", "distances"]

@@ -61,10 +61,11 @@ def _spread(method, X: np.ndarray, observed: np.ndarray, key: jax.Array, n_imput
     use_dropout = dropout and method.model_config.dropout > 0.0
     if use_restarts or (use_dropout and method.algorithm == "reverse"):
         draws = []
+        start, config = method.inversion_start(X, observed, point_key)
         for i, model in enumerate(method.models_):
-            cfg = replace(method.inversion_config, radius=method.radii_[i])
+            cfg = replace(config, radius=method.radii_[i])
             draws.append(invert_draws(
-                model, X, observed, method.layout_, cfg, jax.random.fold_in(key, i), n_imputations,
+                model, start, observed, method.layout_, cfg, jax.random.fold_in(key, i), n_imputations,
                 mean=method.mean_, start_noise=start_noise if use_restarts else 0.0, model_dropout=use_dropout))
         return np.mean(draws, axis=0)
     if use_dropout:
