@@ -7,7 +7,8 @@ RMSE over removed cells (the bench protocol's min-max scaled RMSE), fit+impute s
 the candidate goes first, so the one with it reuses the compiled training and pays only for the
 inversion, its compilation included), whether the
 inverted candidate ran (:func:`invimpute.methods.auto.inversion_affordable`) and the columns where it got
-weight. Appends JSON lines to ``--out`` and prints a markdown table.
+weight. ``--init knn`` starts the inverted candidate's reverse training from KNN's fill instead of the
+network's one pass. Appends JSON lines to ``--out`` and prints a markdown table.
 
     INVIMPUTE_DATA=/work/shared/data python benchmarks/auto_inverted.py \\
         --datasets breast breast_diagnostic spam letter credit --seeds 5 6 --max-rows 2000
@@ -28,14 +29,14 @@ from invimpute.bench.scoring import score
 from invimpute.methods.auto import CANDIDATES, INVERTED
 
 
-def run_one(dataset: str, seed: int, rate: float, max_rows: int | None, with_inverted: bool) -> dict:
+def run_one(dataset: str, seed: int, rate: float, max_rows: int | None, with_inverted: bool, init: str = "auto") -> dict:
     """One auto fit on one damaged table; its score, time and where the inverted candidate weighed."""
     truth = load_table(dataset, max_rows=max_rows)
     missing = draw_mask(truth, dataset, "mcar", rate, seed)
     damaged = truth.mask(missing)
     candidates = [c for c in CANDIDATES if with_inverted or c != INVERTED]
     start = time.perf_counter()
-    imp = Imputer(method="auto", seed=seed, options={"candidates": candidates})
+    imp = Imputer(method="auto", seed=seed, options={"candidates": candidates}, inversion={"init": init})
     filled = imp.fit_transform(damaged)
     seconds = time.perf_counter() - start
     sel = imp.selection_
@@ -44,7 +45,7 @@ def run_one(dataset: str, seed: int, rate: float, max_rows: int | None, with_inv
     rmse = score(truth, filled.to_numpy(np.float64), missing, categorical=False)["rmse"]
     return {"dataset": dataset, "seed": seed, "rate": rate, "rows": len(truth), "variant":
             "auto" if with_inverted else "auto-without-inverted", "rmse": rmse, "seconds": seconds,
-            "inverted_ran": ran, "inverted_weighted_columns": won}
+            "inverted_ran": ran, "inverted_weighted_columns": won, "init": init}
 
 
 def main(argv=None) -> None:
@@ -55,6 +56,8 @@ def main(argv=None) -> None:
     p.add_argument("--max-rows", type=int, default=None)
     p.add_argument("--share", type=float, default=None,
                    help="an experiment: INVERSION_SHARE set to this (default: the library's)")
+    p.add_argument("--init", default="auto", choices=["auto", "model", "knn"],
+                   help="where the inverted candidate's reverse training starts (InversionConfig.init)")
     p.add_argument("--out", default="benchmarks/results/auto_inverted.jsonl")
     args = p.parse_args(argv)
     if args.share is not None:
@@ -63,7 +66,7 @@ def main(argv=None) -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for dataset in args.datasets:
         for seed in args.seeds:
-            b, a = (run_one(dataset, seed, args.rate, args.max_rows, w) for w in (False, True))
+            b, a = (run_one(dataset, seed, args.rate, args.max_rows, w, args.init) for w in (False, True))
             with open(args.out, "a") as f:
                 for r in (a, b):
                     f.write(json.dumps(r | {"max_rows": args.max_rows, "share": auto_module.INVERSION_SHARE}) + "\n")

@@ -318,6 +318,20 @@ SECTIONS = [
         "benchmarks/results/image_defaults_digits_knn.md --jsonl benchmarks/results/image_defaults_digits_knn.jsonl",
     ),
     (
+        "Where auto's inverted candidate starts: the one pass or KNN's fill, development masks (issue 24)",
+        "auto_inverted_knn_dev.md",
+        "`python benchmarks/auto_inverted.py --datasets breast breast_diagnostic spam letter credit --seeds 5 6 "
+        "--init knn --out benchmarks/results/auto_inverted_knn_dev.jsonl` and the same with `--init model`",
+    ),
+    (
+        "Damage shift on the tables with reverse training started from KNN's fill (issue 24): breast_diagnostic "
+        "and letter, seed 0, every method of the damage-shift benchmark plus reverse training and latent mode "
+        "from KNN's fill (MNIST not run here)",
+        "damage_shift_tables_knn.md",
+        "python benchmarks/damage_shift.py --data breast_diagnostic,letter --jsonl "
+        "benchmarks/results/damage_shift_tables_knn.jsonl --out benchmarks/results/damage_shift_tables_knn.md",
+    ),
+    (
         "Images at the Imputer's defaults before reverse training started from KNN's fill (it started from the "
         "one pass): the convolutional masked autoencoder under mixed damage at the image "
         "step size (3e-3), scikit-learn's 8x8 digits with a band of 3 rows removed (issue 24)",
