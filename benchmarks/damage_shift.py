@@ -62,7 +62,7 @@ STEPS_CURVE = (10, 30, 100, 300)
 STUDY = ii.InversionConfig(objective="observed", proximal=0.0, clean=True, steps=100, learning_rate=0.1)
 """Study 2's inversion: the sample presented as complete, its observed entries' reconstruction, a cleaning pass."""
 EARLY_STOP_TOL = 1e-3
-VERDICTS = ("reverse", "reverse, validated", "reverse from KNN")
+VERDICTS = ("reverse", "reverse, validated", "reverse from KNN", "latent mode from KNN")
 """The methods whose win over the one pass each matrix row states."""
 
 

@@ -87,11 +87,11 @@ def test_damage_shift_report_states_each_verdict():
     records = [{**cell, "method": m, "rmse": r} for m, r in
                (("one pass", 0.09), ("reverse", 0.091), ("reverse, validated", 0.08))]
     lines = ds.report(records, "h").splitlines()
-    assert lines[-3].endswith("| no | yes | - |")
+    assert lines[-3].endswith("| no | yes | - | - |")
     assert lines[-1].endswith("reverse 0 of 1; reverse, validated 1 of 1.")
     records += [{**cell, "method": m, "rmse": r} for m, r in (("KNN (k=5)", 0.085), ("reverse from KNN", 0.07))]
     lines = ds.report(records, "h").splitlines()
-    assert lines[-3].endswith("| no | yes | yes |")
+    assert lines[-3].endswith("| no | yes | yes | - |")
     assert lines[-1].endswith("Where it beats both the one pass and KNN: reverse 0 of 1; reverse, validated 1 of 1; "
                               "reverse from KNN 1 of 1.")
 
