@@ -18,11 +18,13 @@ images (compilation excluded, paid once per shape):
   ``jit``-compiled over the images), and in latent mode,
 - ``Imputer("reverse")``: the product path (its per-pixel choice between one pass and reverse training,
   made at fit on held-out pixels; on images reverse training starts from the fill of the nearest training
-  images, ``InversionConfig(init="auto")`` -> ``"knn"``),
+  images and optimises the bottleneck code, ``InversionConfig(init="auto", mode="auto")`` -> ``"knn"``,
+  ``"latent"``),
 - reverse training from the library KNN's fill instead of the one pass (``InversionConfig(init="fill")``
   with that fill in the missing pixels), in input and latent mode,
-- ``Imputer("reverse", inversion={"init": "model"})``: the product path starting from the one pass, as
-  before ``"auto"`` (fitted separately with the same seed: the same model).
+- ``Imputer("reverse", inversion={"init": "model", "mode": "input"})``: the product path as it was before
+  those ``"auto"`` settings, from the one pass in input mode (fitted separately with the same seed: the
+  same model).
 
 Data: ``digits`` is scikit-learn's 1,797 8x8 digits (``/16`` into [0, 1]), split 80/20 by a seeded
 permutation, with a band of 3 of the 8 rows removed (``--rows 3``); ``mnist`` is the 10,000 MNIST test
@@ -115,7 +117,7 @@ def methods(imp: ii.Imputer, imp_model: ii.Imputer, xtr: np.ndarray, xte: np.nda
         'Imputer("reverse")': lambda: imp.transform(damaged),
         "reverse training from KNN": lambda: from_knn("input"),
         "reverse training from KNN, latent mode": lambda: from_knn("latent"),
-        'Imputer("reverse", inversion={"init": "model"})': lambda: imp_model.transform(damaged),
+        'Imputer("reverse", inversion={"init": "model", "mode": "input"})': lambda: imp_model.transform(damaged),
     }
 
 
@@ -128,7 +130,7 @@ def run(name: str, seed: int, args, records: list[dict]) -> None:
     imp = ii.Imputer("reverse", seed=seed, **params).fit(xtr)
     fit_s = time.perf_counter() - t
     imp_model = ii.Imputer("reverse", seed=seed,
-                           **{**params, "inversion": {**params.get("inversion", {}), "init": "model"}}).fit(xtr)
+                           **{**params, "inversion": {**params.get("inversion", {}), "init": "model", "mode": "input"}}).fit(xtr)
     key = jax.random.key(seed)
     for j, pattern in enumerate(args.patterns.split(",")):
         missing = ii.row_mask(jax.random.fold_in(key, 100 + j), n, h, w, n_rows, contiguous=(pattern == "band"))

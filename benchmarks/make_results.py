@@ -310,9 +310,17 @@ SECTIONS = [
         "python benchmarks/mnist_reverse.py --out benchmarks/results/mnist.md",
     ),
     (
-        "Images at the Imputer's defaults, reverse training starting from the nearest training images' fill "
-        "(`InversionConfig(init=\"auto\")` -> `\"knn\"` on images): scikit-learn's 8x8 digits, a band of 3 rows "
-        "or 3 random rows removed (issue 24)",
+        "Images at the Imputer's defaults: reverse training from the nearest training images' fill, in latent "
+        "mode (`InversionConfig(init=\"auto\", mode=\"auto\")` -> `\"knn\"`, `\"latent\"` on images): "
+        "scikit-learn's 8x8 digits, a band of 3 rows or 3 random rows removed (issue 24)",
+        "image_defaults_digits_auto.md",
+        "python benchmarks/image_defaults.py --data digits --seeds 0,2,3 --out "
+        "benchmarks/results/image_defaults_digits_auto.md --jsonl benchmarks/results/image_defaults_digits_auto.jsonl",
+    ),
+    (
+        "Images: the same with reverse training from KNN's fill in input mode (the default for part of the session "
+        "that introduced the KNN start; `--params '{\"inversion\": {\"mode\": \"input\"}}'` reproduces its "
+        "`Imputer(\"reverse\")` row; its last row is the product path from the one pass in input mode) (issue 24)",
         "image_defaults_digits_knn.md",
         "python benchmarks/image_defaults.py --data digits --seeds 0,2,3 --out "
         "benchmarks/results/image_defaults_digits_knn.md --jsonl benchmarks/results/image_defaults_digits_knn.jsonl",

@@ -103,8 +103,9 @@ def test_imputer_on_images_trains_the_conv_model_and_keeps_observed_pixels(tiny_
     imp, broken, before, out, images = tiny_fit
     assert isinstance(imp.method_.models_[0], ConvAutoencoder)
     assert imp.method_.resolved_train_config(64).corruption_by == ImageDamage(8, 8)
-    # reverse training on images starts from the fill of the nearest training images
-    assert imp.method_.resolved_inversion_config().init == "knn" and imp.method_.neighbours_ is not None
+    # reverse training on images starts from the fill of the nearest training images and optimises the code
+    resolved = imp.method_.resolved_inversion_config()
+    assert (resolved.init, resolved.mode) == ("knn", "latent") and imp.method_.neighbours_ is not None
     np.testing.assert_array_equal(broken, before, err_msg="the caller's data must not change")
     assert out.shape == images.shape and not np.isnan(out).any()
     lost = np.isnan(broken)

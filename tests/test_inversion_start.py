@@ -81,12 +81,20 @@ def test_imputer_init_knn_starts_from_the_fit_rows_neighbours_and_keeps_them(tmp
     assert loaded.method_.neighbours_.donors_.shape == damaged.shape
 
 
-def test_init_auto_is_knn_on_images_and_the_one_pass_on_tables():
+def test_auto_start_and_mode_resolve_by_data_and_model():
+    from invimpute.config import ModelConfig
     from invimpute.methods.registry import Autoencoding
 
-    assert ii.InversionConfig().init == "auto"
-    assert Autoencoding("reverse", image_shape=(8, 8)).resolved_inversion_config().init == "knn"
-    assert Autoencoding("reverse").resolved_inversion_config().init == "model"
-    assert Autoencoding("reverse", image_shape=(8, 8), choice="batch").resolved_inversion_config().init == "model"
-    given = ii.InversionConfig(init="mean")
+    def resolved(**kwargs):
+        cfg = Autoencoding(**kwargs).resolved_inversion_config()
+        return cfg.init, cfg.mode
+
+    assert (ii.InversionConfig().init, ii.InversionConfig().mode) == ("auto", "auto")
+    assert resolved(algorithm="reverse", image_shape=(8, 8)) == ("knn", "latent")        # the convolutional model
+    assert resolved(algorithm="reverse") == ("model", "input")                            # tables
+    assert resolved(algorithm="reverse", image_shape=(8, 8), choice="batch") == ("model", "input")
+    mlp = ModelConfig(architecture="mlp")
+    assert resolved(algorithm="reverse", model=mlp, image_shape=(8, 8)) == ("knn", "latent")  # no skip path
+    assert resolved(algorithm="ae", model=mlp, image_shape=(8, 8)) == ("knn", "input")        # a skip path
+    given = ii.InversionConfig(init="mean", mode="input")
     assert Autoencoding("reverse", inversion=given, image_shape=(8, 8)).resolved_inversion_config() == given

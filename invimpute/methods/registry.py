@@ -125,13 +125,19 @@ class Autoencoding:
                              "(an (n, height, width) array)")
 
     def resolved_inversion_config(self) -> InversionConfig:
-        """The inversion settings as this method runs them: ``init="auto"`` resolved, to ``"knn"`` on images
-        (the fill of their nearest training images is the start) unless ``choice="batch"``, else ``"model"``."""
+        """The inversion settings as this method runs them, ``"auto"`` resolved: on images (unless
+        ``choice="batch"``, which scores its own candidates) reverse training starts from the fill of the
+        nearest training images (``init="knn"``) and, through a model read by its bottleneck, optimises the
+        code (``mode="latent"``); on tables it starts from the one pass and optimises the missing entries."""
         inv = self.inversion_config
-        if inv.init != "auto":
-            return inv
-        knn = self.image_shape is not None and self.choice == "fit"
-        return replace(inv, init="knn" if knn else "model")
+        images = self.image_shape is not None and self.choice == "fit"
+        model = self.model_config
+        bottleneck = model.architecture in ("auto", "conv") or (model.architecture == "mlp" and model.skip is False)
+        if inv.init == "auto":
+            inv = replace(inv, init="knn" if images else "model")
+        if inv.mode == "auto":
+            inv = replace(inv, mode="latent" if images and bottleneck else "input")
+        return inv
 
     def training_layout(self, layout: Layout) -> Layout:
         """The layout the model is trained with: study 1's sigmoid-everything head when ``head="sigmoid"``."""
