@@ -119,7 +119,6 @@ HOLDOUT_CELLS = 300
 nearly the table the final fill sees (every cell held out raises their missing rate)."""
 
 
-
 def holdout_rate(observed: np.ndarray, fraction: float) -> float:
     """The share of observed cells to hold out: about :data:`HOLDOUT_CELLS` per column, within [5%, 20%];
     ``fraction`` when the table is complete.
