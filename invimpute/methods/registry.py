@@ -200,14 +200,15 @@ class Autoencoding:
         if inv.init == "knn":  # its cost scales with the rows repaired, as the inversion's does
             self.neighbours_ = NearestNeighbours(max_donors=KNN_DONORS).fit(X, observed, self.layout_, key)
 
-    def inversion_start(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> tuple[np.ndarray, InversionConfig]:
-        """``(X, config)`` as :func:`~invimpute.inversion.batch.invert` takes them: under ``init="knn"`` the
-        missing entries hold the nearest donors' fill and the config starts from it (``init="fill"``); else
-        as given."""
+    def inversion_start(self, X: np.ndarray, observed: np.ndarray, key: jax.Array,
+                        neighbours: NearestNeighbours | None = None) -> tuple[np.ndarray, InversionConfig]:
+        """``(X, config)`` as :func:`~invimpute.inversion.batch.invert` takes them, for every member: under
+        ``init="knn"`` the missing entries hold the nearest donors' fill (of ``neighbours``, by default the
+        fitted ones) and the config starts from it (``init="fill"``); else as given."""
         cfg = self.resolved_inversion_config()
         if cfg.init != "knn":
             return X, cfg
-        start = self.neighbours_.impute(X, observed, key)
+        start = (neighbours or self.neighbours_).impute(X, observed, key)
         return np.where(observed, X, start).astype(np.float32), replace(cfg, init="fill")
 
     def warm_refit(self, X: np.ndarray, observed: np.ndarray, key: jax.Array, share: float,
@@ -236,29 +237,30 @@ class Autoencoding:
         helps, and the fill departs from the same model's one pass only on clear evidence, judged for the
         table as a whole (``family_wise``) so that a wide table does not leave it on some column's noise."""
         train = observed & ~held
-        kept = self.neighbours_
-        if kept is not None:  # donors without the held-out cells, so that no row is its own donor for them
-            self.neighbours_ = NearestNeighbours(max_donors=kept.max_donors).fit(X, train, self.layout_, key)
-        try:
-            fills = self._candidate_fills(X, train, key, REVERSE_CANDIDATES, column_means(X, train))
-        finally:
-            self.neighbours_ = kept
+        neighbours = None  # donors without the held-out cells, so that no row is its own donor for them
+        if self.neighbours_ is not None:
+            neighbours = NearestNeighbours(max_donors=self.neighbours_.max_donors).fit(X, train, self.layout_, key)
+        fills = self._candidate_fills(X, train, key, REVERSE_CANDIDATES, column_means(X, train), neighbours)
         preds = np.stack([fills[n] for n in REVERSE_CANDIDATES], axis=-1)
         group = self.layout_.group_array
         self.choices_ = choose_columns(list(REVERSE_CANDIDATES), preds, X, held, group, seeded_rng(key),
                                       incumbent="one_pass", strict_mean=False, family_wise=True)
         self.weights_ = weight_matrix(list(REVERSE_CANDIDATES), self.choices_, group)
 
-    def _candidate_fills(self, X: np.ndarray, observed: np.ndarray, key: jax.Array, names,
-                         means: np.ndarray) -> dict[str, np.ndarray]:
-        """The ensemble-mean fill of each of ``names`` (``"mean"``: ``means``, ``"one_pass"``, ``"reverse"``)."""
+    def _candidate_fills(self, X: np.ndarray, observed: np.ndarray, key: jax.Array, names, means: np.ndarray,
+                         neighbours: NearestNeighbours | None = None) -> dict[str, np.ndarray]:
+        """The ensemble-mean fill of each of ``names`` (``"mean"``: ``means``, ``"one_pass"``, ``"reverse"``;
+        reverse training's start computed once for every member, from ``neighbours`` under a KNN start)."""
         out = {}
         if "mean" in names:
             out["mean"] = np.broadcast_to(np.asarray(means, np.float32), X.shape)
-        for name, algorithm in (("one_pass", "ae"), ("reverse", "reverse")):
-            if name in names:
-                out[name] = np.mean([self._impute_one(i, m, X, observed, jax.random.fold_in(key, i), algorithm)
-                                     for i, m in enumerate(self.models_)], axis=0)
+        if "one_pass" in names:
+            out["one_pass"] = np.mean([self._impute_one(i, m, X, observed, jax.random.fold_in(key, i), "ae")
+                                       for i, m in enumerate(self.models_)], axis=0)
+        if "reverse" in names:
+            start = self.inversion_start(X, observed, key, neighbours)
+            out["reverse"] = np.mean([self._impute_one(i, m, X, observed, jax.random.fold_in(key, i), "reverse", start)
+                                      for i, m in enumerate(self.models_)], axis=0)
         return out
 
     def reverse_fill(self, X: np.ndarray, observed: np.ndarray, key: jax.Array) -> np.ndarray:
@@ -308,12 +310,15 @@ class Autoencoding:
             names = [n for c, n in enumerate(REVERSE_CANDIDATES) if np.any(self.weights_[c] > 0)]
             out = blend(self.weights_, self._candidate_fills(X, observed, key, names, self.mean_), list(REVERSE_CANDIDATES))
         else:
-            out = np.mean([self._impute_one(i, model, X, observed, jax.random.fold_in(key, i))
+            start = self.inversion_start(X, observed, key) if self.algorithm == "reverse" else None
+            out = np.mean([self._impute_one(i, model, X, observed, jax.random.fold_in(key, i), start=start)
                            for i, model in enumerate(self.models_)], axis=0)
         return np.where(observed, X, out).astype(np.float32)
 
     def _impute_one(self, i: int, model: nnx.Module, X: np.ndarray, observed: np.ndarray, key: jax.Array,
-                    algorithm: str | None = None) -> np.ndarray:
+                    algorithm: str | None = None, start: tuple | None = None) -> np.ndarray:
+        """Member ``i``'s fill by ``algorithm`` (default: this method's); ``start``: reverse training's
+        :meth:`inversion_start`, when the caller computed it once for every member."""
         algorithm = algorithm or self.algorithm
         if algorithm == "ae":
             return one_pass(model, X, observed, self.layout_)
@@ -322,7 +327,7 @@ class Autoencoding:
                 return self.fills_[i]
             train = self.resolved_train_config(X.shape[0])
             return np.asarray(_refill(model, X, observed, self.layout_, train.recurrent_weight, train.refill_steps))
-        X, cfg = self.inversion_start(X, observed, key)
+        X, cfg = start if start is not None else self.inversion_start(X, observed, key)
         return invert(model, X, observed, self.layout_, replace(cfg, radius=self.radii_[i]), key, mean=self.mean_).x
 
     def _validated_one(self, i: int, model: nnx.Module, X: np.ndarray, observed: np.ndarray,
