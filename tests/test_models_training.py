@@ -629,3 +629,37 @@ def test_compiled_initialisation_equals_the_eager_model(config, features, image_
     with jax.log_compiles(), caplog.at_level("WARNING", logger="jax"):
         jax.block_until_ready(nnx.state(config.build(features, 11, image_shape)))
     assert not [r for r in caplog.records if "Compiling" in r.getMessage()]
+
+
+def test_eval_rows_spread_over_long_tables_only():
+    from invimpute.training.config import EVAL_ROWS, eval_rows
+
+    assert eval_rows(EVAL_ROWS) is None
+    rows = eval_rows(3 * EVAL_ROWS + 7)
+    chex.assert_shape(rows, (EVAL_ROWS,))
+    assert rows[0] == 0 and rows[-1] == 3 * EVAL_ROWS + 6 and np.all(np.diff(rows) > 0)
+
+
+def test_a_long_tables_evaluations_read_the_spread_rows(table, monkeypatch):
+    """On a table longer than EVAL_ROWS the held-out loss is over the held-out cells of eval_rows' rows:
+    the recorded loss of the kept evaluation is that of the returned model on those rows, not on all."""
+    import invimpute.training.config as config
+    from invimpute.training.programs import evaluate
+
+    X, obs, lay = table
+    monkeypatch.setattr(config, "EVAL_ROWS", 40)
+    model = symmetric_mlp(6, hidden=(16,), latent=4, seed=0, dropout=0.0)
+    cfg = TrainConfig(**{**PLAIN, "epochs": 4, "batch_size": 32, "learning_rate": 3e-2, "validation_fraction": 0.2})
+    res = fit(model, X, obs, lay, cfg, jax.random.key(0))
+    graphdef, p = nnx.split(model)
+    p = jax.tree.map(lambda a: a[None], p)
+    train_obs = obs & ~res.held
+
+    def held_out_loss(rows):
+        cur = np.where(train_obs, X, 0.0)[rows][None]
+        return float(evaluate(graphdef, lay, cfg.loss, True, p, cur, X[rows], train_obs[rows][None],
+                              res.held[rows][None], jnp.float32(0.0))[2][0])
+
+    kept = res.history.val_loss[res.history.best_epoch]
+    np.testing.assert_allclose(held_out_loss(config.eval_rows(len(X))), kept, rtol=1e-5)
+    assert abs(held_out_loss(np.arange(len(X))) - kept) > 1e-4

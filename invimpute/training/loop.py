@@ -35,7 +35,7 @@ from invimpute.runtime.rows import uncommitted
 from invimpute.training.config import (BUDGET_EPOCHS, CORRUPTION_UNITS, EVAL_INTERVAL, FLOOR_EPOCHS, LEAST_STEPS,
                                        MAX_STEPS, MIN_STEPS,
                                        SCHEDULES, TARGETS, FitResult, History, TrainConfig, default_steps,
-                                       learning_rate_schedule)
+                                       eval_rows, learning_rate_schedule)
 from invimpute.training.programs import block, evaluate, one_pass, optimizer, predict, program_config, schedule_plan
 
 
@@ -157,6 +157,9 @@ def _train(graphdef, layout: Layout, config: TrainConfig, program: TrainConfig, 
     validating = config.validation_fraction > 0
     shared = config.recurrent_weight is None  # the working table stays the observed one: one forward pass
     evaluate_all = functools.partial(evaluate, graphdef, layout, program.loss, shared)
+    rows = eval_rows(run.X.shape[0]) if shared else None  # the working table is fixed: read a subset of rows
+    tables = ((run.current, run.X, run.train_obs, run.held) if rows is None else
+              (run.current[:, rows], run.X[rows], run.train_obs[:, rows], run.held[:, rows]))
     _, evaluations = config.plan(run.X.shape[0])
     stop, best = _EarlyStop(members, config.stop_after(run.X.shape[0])), run.params
     round_keys = jnp.moveaxis(jax.vmap(lambda k: jax.random.split(k, evaluations))(k_train), 1, 0)
@@ -167,7 +170,7 @@ def _train(graphdef, layout: Layout, config: TrainConfig, program: TrainConfig, 
     for e, k in zip(range(evaluations), round_keys):
         run.params, run.opt_state, loss = block(graphdef, layout, program, run.params, run.opt_state, run.current,
                                                 run.train_obs, k, run.fill, run.plan)
-        pred, mae, val = evaluate_all(run.params, run.current, run.X, run.train_obs, run.held, run.fill)
+        pred, mae, val = evaluate_all(run.params, *tables, run.fill)
         if w is not None:
             moved = jnp.where(run.train_obs, run.X, (1.0 - w) * run.current + w * pred)
             run.current = moved if stop.active.all() else jnp.where(jnp.asarray(stop.active)[:, None, None], moved,
