@@ -215,6 +215,11 @@ SECTIONS = [
         "the commands in the section",
     ),
     (
+        "How many rows a training evaluation reads, chosen on development seeds (issue 28)",
+        "eval_rows_dev.md",
+        "the commands in the section",
+    ),
+    (
         "Latency with the new training floor, on a loaded machine (issue 28; read ratios only)",
         "latency_quick_budget.md",
         "python benchmarks/latency.py --quick --timeout 1200 --out benchmarks/results/latency_quick_budget.md "

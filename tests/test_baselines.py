@@ -231,6 +231,25 @@ def test_compiled_knn_equals_sklearn_when_the_pool_holds_every_donor(weights_row
     np.testing.assert_allclose(ours, ref, atol=1e-5)
 
 
+@pytest.mark.parametrize("m, pool", [(1000, 32), (1001, 32), (37, 32), (300, 5), (16, 16)])
+def test_two_stage_search_finds_the_nearest_donors(m, pool) -> None:
+    """``nearest`` returns the ``pool`` smallest distances of each row in order, as one ``top_k`` over every
+    donor does, with a donor count that is or is not a whole number of groups, unreachable (infinite)
+    donors, and many ties (distances on a coarse grid)."""
+    import jax.numpy as jnp
+
+    from invimpute.peers.neighbours import nearest
+
+    rng = np.random.default_rng(m)
+    dist = np.round(rng.random((40, m)) * 20).astype(np.float32)
+    dist[rng.random(dist.shape) < 0.1] = np.inf
+    near, idx = nearest(jnp.asarray(dist), pool)
+    ref, _ = jax.lax.top_k(-jnp.asarray(dist), pool)
+    np.testing.assert_array_equal(np.asarray(near), -np.asarray(ref))
+    np.testing.assert_array_equal(np.take_along_axis(dist, np.asarray(idx), axis=1), np.asarray(near))
+    assert all(len(set(row)) == pool for row in np.asarray(idx)[np.isfinite(np.asarray(near)).all(axis=1)])
+
+
 def test_compiled_knn_max_donors_and_errors(table) -> None:
     _, observed, X = table
     layout = Layout.uniform(N_COLS)

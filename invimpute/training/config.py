@@ -27,7 +27,7 @@ EVAL_ROWS = 8192
 pass, about a third of an epoch when it reads every row, and a table of more than 12,800 rows is
 evaluated after every epoch, so reading every row made evaluations a quarter to a third of the fit's
 time on letter (20,000 rows) and more on longer tables. Tables of at most this many rows read every row.
-Chosen on development masks (MCAR 20%, seeds 3-5; ``benchmarks/results/speed_budget_dev.md``): at 8,192
+Chosen on development masks (MCAR 20%, seeds 3-5; ``benchmarks/results/eval_rows_dev.md``): at 8,192
 rows auto's RMSE on letter and credit stayed within 0.1% of reading every row on every seed; at 4,096
 the noisier held-out loss stopped credit's fits earlier (+0.2-0.3% RMSE on two seeds) and one of spam's
 (+1.2%)."""
