@@ -20,6 +20,22 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 SECTIONS = [
     (
+        "letter and credit after KNN's two-stage search and evaluations over at most 8,192 rows (issue 28): "
+        "`Imputer()`, 20% MCAR, seeds 0-2, full size, on the masks of `defaults10.jsonl` (same mask_sha256), the "
+        "only GAIN tables either change reaches. Quiet 2-core CPU",
+        "defaults11.md",
+        "invimpute bench --datasets letter credit --mechanisms mcar --rates 0.2 --seeds 0 1 2 --methods auto "
+        "--out benchmarks/results/defaults11.jsonl; report: `invimpute bench --report-only --out "
+        "benchmarks/results/defaults11.jsonl --report benchmarks/results/defaults11.md`",
+    ),
+    (
+        "Latency after KNN's two-stage search and evaluations over at most 8,192 rows (issue 28): the tables "
+        "the changes reach, `Imputer()` and IterativeImputer. Quiet CPU, one run",
+        "latency12.md",
+        "python benchmarks/latency.py --tables breast spam letter credit generated_100k --methods auto iterative "
+        "--timeout 600 --out benchmarks/results/latency12.md --jsonl benchmarks/results/latency12.jsonl",
+    ),
+    (
         "The defaults after a fit and its warm refit share one compiled training program (issue 28): "
         "`Imputer()` on the GAIN tables, 20% MCAR, seeds 0-2, full size, on the masks of `defaults4.jsonl` (same "
         "mask_sha256; the peers' figures are in the section 'The defaults'). 2-core CPU; short import-time "
