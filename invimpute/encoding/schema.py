@@ -32,7 +32,7 @@ class ColumnSpec:
     rare: tuple = ()  # a capped categorical column's levels beyond its frequent ones, sharing one "other" slot
     rare_counts: tuple = ()  # how often each rare level was observed at fit (the odds of an "other" fill)
     outliers: int = 0  # observed values beyond the fences at fit (see invimpute.tables.scaling.fences)
-    clip_low: float | None = None  # a numeric column's fences: encoded values are clipped into them
+    clip_low: float | None = None  # a numeric column's fences: a value beyond them is encoded as missing
     clip_high: float | None = None
 
     @property
