@@ -20,6 +20,13 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 SECTIONS = [
     (
+        "MNIST at the defaults of `Imputer` on images (issue 24): 10 of 28 pixel rows removed, 8,000 training / "
+        "2,000 test digits, seed 0. Loaded CPU: read the accuracies",
+        "image_defaults_mnist.md",
+        "python benchmarks/image_defaults.py --data mnist --data-home /work/shared/data --seeds 0 --out "
+        "benchmarks/results/image_defaults_mnist.md --jsonl benchmarks/results/image_defaults_mnist.jsonl",
+    ),
+    (
         "letter and credit after KNN's two-stage search and evaluations over at most 8,192 rows (issue 28): "
         "`Imputer()`, 20% MCAR, seeds 0-2, full size, on the masks of `defaults10.jsonl` (same mask_sha256), the "
         "only GAIN tables either change reaches. Quiet 2-core CPU",
