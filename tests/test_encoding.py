@@ -293,3 +293,21 @@ def test_mushrooms_round_trip_is_exact(shared_data):
     for sl in lay.group_slices():  # exactly one hot entry per group
         np.testing.assert_array_equal(X[:, sl].sum(axis=1), 1.0)
     pd.testing.assert_frame_equal(enc.decode(X, index=df.index), df)
+
+
+def test_draw_range_widens_to_the_fences_but_keeps_the_sign_observed():
+    from invimpute.encoding.encoder import draw_range
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"pos": rng.exponential(size=300), "both": rng.normal(size=300),
+                       "neg": -rng.exponential(size=300)})
+    specs = {s.name: s for s in TableEncoder().fit(df).schema.columns}
+    low, high = draw_range(specs["pos"])
+    assert low == 0.0 and high == specs["pos"].clip_high > specs["pos"].high
+    low, high = draw_range(specs["both"])
+    assert (low, high) == (specs["both"].clip_low, specs["both"].clip_high)
+    assert low < specs["both"].low and high > specs["both"].high
+    low, high = draw_range(specs["neg"])
+    assert high == 0.0 and low == specs["neg"].clip_low < specs["neg"].low
+    raw = TableEncoder(scaling="none").fit(pd.DataFrame({"p": rng.random(50)})).schema.columns[0]
+    assert draw_range(raw) == (raw.low, raw.high)

@@ -147,3 +147,23 @@ def test_bootstrap_refits_reach_their_own_fixed_point():
     slope = np.mean([np.polyfit(x[rows, 0], m[rows, 1], 1)[0] for m in means])
     truth = np.polyfit(x[rows, 0], converged.impute(x, observed, jax.random.key(0))[rows, 1], 1)[0]
     assert abs(slope / truth - 1) < 0.02
+
+
+def test_draws_reach_beyond_the_observed_range_where_the_missing_values_lie():
+    # y is missing where x is large (MAR), so its missing values lie above every observed one: a point fill
+    # stays within the observed range, but draws clipped to it would pile up at its edge and flatten y's
+    # relation to x in a pooled analysis. A column observed non-negative draws no negative value.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=400)
+    df = pd.DataFrame({"x": x, "y": 2 * x + rng.normal(scale=0.3, size=400),
+                       "z": np.exp(x + rng.normal(scale=0.3, size=400))})
+    df.loc[x > 0.8, "y"] = np.nan
+    df.loc[x < -0.9, "z"] = np.nan
+    imp = ii.Imputer(seed=0, train={"steps": 50}).fit(df)
+    top = df["y"].max()
+    missing = df["y"].isna().to_numpy()
+    assert imp.transform(df)["y"].to_numpy()[missing].max() <= top
+    draws = imp.multiple_imputations(df, 5)
+    beyond = np.mean([(t["y"].to_numpy()[missing] > top).mean() for t in draws])
+    assert beyond > 0.2
+    assert min(t["z"].min() for t in draws) >= 0.0

@@ -81,6 +81,18 @@ def _fit_numeric(col, v: np.ndarray, start: int, dtype: str, scaling: str) -> Co
                       clip_low=clip_low, clip_high=clip_high)
 
 
+def draw_range(spec: ColumnSpec) -> tuple[float, float]:
+    """Where a drawn number of the numeric column ``spec`` may lie: within its fences (the bounds beyond
+    which a value is an outlier, :func:`~invimpute.tables.scaling.fences`), and on the side of zero its
+    observed values keep (a column observed non-negative draws no negative value). A column with no fences
+    (scaling ``"none"``) keeps its observed range."""
+    if spec.clip_low is None:
+        return spec.low, spec.high
+    low = max(spec.clip_low, 0.0) if spec.low >= 0 else spec.clip_low
+    high = min(spec.clip_high, 0.0) if spec.high <= 0 else spec.clip_high
+    return min(low, spec.low), max(high, spec.high)
+
+
 def row_uniforms(X: np.ndarray) -> np.ndarray:
     """One number in [0, 1) per row of ``X``, a fixed hash of the row's float32 values (see the module doc)."""
     bits = np.ascontiguousarray(X, dtype=np.float32).view(np.uint32).astype(np.uint64)
@@ -261,10 +273,16 @@ class TableEncoder:
         return self.fit(data, observed).encode(data, observed)
 
     # ---- decoding ------------------------------------------------------------------------------
-    def decode(self, X: np.ndarray, index: pd.Index | None = None) -> pd.DataFrame | np.ndarray:
+    def decode(self, X: np.ndarray, index: pd.Index | None = None, *,
+               draws: bool = False) -> pd.DataFrame | np.ndarray:
         """The table for an encoded matrix: arg-max per one-hot group (a rare level for the "other"
         slot), threshold for flags, unscaling (numbers clipped into the column's observed range with its
         outliers left out, so no fill lies outside what was seen, nor out among the outliers).
+
+        With ``draws`` the matrix is a random draw (a multiple imputation), not a point fill, and numbers
+        are clipped only to :func:`draw_range`: a draw's noise must reach beyond the observed values
+        where the missing ones lie beyond them (under MAR the cells missing are often the extreme ones),
+        and clipping draws to the observed range attenuated the relations a pooled analysis estimates.
 
         Returns a DataFrame with the fitted column order and dtypes (``index`` if given), or a NumPy
         array when the encoder was fitted on one. Integer columns get rounded values.
@@ -286,7 +304,7 @@ class TableEncoder:
             else:
                 v = unscale(block[:, 0].astype(np.float64), spec.offset, spec.scale)
                 if spec.low is not None:
-                    v = np.clip(v, spec.low, spec.high)
+                    v = np.clip(v, *(draw_range(spec) if draws else (spec.low, spec.high)))
                 out[spec.name] = pd.Series(restore_numeric(v, spec.dtype), index=index)
         _check_finite(out)
         frame = pd.DataFrame(out, index=index)
@@ -347,4 +365,4 @@ def _check_columns(frame: pd.DataFrame, schema: Schema) -> None:
         )
 
 
-__all__ = ["TableEncoder", "MAX_LEVELS", "BYTES_PER_CELL", "estimate_bytes", "check_fits", "row_uniforms"]
+__all__ = ["TableEncoder", "MAX_LEVELS", "BYTES_PER_CELL", "estimate_bytes", "check_fits", "row_uniforms", "draw_range"]

@@ -414,13 +414,13 @@ class Imputer(EstimatorContract):
             draws = auto_draws(self.method_, Xe, Oe, self.layout_, jax.random.fold_in(self.key_impute_, 1), int(n),
                                point_key=self.key_impute_, calibration=self.calibration_,
                                sample_categorical=u.sample_categorical)
-            return [self._write(table, self._fills(d, table), missing) for d in draws]
+            return [self._write(table, self._fills(d, table, draws=True), missing) for d in draws]
         draws = draw_imputations(
             self.method_, Xe, Oe, self.layout_, jax.random.fold_in(self.key_impute_, 1), int(n),
             point_key=self.key_impute_, calibration=self.calibration_, restarts=u.restarts,
             dropout=u.dropout, sample_categorical=u.sample_categorical, sample_numeric=u.sample_numeric,
         )
-        return [self._write(table, self._fills(d, table), missing) for d in draws]
+        return [self._write(table, self._fills(d, table, draws=True), missing) for d in draws]
 
     def belief(self, X, *, level: float = 0.9) -> Belief:
         """A degree of belief for every missing cell of ``X`` (see :class:`~invimpute.uncertainty.belief.Belief`).
@@ -461,9 +461,10 @@ class Imputer(EstimatorContract):
             filled = self.method_.impute(Xe, Oe, self.key_impute_)
         return self._write(table, self._fills(filled, table), missing)
 
-    def _fills(self, filled: np.ndarray, table: Table) -> pd.DataFrame:
-        """Every column's fills (by position) from the method's encoded fill, as the column's treatment writes them."""
-        return self.plan_.restore(self.encoder_.decode(filled), table.frame)
+    def _fills(self, filled: np.ndarray, table: Table, draws: bool = False) -> pd.DataFrame:
+        """Every column's fills (by position) from the method's encoded fill, as the column's treatment writes
+        them; ``draws`` when ``filled`` is a random draw (see :meth:`TableEncoder.decode`)."""
+        return self.plan_.restore(self.encoder_.decode(filled, draws=draws), table.frame)
 
     def _write(self, table: Table, decoded: pd.DataFrame | None, missing: np.ndarray):
         """The caller's table with the decoded fills merged in, as the type the caller (or ``set_output``) wants."""
