@@ -284,3 +284,29 @@ def test_gaussian_em_fill_is_the_conditional_mean_of_its_fitted_normal() -> None
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
     assert missing_block(obs) == 5 and missing_block(np.ones((3, 4), bool)) == 0  # capped at the width
     assert missing_block(np.array([[0, 0, 0, 1, 1, 1, 1, 1]], bool)) == 4           # 3 missing: a block of 4
+
+
+def test_gaussian_chunks_solved_with_smaller_blocks_give_the_full_block_solution(monkeypatch) -> None:
+    """Rows are taken in order of how many entries they miss and each chunk is solved with the smallest
+    block that holds its rows: the fills and the summed conditional covariances equal those of every row
+    solved with the full block, and come back in the rows' own order."""
+    import jax.numpy as jnp
+
+    from invimpute.peers import gaussian
+
+    rng = np.random.default_rng(5)
+    d, n = 16, 90
+    A = rng.normal(size=(d, d))
+    S = jnp.asarray(A @ A.T / d + np.eye(d), jnp.float32)
+    X = jnp.asarray(rng.normal(size=(n, d)), jnp.float32)
+    counts = rng.choice([0, 1, 3, 7, 12, 16], size=n)  # every block of the ladder (4, 8, 16) is needed
+    observed = jnp.asarray(np.argsort(rng.random((n, d)), axis=1) >= counts[:, None])
+    mu = jnp.zeros(d)
+    monkeypatch.setattr(gaussian, "CHUNK_ROWS", 8)
+    assert gaussian.block_ladder(16) == (4, 8, 16)
+    means, cov = gaussian._fill_rows(X, observed, mu, S, 16)
+    monkeypatch.setattr(gaussian, "LADDER", 1)  # one block for every chunk: the full one
+    want_means, want_cov = gaussian._fill_rows(X, observed, mu, S, 16)
+    np.testing.assert_allclose(means, want_means, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(cov, want_cov, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(np.asarray(means)[np.asarray(observed)], np.asarray(X)[np.asarray(observed)])

@@ -40,6 +40,9 @@ MAX_WIDTH = 256
 benchmark tables (the widest, news, has 58), and their categorical groups."""
 CHUNK_ROWS = 512
 """Rows whose blocks are solved at once inside an EM round."""
+SMALLEST_BLOCK, LADDER = 4, 3
+"""The smallest block a chunk of rows is solved with, and the most block sizes a solve compiles
+(:func:`block_ladder`: each is one more branch to compile)."""
 
 
 def modelled_columns(layout: Layout, max_levels: int = MAX_LEVELS, max_width: int = MAX_WIDTH) -> np.ndarray:
@@ -75,28 +78,52 @@ def _conditional(x: jax.Array, o: jax.Array, mu: jax.Array, P: jax.Array, k: int
     return mean, jnp.where(pair, sol[:, 1:], 0.0), idx
 
 
+def block_ladder(k: int) -> tuple[int, ...]:
+    """The block sizes a chunk of rows may be solved with when no row misses more than ``k`` entries:
+    ``k`` and its halves, at most :data:`LADDER` sizes and none below :data:`SMALLEST_BLOCK` (a chunk takes
+    the smallest that holds its rows)."""
+    sizes = [k]
+    while len(sizes) < LADDER and sizes[-1] // 2 >= SMALLEST_BLOCK:
+        sizes.append(sizes[-1] // 2)
+    return tuple(sorted(sizes))
+
+
 def _fill_rows(X, observed, mu, S, k, weight=None):
     """Every row's conditional mean, and the (``weight``-weighted) sum over rows of the missing blocks'
     conditional covariances, :data:`CHUNK_ROWS` rows at a time (padding rows are fully observed, so they
-    add nothing)."""
+    add nothing).
+
+    The rows are taken in order of how many entries they miss, and each chunk is solved with the smallest
+    block of :func:`block_ladder` that holds its rows (a ``lax.switch``, so shapes and the compiled
+    program do not depend on the mask): a solve costs about the cube of its block, and most rows miss far
+    fewer entries than the row that misses most (on spam at 20% MCAR: 11 at the median, 22 at most, so
+    most chunks solve blocks of 16 instead of 32)."""
     n, d = X.shape
     if k == 0:
         return X, jnp.zeros((d, d))
     weight = jnp.ones(n) if weight is None else weight
     P = jnp.linalg.inv(S)
+    order = jnp.argsort((~observed).sum(axis=1), stable=True)
     chunk = min(CHUNK_ROWS, n)
     pad = (-n) % chunk
-    Xc = jnp.pad(X, ((0, pad), (0, 0))).reshape(-1, chunk, d)
-    Oc = jnp.pad(observed, ((0, pad), (0, 0)), constant_values=True).reshape(-1, chunk, d)
-    Wc = jnp.pad(weight, (0, pad)).reshape(-1, chunk)
+    Xc = jnp.pad(X[order], ((0, pad), (0, 0))).reshape(-1, chunk, d)
+    Oc = jnp.pad(observed[order], ((0, pad), (0, 0)), constant_values=True).reshape(-1, chunk, d)
+    Wc = jnp.pad(weight[order], (0, pad)).reshape(-1, chunk)
+    ladder = block_ladder(k)
+
+    def solve(block):
+        def run(cov, x, o, w):
+            means, blocks, idx = jax.vmap(_conditional, in_axes=(0, 0, None, None, None))(x, o, mu, P, block)
+            return cov.at[idx[:, :, None], idx[:, None, :]].add(blocks * w[:, None, None]), means
+        return run
 
     def one_chunk(cov, rows):
         x, o, w = rows
-        means, blocks, idx = jax.vmap(_conditional, in_axes=(0, 0, None, None, None))(x, o, mu, P, k)
-        return cov.at[idx[:, :, None], idx[:, None, :]].add(blocks * w[:, None, None]), means
+        branch = jnp.searchsorted(jnp.asarray(ladder), (~o).sum(axis=1).max())
+        return jax.lax.switch(branch, [solve(b) for b in ladder], cov, x, o, w)
 
     cov, means = jax.lax.scan(one_chunk, jnp.zeros((d, d)), (Xc, Oc, Wc))
-    return means.reshape(-1, d)[:n], cov
+    return jnp.zeros((n, d), means.dtype).at[order].set(means.reshape(-1, d)[:n]), cov
 
 
 def _em_weighted(X: jax.Array, observed: jax.Array, weight: jax.Array, rounds, k: int, warm=False, mu0=None,
@@ -324,4 +351,4 @@ class GaussianEM(Fitted):
         return np.where(o, x, draws), np.where(o, x, means)
 
 
-__all__ = ["GaussianEM", "RIDGE", "MAX_LEVELS", "MAX_WIDTH", "CHUNK_ROWS", "missing_block", "modelled_columns"]
+__all__ = ["GaussianEM", "RIDGE", "MAX_LEVELS", "MAX_WIDTH", "CHUNK_ROWS", "SMALLEST_BLOCK", "LADDER", "block_ladder", "missing_block", "modelled_columns"]
