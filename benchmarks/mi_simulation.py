@@ -236,22 +236,32 @@ def replicate(setting: str, rep: int, n: int, m: int, peers: bool, forest: bool 
 
 
 def summarise(raw: pd.DataFrame) -> pd.DataFrame:
-    """Per setting, method and term: replications, bias, bias / mean SE, 95% coverage, mean width, mean
-    SE over the empirical sd of the estimates, and mean seconds per replication."""
+    """Per setting, method and term: replications, bias, bias / mean SE, the shift from the complete-data
+    estimate of the same table / mean SE, 95% coverage, mean width, mean SE over the empirical sd of the
+    estimates, and mean seconds per replication.
+
+    The shift separates what the missing cells and their handling add from the analysis model's own
+    small-sample bias, which the complete data have too (a logistic regression's estimates on 500 rows lie
+    a few percent away from zero)."""
     raw = raw.drop_duplicates(["setting", "rep", "method", "term"]).copy()  # a replication run twice counts once
     raw["truth"] = [true_beta(s)[TERMS.index(t)] for s, t in zip(raw["setting"], raw["term"])]
+    complete_estimate = raw[raw["method"] == "complete"].set_index(["setting", "rep", "term"])["estimate"]
+    raw["shift"] = raw["estimate"].to_numpy() - complete_estimate.reindex(
+        pd.MultiIndex.from_frame(raw[["setting", "rep", "term"]])).to_numpy()
     q = stats.t.ppf(0.975, np.where(np.isfinite(raw["df"]), raw["df"], 1e9))
     raw["covered"] = np.abs(raw["estimate"] - raw["truth"]) <= q * raw["se"]
     raw["width"] = 2 * q * raw["se"]
     out = raw.groupby(["setting", "method", "term"], sort=False).agg(
         reps=("rep", "size"), bias=("estimate", "mean"), truth=("truth", "first"), sd=("estimate", "std"),
-        se=("se", "mean"), coverage=("covered", "mean"), width=("width", "mean"), seconds=("seconds", "mean"))
+        se=("se", "mean"), coverage=("covered", "mean"), width=("width", "mean"), seconds=("seconds", "mean"),
+        shift=("shift", "mean"))
     out["bias"] = out["bias"] - out["truth"]
     out["bias_over_se"] = out["bias"].abs() / out["se"]
+    out["shift_over_se"] = out["shift"].abs() / out["se"]
     out["se_over_sd"] = out["se"] / out["sd"]
     complete = out.xs("complete", level="method")["width"]
     out["width_vs_complete"] = [w / complete[(s, t)] for (s, _, t), w in out["width"].items()]
-    return out[["reps", "bias", "bias_over_se", "coverage", "width", "width_vs_complete", "se_over_sd", "seconds"]]
+    return out[["reps", "bias", "bias_over_se", "shift_over_se", "coverage", "width", "width_vs_complete", "se_over_sd", "seconds"]]
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -268,7 +278,9 @@ def markdown(summary: pd.DataFrame, command: str, m: int, n: int) -> str:
     lines = ["# Multiple imputation by simulation", "",
              f"Command: `{command}` ({platform.node() or 'this machine'}, {time.strftime('%Y-%m-%d')}).", "",
              f"n = {n} rows per replication, M = {m} imputations, {MISSING_RATE:.0%} of x2, x3 and y missing "
-             "at random (on x1). Coverage of the 95% interval of each coefficient; `width_vs_complete` is the "
+             "at random (on x1). `shift_over_se`: the mean difference from the complete-data estimate of the "
+             "same table, over the mean standard error (the bias the missing cells and their handling add to "
+             "the analysis model's own). Coverage of the 95% interval of each coefficient; `width_vs_complete` is the "
              "mean interval width over the complete-data one; `se_over_sd` the mean standard error over the "
              "empirical sd of the estimates across replications (1: the stated uncertainty is honest, so the "
              "width matches the information actually left). `seconds`: per replication, for `imputer_mi` one "

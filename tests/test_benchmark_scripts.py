@@ -5,6 +5,7 @@ import itertools
 import pathlib
 
 import numpy as np
+import pandas as pd
 import pytest
 
 SCRIPTS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
@@ -206,3 +207,22 @@ def test_mi_simulation_tables_and_its_norm_reference():
     assert abs(residual.mean()) < 0.1 and 0.85 < residual.std() < 1.15
     est, se, df_ = ms._pooled(tables, "linear", len(full))
     assert (np.abs(est - ms.true_beta("linear")) < 4 * se).all() and (df_ > 0).all()
+
+
+def test_mi_simulation_summary_separates_the_shift_from_the_complete_data_estimate():
+    """``shift_over_se`` is the mean distance from the same table's complete-data estimate (0 for the
+    complete data itself), ``bias_over_se`` the distance from the truth."""
+    ms = _load("mi_simulation")
+    rows = []
+    for rep in range(4):
+        for method, est in (("complete", 1.0 + 0.1 * rep), ("imputer_mi", 1.05 + 0.1 * rep)):
+            for t, term in enumerate(ms.TERMS):
+                rows.append({"setting": "linear", "rep": rep, "method": method, "term": term,
+                             "estimate": ms.true_beta("linear")[t] + est - 1.0, "se": 0.5, "df": 100.0,
+                             "seconds": 0.0})
+    summary = ms.summarise(pd.DataFrame(rows))
+    mi, complete = summary.loc[("linear", "imputer_mi")], summary.loc[("linear", "complete")]
+    np.testing.assert_allclose(mi["shift_over_se"], 0.1)
+    np.testing.assert_allclose(complete["shift_over_se"], 0.0, atol=1e-12)
+    np.testing.assert_allclose(complete["bias_over_se"], 0.3)
+    np.testing.assert_allclose(mi["bias_over_se"], 0.4)

@@ -6,10 +6,12 @@ round fills every row's missing entries with their conditional mean given its ob
 ``mu_m - inv(P_mm) P_mo (x_o - mu_o)`` with ``P`` the precision matrix, adds the conditional covariance
 ``inv(P_mm)`` to the second moments, and re-estimates ``mu`` and ``S`` (with a small ridge on the
 diagonal, so the conditioning stays stable on collinear or one-hot columns). Each row's solve is over its
-missing block only, padded to the most entries any row misses, ``vmap``ped over rows inside a
-``lax.scan`` over rounds (and over chunks of :data:`CHUNK_ROWS` rows inside each round, so memory stays
-``CHUNK_ROWS x k x k`` whatever the number of rows), so rows with any pattern of missing entries cost the
-same and nothing is looped over in Python.
+missing block only, padded to a block size, ``vmap``ped over rows inside a ``lax.scan`` over rounds (and
+over chunks of :data:`CHUNK_ROWS` rows inside each round, so memory stays ``CHUNK_ROWS x k x k`` whatever
+the number of rows), so rows with any pattern of missing entries cost the same and nothing is looped over
+in Python. The rows are taken in order of how many entries they miss, and each chunk is solved with the
+smallest block of a short ladder (:func:`block_ladder`) that holds its rows: most rows miss far fewer
+entries than the one that misses most, and a solve costs about the cube of its block.
 
 Bounded cost: the block ``k`` is at most the modelled width, and the model covers only the numeric and
 boolean columns and the categorical groups of at most :data:`MAX_LEVELS` entries, narrowest first, up to
