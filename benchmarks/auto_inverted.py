@@ -43,7 +43,8 @@ def run_one(dataset: str, seed: int, rate: float, max_rows: int | None, with_inv
     ran = f"{INVERTED}_weight" in sel.columns
     won = [str(c) for c in sel.index[sel[f"{INVERTED}_weight"] > 0]] if ran else []
     rmse = score(truth, filled.to_numpy(np.float64), missing, categorical=False)["rmse"]
-    return {"dataset": dataset, "seed": seed, "rate": rate, "rows": len(truth), "variant":
+    gain = getattr(imp.method_, "inversion_gain_", None)
+    return {"inversion_gain": gain, "dataset": dataset, "seed": seed, "rate": rate, "rows": len(truth), "variant":
             "auto" if with_inverted else "auto-without-inverted", "rmse": rmse, "seconds": seconds,
             "inverted_ran": ran, "inverted_weighted_columns": won, "init": init}
 
@@ -56,22 +57,30 @@ def main(argv=None) -> None:
     p.add_argument("--max-rows", type=int, default=None)
     p.add_argument("--share", type=float, default=None,
                    help="an experiment: INVERSION_SHARE set to this (default: the library's)")
+    p.add_argument("--gain", type=float, default=None,
+                   help="an experiment: INVERSION_GAIN set to this (default: the library's; -1 keeps the "
+                        "candidate wherever it ran)")
     p.add_argument("--init", default="auto", choices=["auto", "model", "knn"],
                    help="where the inverted candidate's reverse training starts (InversionConfig.init)")
     p.add_argument("--out", default="benchmarks/results/auto_inverted.jsonl")
     args = p.parse_args(argv)
     if args.share is not None:
         auto_module.INVERSION_SHARE = args.share
-    print("| data set | seed | rows | auto | without inverted | difference | inverted ran | weighted columns | seconds (with / without) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    if args.gain is not None:
+        auto_module.INVERSION_GAIN = args.gain
+    print("| data set | seed | rows | auto | without inverted | difference | inverted ran | weighted columns | held-out gain | seconds (with / without) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for dataset in args.datasets:
         for seed in args.seeds:
             b, a = (run_one(dataset, seed, args.rate, args.max_rows, w, args.init) for w in (False, True))
             with open(args.out, "a") as f:
                 for r in (a, b):
-                    f.write(json.dumps(r | {"max_rows": args.max_rows, "share": auto_module.INVERSION_SHARE}) + "\n")
+                    f.write(json.dumps(r | {"max_rows": args.max_rows, "share": auto_module.INVERSION_SHARE,
+                                            "gain_threshold": auto_module.INVERSION_GAIN}) + "\n")
             print(f"| {dataset} | {seed} | {a['rows']} | {a['rmse']:.5f} | {b['rmse']:.5f} | {a['rmse'] - b['rmse']:+.5f} "
-                  f"| {a['inverted_ran']} | {len(a['inverted_weighted_columns'])} | {a['seconds']:.1f} / {b['seconds']:.1f} |",
+                  f"| {a['inverted_ran']} | {len(a['inverted_weighted_columns'])} | "
+                  f"{'–' if a['inversion_gain'] is None else format(a['inversion_gain'], '.4%')} "
+                  f"| {a['seconds']:.1f} / {b['seconds']:.1f} |",
                   flush=True)
 
 

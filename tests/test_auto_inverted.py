@@ -12,7 +12,8 @@ from invimpute.config import ModelConfig
 from invimpute.encoding.layout import NUMERIC, Layout
 from invimpute.inversion.solver import InversionConfig
 from invimpute.scoring.selection import selection_frame
-from invimpute.methods.auto import INVERTED, Auto, inversion_affordable
+from invimpute.methods import auto as auto_module
+from invimpute.methods.auto import INVERTED, Auto, InvertedFill, inversion_affordable
 from invimpute.training.loop import TrainConfig
 
 
@@ -31,8 +32,9 @@ def _auto(steps: int) -> Auto:
                 inversion=InversionConfig(steps=steps, batch_size=128), candidates=("mean", "network", INVERTED))
 
 
-def test_inverted_candidate_is_scored_and_shown(table):
+def test_inverted_candidate_is_scored_and_shown(table, monkeypatch):
     X, observed, layout = table
+    monkeypatch.setattr(auto_module, "INVERSION_GAIN", -1.0)  # kept wherever it ran, whatever it gains
     auto = _auto(steps=10).fit(X, observed, layout, jax.random.key(0))
     assert auto.names_[-1] == INVERTED
     network = auto.methods_["network"]
@@ -49,6 +51,34 @@ def test_inverted_candidate_left_out_where_unaffordable(table):
     auto = _auto(steps=100_000).fit(X, observed, layout, jax.random.key(0))
     assert INVERTED not in auto.names_
     assert all(INVERTED not in c.errors for c in auto.choices_)
+
+
+def test_inverted_candidate_that_gains_too_little_loses_its_weight_and_pass(table, monkeypatch):
+    """Below the held-out gain its imputation pass must earn, every column is chosen without the candidate:
+    its held-out error is still shown, its weight is 0, and the weights and the fill are those of auto
+    fitted without it (its keys come last, so the others' do not depend on it)."""
+    X, observed, layout = table
+    monkeypatch.setattr(auto_module, "INVERSION_GAIN", 1.0)  # no candidate removes all the error
+    dropped = _auto(steps=10).fit(X, observed, layout, jax.random.key(0))
+    without = Auto(model=ModelConfig(hidden=(32,), latent=4),
+                   train=TrainConfig(steps=400, learning_rate=1e-2, validation_fraction=0.0),
+                   candidates=("mean", "network")).fit(X, observed, layout, jax.random.key(0))
+    assert dropped.names_[-1] == INVERTED and dropped.inversion_gain_ < 1.0
+    assert not dropped.weights_[-1].any()
+    np.testing.assert_array_equal(dropped.weights_[:-1], without.weights_)
+    assert all(np.isfinite(c.errors[INVERTED]) for c in dropped.choices_)
+    calls = []
+    monkeypatch.setattr(InvertedFill, "impute", lambda *a: calls.append(1))
+    np.testing.assert_array_equal(dropped.impute(X, observed, jax.random.key(1)),
+                                  without.impute(X, observed, jax.random.key(1)))
+    assert not calls  # no imputation pass
+    monkeypatch.undo()
+    monkeypatch.setattr(auto_module, "INVERSION_GAIN", -1.0)
+    kept = _auto(steps=10).fit(X, observed, layout, jax.random.key(0))
+    assert kept.inversion_gain_ == dropped.inversion_gain_
+    assert [c.errors for c in kept.choices_] == [c.errors for c in dropped.choices_]
+    for k, d in zip(kept.choices_, dropped.choices_):  # where it had weight, the rule says why it lost it
+        assert ("left out" in d.rule) == (k.weights[INVERTED] > 0)
 
 
 @pytest.mark.parametrize("options, error", [
