@@ -103,3 +103,4 @@ def test_checkpoint_round_trip_with_the_inverted_candidate(table):
     fresh = _auto(steps=10)
     restore(fresh, state, arrays, layout, X.shape[1])
     np.testing.assert_array_equal(fresh.impute(X, observed, jax.random.key(1)), auto.impute(X, observed, jax.random.key(1)))
+    assert fresh.inversion_gain_ == auto.inversion_gain_
