@@ -20,6 +20,34 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 SECTIONS = [
     (
+        "Latency after the Gaussian model's block ladder and the inverted candidate's gain rule (issue 28): "
+        "`Imputer()` and IterativeImputer. Quiet CPU, one run",
+        "latency13.md",
+        "python benchmarks/latency.py --tables diabetes breast spam letter credit --methods auto iterative "
+        "--timeout 600 --out benchmarks/results/latency13.md --jsonl benchmarks/results/latency13.jsonl",
+    ),
+    (
+        "Latency of the mixed tables after the Gaussian model's block ladder and the inverted candidate's gain "
+        "rule (issue 28). Quiet CPU, one run",
+        "latency13_small.md",
+        "python benchmarks/latency.py --tables penguins Housing Fair --methods auto iterative --timeout 600 "
+        "--out benchmarks/results/latency13_small.md --jsonl benchmarks/results/latency13_small.jsonl",
+    ),
+    (
+        "The GAIN tables after the inverted candidate's gain rule (issues 24 and 28): `Imputer()`, 20% MCAR, "
+        "seeds 0-2, full size, on the masks of `defaults10.jsonl`. CPU shared with simulations: read the RMSE",
+        "defaults12.md",
+        "invimpute bench --datasets breast breast_diagnostic spam letter credit --mechanisms mcar --rates 0.2 "
+        "--seeds 0 1 2 --methods auto --out benchmarks/results/defaults12.jsonl; report: `invimpute bench "
+        "--report-only --out benchmarks/results/defaults12.jsonl --report benchmarks/results/defaults12.md`",
+    ),
+    (
+        "The held-out gain the inverted candidate must show, chosen on development seeds (issues 24 and 28)",
+        "inversion_gain_dev.md",
+        "python benchmarks/auto_inverted.py --datasets letter spam credit breast breast_diagnostic --seeds 5 6 "
+        "--gain -1 --out benchmarks/results/inversion_gain_dev.jsonl",
+    ),
+    (
         "MNIST at the defaults of `Imputer` on images (issue 24): 10 of 28 pixel rows removed, 8,000 training / "
         "2,000 test digits, seed 0. Loaded CPU: read the accuracies",
         "image_defaults_mnist.md",
@@ -179,8 +207,9 @@ SECTIONS = [
         "Multiple imputation by simulation: pooled coverage of regression coefficients (issue 25)",
         "mi_simulation.md",
         "python benchmarks/mi_simulation.py --settings linear --reps 1000 --no-peers --raw linear.csv (and --settings "
-        "logistic), python benchmarks/mi_simulation.py --reps 1000 --peers-only --forest-reps 10 --raw peers.csv, "
-        "then python benchmarks/mi_simulation.py --merge linear.csv logistic.csv peers.csv",
+        "logistic), python benchmarks/mi_simulation.py --reps 200 --peers-only --forest-reps 200 --raw peers.csv, "
+        "then python benchmarks/mi_simulation.py --merge linear.csv logistic.csv old_peers.csv peers.csv (see the "
+        "section for old_peers.csv)",
     ),
     (
         "The default's belief and multiple imputations on the GAIN tables at full size (issue 25). Quiet CPU",
