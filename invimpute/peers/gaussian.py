@@ -99,19 +99,23 @@ def _fill_rows(X, observed, mu, S, k, weight=None):
     block of :func:`block_ladder` that holds its rows (a ``lax.switch``, so shapes and the compiled
     program do not depend on the mask): a solve costs about the cube of its block, and most rows miss far
     fewer entries than the row that misses most (on spam at 20% MCAR: 11 at the median, 22 at most, so
-    most chunks solve blocks of 16 instead of 32)."""
+    most chunks solve blocks of 16 instead of 32). Rows that fit one chunk are solved with the full block
+    as they come: the chunk holds the row that misses most, and the ladder's branches would only cost
+    compilation."""
     n, d = X.shape
     if k == 0:
         return X, jnp.zeros((d, d))
     weight = jnp.ones(n) if weight is None else weight
     P = jnp.linalg.inv(S)
-    order = jnp.argsort((~observed).sum(axis=1), stable=True)
+    ladder = block_ladder(k) if n > CHUNK_ROWS else (k,)  # one chunk holds the row that misses most anyway
+    if len(ladder) > 1:
+        order = jnp.argsort((~observed).sum(axis=1), stable=True)
+        X, observed, weight = X[order], observed[order], weight[order]
     chunk = min(CHUNK_ROWS, n)
     pad = (-n) % chunk
-    Xc = jnp.pad(X[order], ((0, pad), (0, 0))).reshape(-1, chunk, d)
-    Oc = jnp.pad(observed[order], ((0, pad), (0, 0)), constant_values=True).reshape(-1, chunk, d)
-    Wc = jnp.pad(weight[order], (0, pad)).reshape(-1, chunk)
-    ladder = block_ladder(k)
+    Xc = jnp.pad(X, ((0, pad), (0, 0))).reshape(-1, chunk, d)
+    Oc = jnp.pad(observed, ((0, pad), (0, 0)), constant_values=True).reshape(-1, chunk, d)
+    Wc = jnp.pad(weight, (0, pad)).reshape(-1, chunk)
 
     def solve(block):
         def run(cov, x, o, w):
@@ -121,11 +125,14 @@ def _fill_rows(X, observed, mu, S, k, weight=None):
 
     def one_chunk(cov, rows):
         x, o, w = rows
+        if len(ladder) == 1:
+            return solve(k)(cov, x, o, w)
         branch = jnp.searchsorted(jnp.asarray(ladder), (~o).sum(axis=1).max())
         return jax.lax.switch(branch, [solve(b) for b in ladder], cov, x, o, w)
 
     cov, means = jax.lax.scan(one_chunk, jnp.zeros((d, d)), (Xc, Oc, Wc))
-    return jnp.zeros((n, d), means.dtype).at[order].set(means.reshape(-1, d)[:n]), cov
+    means = means.reshape(-1, d)[:n]
+    return (means if len(ladder) == 1 else jnp.zeros((n, d), means.dtype).at[order].set(means)), cov
 
 
 def _em_weighted(X: jax.Array, observed: jax.Array, weight: jax.Array, rounds, k: int, warm=False, mu0=None,
