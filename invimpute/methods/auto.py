@@ -6,7 +6,9 @@ fill of the hidden cells per column (filling only the rows that hold one): the m
 budget in optimiser steps, early stopping on a further held-out slice), and fast peers (mean/mode, the
 library's compiled KNN over up to :data:`KNN_DONORS` donor rows, a multivariate-normal model fitted by
 EM), and, where :func:`inversion_affordable` allows it, the ``inverted`` candidate: reverse training through
-the network candidate's own model (:class:`InvertedFill`). :mod:`invimpute.scoring.selection` turns the scores into a fill per column: the best candidate, or a convex
+the network candidate's own model (:class:`InvertedFill`), which keeps its weights only where its choice
+removes at least :data:`INVERSION_GAIN` of the held-out error (else its imputation pass does not run).
+:mod:`invimpute.scoring.selection` turns the scores into a fill per column: the best candidate, or a convex
 blend where a blend beats every single one out of sample, never anything worse than mean/mode; a
 categorical column keeps the network's fill unless another beats it clearly (:data:`CATEGORICAL_INCUMBENT`).
 
