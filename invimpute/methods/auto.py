@@ -371,8 +371,8 @@ class Auto:
         without = self._choose(others, preds[..., [names.index(n) for n in others]], X, held, layout, key)
         errors = []
         for choice, subset in ((self.choices_, names), (without, others)):
-            W = weight_matrix(subset, choice, layout.group_array)           # (candidates, d)
-            fill = np.einsum("ndc,cd->nd", preds[..., [names.index(n) for n in subset]], W)
+            fill = blend(weight_matrix(subset, choice, layout.group_array),
+                         {n: preds[..., names.index(n)] for n in subset}, subset)
             errors.append(float(np.sum(((fill - X) ** 2)[held])))
         return (1.0 - errors[0] / errors[1] if errors[1] > 0 else 0.0), without
 
