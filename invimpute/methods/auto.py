@@ -208,16 +208,13 @@ class InvertedFill:
         return self.network.reverse_fill(X, observed, key)
 
 
-def _left_out(with_it: ColumnChoice, without: ColumnChoice, names: list[str], gain: float) -> ColumnChoice:
-    """A column's choice made without the ``inverted`` candidate (``without``), spelled over every name:
-    the candidate keeps its held-out error (from ``with_it``) and gets no weight, and where it had weight
-    the rule says why it lost it."""
-    weights = {n: without.weights.get(n, 0.0) for n in names}
+def _left_out(with_it: ColumnChoice, without: ColumnChoice, gain: float) -> ColumnChoice:
+    """A column's choice made with the ``inverted`` candidate absent (``without``), showing the candidate's
+    held-out error from ``with_it``; where it had weight, the rule says why it lost it."""
     rule = without.rule
     if with_it.weights.get(INVERTED, 0.0) > 0:
         rule += f"; {INVERTED} left out (gain {gain:.2%} < {INVERSION_GAIN:.0%} on the table)"
-    return ColumnChoice(errors=dict(with_it.errors), weights=weights, choice=without.choice, cells=without.cells,
-                        rule=rule)
+    return replace(without, errors=dict(with_it.errors), rule=rule)
 
 
 class Auto:
@@ -331,7 +328,7 @@ class Auto:
                 self.inversion_gain_, without = self._inversion_gain(names, preds, X[scored], held[scored], layout,
                                                                      k_sel)
                 if self.inversion_gain_ < INVERSION_GAIN:  # not worth its imputation pass: chosen without it
-                    self.choices_ = [_left_out(c, w, names, self.inversion_gain_)
+                    self.choices_ = [_left_out(c, w, self.inversion_gain_)
                                      for c, w in zip(self.choices_, without)]
             bar.update(1)
         self.names_ = names
@@ -353,27 +350,24 @@ class Auto:
         return self
 
     def _choose(self, names: list[str], preds: np.ndarray, X: np.ndarray, held: np.ndarray, layout: Layout,
-                key: jax.Array) -> list:
+                key: jax.Array, leave_out: tuple[str, ...] = ()) -> list:
         """Each column's fill among ``names`` from their fills ``preds`` of the ``held`` cells of ``X``
         (:func:`~invimpute.scoring.selection.choose_columns`, the categorical incumbent and the Gaussian
-        model's absent columns as auto sets them)."""
+        model's absent columns as auto sets them); the ``leave_out`` candidates are absent from every column."""
         incumbent = CATEGORICAL_INCUMBENT if CATEGORICAL_INCUMBENT in names else None
-        absent = {n: m for n, m in self._absent(layout).items() if n in names}
+        absent = self._absent(layout) | {n: np.ones(layout.n_groups, bool) for n in leave_out}
         return choose_columns(names, preds, X, held, layout.group_array, seeded_rng(key),
                               categorical_incumbent=incumbent, absent=absent)
 
     def _inversion_gain(self, names: list[str], preds: np.ndarray, X: np.ndarray, held: np.ndarray,
                         layout: Layout, key: jax.Array) -> tuple[float, list]:
         """``(gain, choices)``: the share of the held-out squared error (every held-out cell, encoded
-        domain) that the choice with the ``inverted`` candidate removes against the choice made without
-        it, and that choice."""
-        others = [n for n in names if n != INVERTED]
-        without = self._choose(others, preds[..., [names.index(n) for n in others]], X, held, layout, key)
-        errors = []
-        for choice, subset in ((self.choices_, names), (without, others)):
-            fill = blend(weight_matrix(subset, choice, layout.group_array),
-                         {n: preds[..., names.index(n)] for n in subset}, subset)
-            errors.append(float(np.sum(((fill - X) ** 2)[held])))
+        domain) that the choice with the ``inverted`` candidate removes against the choice made with it
+        absent, and that choice."""
+        without = self._choose(names, preds, X, held, layout, key, leave_out=(INVERTED,))
+        fills = {n: preds[..., c] for c, n in enumerate(names)}
+        errors = [float(np.sum(((blend(weight_matrix(names, choice, layout.group_array), fills, names) - X) ** 2)[held]))
+                  for choice in (self.choices_, without)]
         return (1.0 - errors[0] / errors[1] if errors[1] > 0 else 0.0), without
 
     def _absent(self, layout: Layout) -> dict[str, np.ndarray]:

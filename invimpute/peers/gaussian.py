@@ -108,8 +108,8 @@ def _fill_rows(X, observed, mu, S, k, weight=None):
     weight = jnp.ones(n) if weight is None else weight
     P = jnp.linalg.inv(S)
     ladder = block_ladder(k) if n > CHUNK_ROWS else (k,)  # one chunk holds the row that misses most anyway
-    if len(ladder) > 1:
-        order = jnp.argsort((~observed).sum(axis=1), stable=True)
+    order = jnp.argsort((~observed).sum(axis=1), stable=True) if len(ladder) > 1 else None
+    if order is not None:
         X, observed, weight = X[order], observed[order], weight[order]
     chunk = min(CHUNK_ROWS, n)
     pad = (-n) % chunk
@@ -123,16 +123,14 @@ def _fill_rows(X, observed, mu, S, k, weight=None):
             return cov.at[idx[:, :, None], idx[:, None, :]].add(blocks * w[:, None, None]), means
         return run
 
-    def one_chunk(cov, rows):
+    def one_chunk(cov, rows):  # a ladder of one block is one branch, which lax.switch inlines
         x, o, w = rows
-        if len(ladder) == 1:
-            return solve(k)(cov, x, o, w)
         branch = jnp.searchsorted(jnp.asarray(ladder), (~o).sum(axis=1).max())
         return jax.lax.switch(branch, [solve(b) for b in ladder], cov, x, o, w)
 
     cov, means = jax.lax.scan(one_chunk, jnp.zeros((d, d)), (Xc, Oc, Wc))
     means = means.reshape(-1, d)[:n]
-    return (means if len(ladder) == 1 else jnp.zeros((n, d), means.dtype).at[order].set(means)), cov
+    return (means if order is None else jnp.zeros((n, d), means.dtype).at[order].set(means)), cov
 
 
 def _em_weighted(X: jax.Array, observed: jax.Array, weight: jax.Array, rounds, k: int, warm=False, mu0=None,
