@@ -1,5 +1,5 @@
 """Where the default's time goes: ``Imputer().fit_transform`` timed per stage of ``auto`` (each candidate's
-fit, impute and refit, the network's warm refit), on the latency benchmark's table and mask (20% MCAR).
+fit, impute and refit, the network's warm refit; wall and CPU seconds, whose ratio says how many cores a stage keeps busy), on the latency benchmark's table and mask (20% MCAR).
 The first call compiles; read the later ones. Constants of :mod:`invimpute.training.config` or
 :mod:`invimpute.methods.auto` can be set for this process (``--set MAX_BATCH=128``), as in
 ``benchmarks/budget_dev.py``.
@@ -24,16 +24,18 @@ from invimpute.methods import registry as R  # noqa: E402
 from invimpute.peers import baselines, gaussian, neighbours  # noqa: E402
 
 TIMES: dict[str, float] = {}
+CPU: dict[str, float] = {}
 
 
 def timed(name: str, fn):
     """``fn`` with its wall time added to ``TIMES[name]``."""
     def wrap(*args, **kwargs):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             return fn(*args, **kwargs)
         finally:
             TIMES[name] = TIMES.get(name, 0.0) + time.perf_counter() - start
+            CPU[name] = CPU.get(name, 0.0) + time.process_time() - cpu
     return wrap
 
 
@@ -68,13 +70,14 @@ def main() -> None:
     print(f"{args.table} {truth.shape}, load average {os.getloadavg()[0]:.2f}")
     for rep in range(args.reps):
         TIMES.clear()
+        CPU.clear()
         start = time.perf_counter()
         out = invimpute.Imputer(seed=args.seed).fit_transform(damaged)
         total = time.perf_counter() - start
         scores = latency.score(truth, out, missing)
         print(f"call {rep + 1}: {total:.2f} s, RMSE {scores['rmse']}, accuracy {scores['accuracy']}")
         for name, seconds in sorted(TIMES.items(), key=lambda kv: -kv[1]):
-            print(f"    {name:32s} {seconds:7.2f} s")
+            print(f"    {name:32s} {seconds:7.2f} s  (CPU {CPU[name]:6.2f} s)")
 
 
 if __name__ == "__main__":

@@ -103,4 +103,25 @@ def test_checkpoint_round_trip_with_the_inverted_candidate(table):
     fresh = _auto(steps=10)
     restore(fresh, state, arrays, layout, X.shape[1])
     np.testing.assert_array_equal(fresh.impute(X, observed, jax.random.key(1)), auto.impute(X, observed, jax.random.key(1)))
-    assert fresh.inversion_gain_ == auto.inversion_gain_
+    assert fresh.inversion_gain_ == auto.inversion_gain_ and fresh.inversion_rows_ == auto.inversion_rows_
+
+
+def test_screen_leaves_out_a_candidate_that_gains_too_little_without_inverting_every_row(table, monkeypatch):
+    """On more scored rows than twice ``SCREEN_ROWS``, the candidate first inverts a sample of them; below
+    the screen's margin it is left out as where unaffordable, having inverted only that sample."""
+    X, observed, layout = table
+    monkeypatch.setattr(auto_module, "SCREEN_ROWS", 40)
+    rows = []
+    invert = InvertedFill.impute
+    monkeypatch.setattr(InvertedFill, "impute", lambda self, X, *a: rows.append(len(X)) or invert(self, X, *a))
+    monkeypatch.setattr(auto_module, "SCREEN_MARGIN", np.inf)  # no gain passes the screen
+    dropped = _auto(steps=10).fit(X, observed, layout, jax.random.key(0))
+    assert rows == [40] and INVERTED not in dropped.names_
+    assert dropped.inversion_rows_ == 40 and np.isfinite(dropped.inversion_gain_)
+    assert all(INVERTED not in c.errors for c in dropped.choices_)
+    rows.clear()
+    monkeypatch.setattr(auto_module, "SCREEN_MARGIN", -np.inf)  # every gain passes: the rest are inverted too
+    kept = _auto(steps=10).fit(X, observed, layout, jax.random.key(0))
+    scored = int(kept.holdout_[0].any(axis=1).sum())
+    assert rows == [40, scored - 40] and kept.inversion_rows_ == scored and kept.names_[-1] == INVERTED
+    assert all(np.isfinite(c.errors[INVERTED]) for c in kept.choices_)

@@ -90,7 +90,7 @@ def _dump_auto(method: Auto, prefix: str) -> tuple[dict, dict[str, np.ndarray]]:
                for c in method.choices_]
     return {"kind": "auto", "names": list(method.names_), "candidates": candidates, "choices": choices,
             "rows": getattr(method, "n_rows_", None), "inversion_gain": getattr(method, "inversion_gain_", None),
-            "opaque": opaque}, arrays
+            "inversion_rows": getattr(method, "inversion_rows_", None), "opaque": opaque}, arrays
 
 
 def restore(method, state: dict, arrays: dict[str, np.ndarray], layout, width: int, prefix: str = "") -> None:
@@ -180,6 +180,7 @@ def _restore_auto(method: Auto, state: dict, arrays, layout, width: int, prefix:
     method.choices_ = [ColumnChoice(**c) for c in state["choices"]]
     if state.get("inversion_gain") is not None:  # absent where the candidate did not run, or in older files
         method.inversion_gain_ = float(state["inversion_gain"])
+        method.inversion_rows_ = state.get("inversion_rows")
     if len(method.choices_) != int(layout.group_array.max()) + 1:
         raise StateError(f"the checkpoint holds {len(method.choices_)} column choices for "
                          f"{int(layout.group_array.max()) + 1} columns")

@@ -7,7 +7,8 @@ budget in optimiser steps, early stopping on a further held-out slice), and fast
 library's compiled KNN over up to :data:`KNN_DONORS` donor rows, a multivariate-normal model fitted by
 EM), and, where :func:`inversion_affordable` allows it, the ``inverted`` candidate: reverse training through
 the network candidate's own model (:class:`InvertedFill`), which keeps its weights only where its choice
-removes at least :data:`INVERSION_GAIN` of the held-out error (else its imputation pass does not run).
+removes at least :data:`INVERSION_GAIN` of the held-out error (else its imputation pass does not run; on
+long tables a screen on a sample of the scored rows, :data:`SCREEN_ROWS`, can leave it out first).
 :mod:`invimpute.scoring.selection` turns the scores into a fill per column: the best candidate, or a convex
 blend where a blend beats every single one out of sample, never anything worse than mean/mode; a
 categorical column keeps the network's fill unless another beats it clearly (:data:`CATEGORICAL_INCUMBENT`).
@@ -69,6 +70,15 @@ training (no parameter gradient, no optimiser update, 1,024 rows per compiled ch
 candidate adds a small part of auto's time: on development masks of letter (1,000 rows, MCAR 20%, seed
 6; ``benchmarks/auto_inverted.py --share 4``, where it ran) auto took 10.1 s with it against 9.2 s without. Beyond it (large
 tables, where training stops after a few epochs) the inversion would cost more than the network."""
+SCREEN_ROWS, SCREEN_MARGIN = 2_048, 0.5
+"""The inverted candidate's screen: where more than twice ``SCREEN_ROWS`` rows hold a held-out cell, it
+first inverts a seeded sample of ``SCREEN_ROWS`` of them, and where its choice there removes less than
+``SCREEN_MARGIN`` times :data:`INVERSION_GAIN` of their held-out error it is left out (as where
+:func:`inversion_affordable` says no: no column of the selection) without inverting the rest; else the
+rest are inverted and the rule of :data:`INVERSION_GAIN` is applied on every scored row. On a long table
+where the candidate does not pay, its scoring pass was all its cost (a tenth of the call on credit).
+The margin keeps the screen's noise from dropping a candidate that the whole table would keep. Chosen on
+development masks (MCAR 20%, seeds 5-8; ``benchmarks/results/inversion_screen_dev.md``)."""
 MIN_HOLDOUT, MAX_HOLDOUT = 0.05, 0.2
 REFIT = ("mean", "knn", "iterative", "gaussian")
 """Candidates refitted on every observed cell once chosen (they are cheap)."""
@@ -318,15 +328,26 @@ class Auto:
                    unit="candidate") as bar:
             scored = held.any(axis=1)  # only rows with a held-out cell are scored: every fill is per row
             scored = scored if scored.any() else np.ones_like(scored)
+            Xs, trains, helds = X[scored], train[scored], held[scored]
             preds = []
             for i, n in enumerate(names):
-                preds.append(self.methods_[n].impute(X[scored], train[scored], jax.random.fold_in(k_imp, i)))
+                if n != INVERTED:
+                    preds.append(self.methods_[n].impute(Xs, trains, jax.random.fold_in(k_imp, i)))
+                    bar.update(1)
+            if INVERTED in names:
+                inverted = self._screened_inversion(names, preds, Xs, trains, helds, layout,
+                                                    jax.random.fold_in(k_imp, len(names) - 1), k_sel)
+                if inverted is None:
+                    names.remove(INVERTED)
+                else:
+                    preds.append(inverted)
                 bar.update(1)
             preds = np.stack(preds, axis=-1)
-            self.choices_ = self._choose(names, preds, X[scored], held[scored], layout, k_sel)
+            self.choices_ = self._choose(names, preds, Xs, helds, layout, k_sel)
             if INVERTED in names:
-                self.inversion_gain_, without = self._inversion_gain(names, preds, X[scored], held[scored], layout,
-                                                                     k_sel)
+                self.inversion_gain_, without = self._inversion_gain(names, preds, Xs, helds, layout, k_sel,
+                                                                     self.choices_)
+                self.inversion_rows_ = len(Xs)
                 if self.inversion_gain_ < INVERSION_GAIN:  # not worth its imputation pass: chosen without it
                     self.choices_ = [_left_out(c, w, self.inversion_gain_)
                                      for c, w in zip(self.choices_, without)]
@@ -360,15 +381,38 @@ class Auto:
                               categorical_incumbent=incumbent, absent=absent)
 
     def _inversion_gain(self, names: list[str], preds: np.ndarray, X: np.ndarray, held: np.ndarray,
-                        layout: Layout, key: jax.Array) -> tuple[float, list]:
-        """``(gain, choices)``: the share of the held-out squared error (every held-out cell, encoded
-        domain) that the choice with the ``inverted`` candidate removes against the choice made with it
-        absent, and that choice."""
+                        layout: Layout, key: jax.Array, choices: list) -> tuple[float, list]:
+        """``(gain, without)``: the share of the held-out squared error (every held-out cell, encoded
+        domain) that ``choices`` (made with the ``inverted`` candidate) remove against the choice made with
+        it absent, and that choice."""
         without = self._choose(names, preds, X, held, layout, key, leave_out=(INVERTED,))
         fills = {n: preds[..., c] for c, n in enumerate(names)}
         errors = [float(np.sum(((blend(weight_matrix(names, choice, layout.group_array), fills, names) - X) ** 2)[held]))
-                  for choice in (self.choices_, without)]
+                  for choice in (choices, without)]
         return (1.0 - errors[0] / errors[1] if errors[1] > 0 else 0.0), without
+
+    def _screened_inversion(self, names: list[str], preds: list[np.ndarray], X: np.ndarray, train: np.ndarray,
+                            held: np.ndarray, layout: Layout, key: jax.Array, k_sel: jax.Array) -> np.ndarray | None:
+        """The ``inverted`` candidate's fill of the scored rows ``X`` (the other candidates' fills ``preds``),
+        or None where its screen (:data:`SCREEN_ROWS`) finds it not worth inverting them all; the screen's
+        gain is then ``inversion_gain_``, on ``inversion_rows_`` rows."""
+        fill = self.methods_[INVERTED]
+        n = len(X)
+        if n <= 2 * SCREEN_ROWS:
+            return fill.impute(X, train, key)
+        rows = np.sort(seeded_rng(jax.random.fold_in(k_sel, 1)).choice(n, SCREEN_ROWS, replace=False))
+        first = fill.impute(X[rows], train[rows], key)
+        sample = np.stack([p[rows] for p in preds] + [first], axis=-1)
+        choices = self._choose(names, sample, X[rows], held[rows], layout, k_sel)
+        gain, _ = self._inversion_gain(names, sample, X[rows], held[rows], layout, k_sel, choices)
+        if gain < SCREEN_MARGIN * INVERSION_GAIN:
+            self.inversion_gain_, self.inversion_rows_ = gain, SCREEN_ROWS
+            return None
+        rest = np.setdiff1d(np.arange(n), rows)
+        out = np.empty_like(X)
+        out[rows] = first
+        out[rest] = fill.impute(X[rest], train[rest], jax.random.fold_in(key, 1))
+        return out
 
     def _absent(self, layout: Layout) -> dict[str, np.ndarray]:
         """Per candidate that covers only part of the table (the Gaussian model leaves out wide categorical
@@ -400,6 +444,6 @@ class Auto:
         return selection_frame(self.names_, self.choices_, schema.names)
 
 
-__all__ = ["Auto", "CANDIDATES", "check_auto_options", "INVERTED", "INVERSION_GAIN", "INVERSION_SHARE", "InvertedFill", "inversion_affordable", "CATEGORICAL_INCUMBENT", "CATEGORICAL_MODEL", "CATEGORICAL_SHARE", "CATEGORICAL_EPOCHS", "CATEGORICAL_FLOOR", "categorical_steps",
+__all__ = ["Auto", "CANDIDATES", "check_auto_options", "INVERTED", "INVERSION_GAIN", "INVERSION_SHARE", "SCREEN_ROWS", "SCREEN_MARGIN", "InvertedFill", "inversion_affordable", "CATEGORICAL_INCUMBENT", "CATEGORICAL_MODEL", "CATEGORICAL_SHARE", "CATEGORICAL_EPOCHS", "CATEGORICAL_FLOOR", "categorical_steps",
            "CATEGORICAL_TRAIN", "GAUSSIAN_REFIT_ROUNDS", "GAUSSIAN_ROWS", "HOLDOUT_CELLS", "holdout_rate",
            "REFIT_NETWORK_CELLS", "REFIT_RATE", "REFIT_SHARE"]
