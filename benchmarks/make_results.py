@@ -20,6 +20,24 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 SECTIONS = [
     (
+        "Latency after the inverted candidate's screen on long tables (issue 28): `Imputer()` and "
+        "IterativeImputer. Quiet CPU but slower than latency13's run; one run",
+        "latency14.md",
+        "python benchmarks/latency.py --tables diabetes breast spam letter credit --methods auto iterative "
+        "--timeout 600 --out benchmarks/results/latency14.md --jsonl benchmarks/results/latency14.jsonl",
+    ),
+    (
+        "The inverted candidate's screen, credit before and after on one machine (issue 28)",
+        "screen_speed.md",
+        "the commands inside (`benchmarks/latency.py` on credit from a worktree of 051bedd and from 86982b1, alternated)",
+    ),
+    (
+        "The inverted candidate's screen, chosen on development seeds (issues 24 and 28)",
+        "inversion_screen_dev.md",
+        "INVIMPUTE_DATA=/work/shared/data python benchmarks/inversion_screen_dev.py --datasets letter spam credit "
+        "--seeds 5 6 7 8 --out benchmarks/results/inversion_screen_dev.jsonl",
+    ),
+    (
         "Latency after the Gaussian model's block ladder and the inverted candidate's gain rule (issue 28): "
         "`Imputer()` and IterativeImputer. Quiet CPU, one run",
         "latency13.md",
