@@ -1,4 +1,4 @@
-"""Tests of the baseline imputation backends: MeanMode, KNN, Iterative, SoftImpute, GAIN, MIWAE.
+"""Tests of the baseline imputation backends: MeanMode, KNN, Iterative, SoftImpute, GAIN, MIWAE, BoostedTrees.
 
 Every backend is checked against the protocol (shape, dtype, no NaN, observed entries unchanged,
 bounded columns in [0, 1], caller's arrays untouched, missing-entry fill ignored, same key -> same
@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from invimpute.peers.baselines import KNN, Iterative, MeanMode, SoftImpute
+from invimpute.peers.boosting import BoostedTrees
 from invimpute.peers.gain import GAIN
 from invimpute.encoding.layout import BINARY, CATEGORICAL, NUMERIC, UNIT, Layout
 from invimpute.peers.miwae import MIWAE
@@ -33,6 +34,7 @@ METHODS: dict[str, Callable[[], object]] = {
     "gain": lambda: GAIN(iterations=1500, chunk_size=500),
     "miwae": lambda: MIWAE(epochs=40, n_samples=50),
     "nearest_neighbours": NearestNeighbours,
+    "boosted": BoostedTrees,
 }
 """Small configurations. GAIN needs about 1000 steps to beat the mean here (300 do not, on some seeds);
 the steps are cheap, compilation is what costs. The scikit-learn methods join when it is installed."""

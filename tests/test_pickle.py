@@ -15,7 +15,7 @@ from invimpute import Imputer, checkpoint
 from invimpute.estimator.imputer import METHODS
 
 OPTIONS = {"gain": {"iterations": 20}, "miwae": {"n_steps": 10, "n_samples": 20},
-           "iterative": {"max_iter": 2}, "missforest": {"max_iter": 2, "n_estimators": 3},
+           "iterative": {"max_iter": 2}, "boosted": {"rounds": 3, "depth": 2}, "missforest": {"max_iter": 2, "n_estimators": 3},
            "remasker": {"embed_dim": 8, "depth": 1, "decoder_depth": 1, "num_heads": 2, "max_steps": 3}}
 
 

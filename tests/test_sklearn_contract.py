@@ -33,6 +33,7 @@ TINY = {
     "missforest": {"options": {"max_iter": 1, "n_estimators": 3}},
     "softimpute": {"options": {"max_iters": 10}},
     "gaussian": {"options": {"rounds": 3}},
+    "boosted": {"options": {"rounds": 3, "depth": 2}},
     "gain": {"options": {"iterations": 20, "batch_size": 16}},
     "miwae": {"options": {"n_steps": 20, "n_samples": 10, "hidden": 8, "batch_size": 16, "k": 2}},
     "remasker": {"options": {"embed_dim": 8, "depth": 1, "decoder_depth": 1, "num_heads": 2, "max_steps": 3,

@@ -58,6 +58,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "miceforest": {"method": "miceforest", "options": {"iterations": 5, "lightgbm": {"num_threads": 1}}},
     "softimpute": {"method": "softimpute"},
     "gaussian": {"method": "gaussian"},
+    "boosted": {"method": "boosted"},
     "gain": {"method": "gain", "method_options": {"iterations": 10_000, "batch_size": 128, "hint_rate": 0.9,
                                                   "alpha": 100.0}},
     "miwae": {"method": "miwae", "method_options": {"hidden": 128, "k": 20, "n_steps": 5000, "n_samples": 1000}},
@@ -91,7 +92,8 @@ over on a CPU shared with other work, for the same fills); GAIN's reference sett
 (``benchmarks/hyperimpute_env.sh``) with a time limit of ``timeout_s`` seconds; ``remasker``, ReMasker at
 its published settings (600 epochs: a GPU's budget), and ``remasker-cpu``, the small end of the published
 settings (embedding 32, encoder depth 4, decoder depth 2) capped at 2,000 AdamW steps, the CPU budget
-chosen on the development table (``benchmarks/results/frontier_dev.md``).
+chosen on the development table (``benchmarks/results/frontier_dev.md``); ``boosted``, the library's
+gradient-boosted oblivious trees per column (:mod:`invimpute.peers.boosting`) at its defaults.
 
 The ``invimpute-*`` presets are the library's tuned configurations: ``invimpute-dae-large`` is
 ``invimpute-dae`` at twice the width and three times the steps, for the larger tables, where capacity and

@@ -89,7 +89,7 @@ class Imputer(EstimatorContract):
         masked pass), ``"recurrent"`` (study 1's refill during training); or a peer: ``"mean"``
         (mean/mode), ``"knn"``, ``"iterative"`` (scikit-learn's IterativeImputer), ``"missforest"``
         (the same with extra trees), ``"softimpute"``, ``"gaussian"`` (a multivariate normal fitted by
-        EM), ``"gain"``, ``"miwae"``,
+        EM), ``"boosted"`` (gradient-boosted trees per column), ``"gain"``, ``"miwae"``,
         ``"remasker"`` (ReMasker: a transformer masked autoencoder over column tokens).
       model: the autoencoder, a :class:`~invimpute.config.ModelConfig` or a dict of its fields.
       train: its training, a :class:`~invimpute.training.loop.TrainConfig` or a dict (budget in ``steps``,

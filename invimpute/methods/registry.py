@@ -367,6 +367,7 @@ def _refill_jit(graphdef, layout, steps, params, X, obs, w):
 def peers() -> dict[str, Callable[..., Method]]:
     """Every peer method name :class:`~invimpute.Imputer` accepts, mapped to a factory of its keyword options."""
     from invimpute.peers import baselines
+    from invimpute.peers import boosting
     from invimpute.peers import gain
     from invimpute.peers import gaussian
     from invimpute.peers import miwae
@@ -379,12 +380,13 @@ def peers() -> dict[str, Callable[..., Method]]:
         "missforest": functools.partial(baselines.Iterative, estimator="extra_trees"),
         "softimpute": baselines.SoftImpute,
         "gaussian": gaussian.GaussianEM,
+        "boosted": boosting.BoostedTrees,
         "gain": gain.GAIN,
         "miwae": miwae.MIWAE,
         "remasker": remasker.ReMasker,
     }
 
 
-PEERS = ("mean", "knn", "iterative", "missforest", "softimpute", "gaussian", "gain", "miwae", "remasker")
+PEERS = ("mean", "knn", "iterative", "missforest", "softimpute", "gaussian", "boosted", "gain", "miwae", "remasker")
 
 __all__ = ["Method", "Autoencoding", "peers", "PEERS", "NEURAL", "CHOICES", "row_groups", "steps_per_evaluation"]

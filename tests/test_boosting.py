@@ -1,0 +1,114 @@
+"""The boosted-trees peer (:mod:`invimpute.peers.boosting`): non-linear relations, missing inputs read as a
+bin of their own, categorical groups left to their frequencies, and the method end to end."""
+
+from __future__ import annotations
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+
+from invimpute import Imputer, checkpoint
+from invimpute.encoding.layout import CATEGORICAL, NUMERIC, Layout
+from invimpute.peers.boosting import BINS, DEPTH, ROUNDS, BoostedTrees, bin_edges, fit_trees, to_bins
+from invimpute.peers.gaussian import GaussianEM
+
+
+def _curve(n: int = 800, seed: int = 0):
+    """x uniform on [-2, 2] and y = x² (no linear relation at all), y missing on a fifth of the rows."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-2, 2, n)
+    full = np.stack([x, x ** 2 + 0.05 * rng.normal(size=n)], axis=1).astype(np.float32)
+    observed = np.ones_like(full, bool)
+    observed[:, 1] = rng.random(n) > 0.2
+    return full, observed
+
+
+def test_trees_learn_a_relation_a_linear_model_cannot():
+    full, observed = _curve()
+    layout = Layout.uniform(2, NUMERIC)
+    X = np.where(observed, full, 0.0)
+    errors = {}
+    for name, method in (("trees", BoostedTrees()), ("gaussian", GaussianEM())):
+        out = method.fit(X, observed, layout, jax.random.key(0)).impute(X, observed, jax.random.key(1))
+        errors[name] = float(np.sqrt(np.mean((out - full)[~observed] ** 2)))
+    assert errors["trees"] < 0.3 * errors["gaussian"], errors
+
+
+def test_a_missing_input_is_a_bin_the_trees_can_read():
+    """y is large exactly where x is missing: a split that sends the missing bin its own way finds it."""
+    rng = np.random.default_rng(1)
+    n = 600
+    x = rng.normal(size=n)
+    x_seen = rng.random(n) > 0.3
+    y = np.where(x_seen, 0.5 * x, 5.0) + 0.05 * rng.normal(size=n)
+    full = np.stack([x, y], axis=1).astype(np.float32)
+    observed = np.stack([x_seen, rng.random(n) > 0.2], axis=1)
+    X = np.where(observed, full, 0.0)
+    out = BoostedTrees().fit(X, observed, Layout.uniform(2, NUMERIC), jax.random.key(0)).impute(
+        X, observed, jax.random.key(1))
+    both = ~observed[:, 0] & ~observed[:, 1]
+    assert both.sum() > 10
+    np.testing.assert_allclose(out[both, 1], 5.0, atol=0.3)
+
+
+def test_categorical_groups_are_inputs_not_targets():
+    rng = np.random.default_rng(2)
+    n = 500
+    level = rng.integers(0, 3, n)
+    full = np.concatenate([np.eye(3)[level], (2.0 * level + 0.1 * rng.normal(size=n))[:, None]], axis=1).astype(np.float32)
+    layout = Layout(kind=(CATEGORICAL,) * 3 + (NUMERIC,), group=(0, 0, 0, 1))
+    observed = np.ones_like(full, bool)
+    observed[:, 3] = rng.random(n) > 0.2
+    observed[rng.random(n) < 0.1, :3] = False
+    X = np.where(observed, full, 0.0)
+    trees = BoostedTrees().fit(X, observed, layout, jax.random.key(0))
+    np.testing.assert_array_equal(trees.covers_, [False, False, False, True])
+    out = trees.impute(X, observed, jax.random.key(1))
+    rows = ~observed[:, 3] & observed[:, 0]
+    assert np.sqrt(np.mean((out[rows, 3] - full[rows, 3]) ** 2)) < 0.2  # read from the one-hot inputs
+    np.testing.assert_allclose(out[~observed[:, 0], :3], np.broadcast_to(trees.mean_[:3], (int((~observed[:, 0]).sum()), 3)))
+
+
+def test_fit_program_shapes_and_determinism():
+    full, observed = _curve(n=300)
+    edges = bin_edges(full, observed)
+    bins = to_bins(full, observed, edges)
+    assert bins.min() >= 0 and bins.max() <= BINS - 1 and (bins[~observed] == 0).all()
+    args = (jnp.asarray(bins), jnp.asarray(full), jnp.asarray(observed, jnp.float32), jnp.asarray([0, 1], jnp.int32))
+    shape = (ROUNDS, DEPTH, 0.1, 16)
+    base, (columns, thresholds, rights, values) = fit_trees(shape, *args, jax.random.key(0))
+    chex.assert_shape(base, (2,))
+    chex.assert_shape([columns, thresholds, rights], (2, ROUNDS, DEPTH))
+    chex.assert_shape(values, (2, ROUNDS, 2 ** DEPTH))
+    assert not np.any(np.asarray(columns)[0] == 0) and not np.any(np.asarray(columns)[1] == 1)  # never its own column
+    again = fit_trees(shape, *args, jax.random.key(0))
+    chex.assert_trees_all_equal((base, (columns, thresholds, rights, values)), again)
+
+
+def test_imputer_boosted_end_to_end_and_checkpoint(tmp_path):
+    rng = np.random.default_rng(3)
+    n = 300
+    x = rng.uniform(-2, 2, n)
+    frame = pd.DataFrame({"x": x, "y": x ** 2, "kind": np.where(x > 0, "pos", "neg")})
+    damaged = frame.mask(rng.random(frame.shape) < 0.2)
+    before = damaged.copy()
+    imp = Imputer("boosted", seed=0).fit(damaged)
+    out = imp.transform(damaged)
+    pd.testing.assert_frame_equal(damaged, before)
+    assert not out.isna().any().any()
+    seen = damaged.notna()
+    for col in frame.columns:
+        assert (out.loc[seen[col], col] == damaged.loc[seen[col], col]).all()
+    loaded = checkpoint.load(checkpoint.save(imp, tmp_path / "boosted"))
+    pd.testing.assert_frame_equal(loaded.transform(damaged), out)
+
+
+@pytest.mark.parametrize("options, error", [({"rounds": 0}, "rounds"), ({"depth": 11}, "depth"),
+                                            ({"rate": 0.0}, "rate"), ({"max_features": 1.5}, "max_features")])
+def test_bad_options_are_named(options, error):
+    X = np.zeros((10, 2), np.float32)
+    with pytest.raises(ValueError, match=error):
+        BoostedTrees(**options).fit(X, np.ones_like(X, bool), Layout.uniform(2, NUMERIC), jax.random.key(0))
