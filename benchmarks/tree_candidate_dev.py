@@ -66,17 +66,20 @@ class SklearnTrees:
         return out.astype(np.float32)
 
 
-def with_trees(learner: str) -> None:
-    """Register the ``trees`` candidate (``learner``: ``"jax"`` or ``"sklearn"``) with ``auto`` for this process."""
+def with_trees(learner: str, options: dict, refit: bool = True) -> None:
+    """Register the ``trees`` candidate (``learner``: ``"jax"``, :class:`BoostedTrees` with ``options``, or
+    ``"sklearn"``) with ``auto`` for this process; ``refit``: refitted on every observed cell once chosen."""
     make = auto_module.Auto.make_candidate
-    build = BoostedTrees if learner == "jax" else SklearnTrees
 
     def make_candidate(self, name, layout=None, n_rows=None):
-        return build() if name == "trees" else make(self, name, layout, n_rows)
+        if name != "trees":
+            return make(self, name, layout, n_rows)
+        return BoostedTrees(**options) if learner == "jax" else SklearnTrees()
 
     auto_module.Auto.make_candidate = make_candidate
     auto_module.CANDIDATES = auto_module.CANDIDATES + ("trees",)
-    auto_module.REFIT = auto_module.REFIT + ("trees",)
+    if refit:
+        auto_module.REFIT = auto_module.REFIT + ("trees",)
 
 
 def load(name: str, max_rows: int) -> pd.DataFrame:
@@ -95,10 +98,14 @@ def main(argv=None) -> None:
     p.add_argument("--rate", type=float, default=0.2)
     p.add_argument("--max-rows", type=int, default=2000)
     p.add_argument("--learner", choices=["jax", "sklearn"], default="jax")
+    p.add_argument("--set", nargs="*", default=[], metavar="NAME=NUMBER",
+                   help="BoostedTrees options (rounds, depth, rate, max_features, max_rows); default: its defaults")
+    p.add_argument("--no-refit", action="store_true", help="keep the trees fitted without the held-out cells")
     p.add_argument("--out", default="benchmarks/results/tree_candidate_dev.jsonl")
     args = p.parse_args(argv)
     defaults = list(auto_module.CANDIDATES)
-    with_trees(args.learner)
+    options = {k: (float(v) if k == "rate" else int(v)) for k, _, v in (item.partition("=") for item in args.set)}
+    with_trees(args.learner, options, refit=not args.no_refit)
     print("| table | seed | rows | auto | auto + trees | difference | trees' weight (mean over columns) | seconds (auto / + trees) |")
     print("|---|---|---|---|---|---|---|---|")
     for name in args.tables:
@@ -106,7 +113,8 @@ def main(argv=None) -> None:
         for seed in args.seeds:
             missing = np.random.default_rng(seed).random(truth.shape) < args.rate
             damaged = truth.mask(missing)
-            row = {"table": name, "seed": seed, "rows": len(truth), "rate": args.rate, "learner": args.learner}
+            row = {"table": name, "seed": seed, "rows": len(truth), "rate": args.rate, "learner": args.learner,
+                   "options": options, "refit": not args.no_refit}
             for label, candidates in (("auto", defaults), ("trees", defaults + ["trees"])):
                 start = time.perf_counter()
                 imp = Imputer(seed=seed, options={"candidates": candidates})

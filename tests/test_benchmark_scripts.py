@@ -226,3 +226,24 @@ def test_mi_simulation_summary_separates_the_shift_from_the_complete_data_estima
     np.testing.assert_allclose(complete["shift_over_se"], 0.0, atol=1e-12)
     np.testing.assert_allclose(complete["bias_over_se"], 0.3)
     np.testing.assert_allclose(mi["bias_over_se"], 0.4)
+
+
+def test_tree_candidate_dev_registers_a_scored_candidate(monkeypatch):
+    """The experiment's ``trees`` candidate joins auto for the process, is scored on held-out cells and
+    shows in the selection (the script's published comparison reads ``trees_weight``)."""
+    import invimpute.methods.auto as auto_module
+    from invimpute import Imputer
+
+    for name in ("CANDIDATES", "REFIT"):
+        monkeypatch.setattr(auto_module, name, getattr(auto_module, name))
+    monkeypatch.setattr(auto_module.Auto, "make_candidate", auto_module.Auto.make_candidate)
+    script = _load("tree_candidate_dev")
+    script.with_trees("jax", {"rounds": 3, "depth": 2})
+    assert "trees" in auto_module.CANDIDATES and "trees" in auto_module.REFIT
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2, 2, 120)
+    frame = pd.DataFrame({"x": x, "y": x ** 2, "z": -x}).mask(rng.random((120, 3)) < 0.2)
+    candidates = ["mean", "gaussian", "trees"]
+    imp = Imputer(seed=0, options={"candidates": candidates}, train={"steps": 20}).fit(frame)
+    assert np.isfinite(imp.selection_["trees_error"]).all()
+    assert not imp.transform(frame).isna().any().any()
