@@ -3,8 +3,9 @@ candidate where trees win").
 
 ``auto`` is run twice on the same mask: at its defaults, and with one more candidate, ``trees``, fitted per
 single-column group of the encoded table on the other columns, scored on held-out cells and blended like
-every other candidate (and refitted on every observed cell once chosen): ``--learner jax`` the library's
-:class:`~invimpute.peers.boosting.BoostedTrees` (boosted oblivious trees in JAX), ``--learner sklearn``
+every other candidate (and refitted on every observed cell once chosen): ``--learner jax`` auto's optional
+``trees`` candidate (:class:`~invimpute.peers.boosting.BoostedTrees`, boosted oblivious trees in JAX, with
+:data:`~invimpute.methods.auto.TREES` and ``--set`` changes), ``--learner sklearn``
 scikit-learn's ``HistGradientBoostingRegressor`` at its defaults (100 rounds, native handling of missing
 inputs; scikit-learn is an optional extra, so only as a reference). The question is whether the held-out
 selection gives the candidate weight, whether that lowers the RMSE on the removed cells, and at what cost.
@@ -30,7 +31,6 @@ from invimpute.bench.frontier.tables import TABLES as FRONTIER
 from invimpute.bench.frontier.tables import load_frontier_table
 from invimpute.bench.masks import load_table
 from invimpute.bench.scoring import score
-from invimpute.peers.boosting import BoostedTrees
 
 
 class SklearnTrees:
@@ -67,19 +67,19 @@ class SklearnTrees:
 
 
 def with_trees(learner: str, options: dict, refit: bool = True) -> None:
-    """Register the ``trees`` candidate (``learner``: ``"jax"``, :class:`BoostedTrees` with ``options``, or
-    ``"sklearn"``) with ``auto`` for this process; ``refit``: refitted on every observed cell once chosen."""
-    make = auto_module.Auto.make_candidate
+    """Set up auto's optional ``trees`` candidate for this process: ``learner`` ``"jax"`` is the library's
+    (:data:`~invimpute.methods.auto.TREES` updated with ``options``), ``"sklearn"`` the reference;
+    ``refit``: refitted on every observed cell once chosen (the library's rule)."""
+    auto_module.TREES = {**auto_module.TREES, **options}
+    if not refit:
+        auto_module.REFIT = tuple(c for c in auto_module.REFIT if c != "trees")
+    if learner == "sklearn":
+        make = auto_module.Auto.make_candidate
 
-    def make_candidate(self, name, layout=None, n_rows=None):
-        if name != "trees":
-            return make(self, name, layout, n_rows)
-        return BoostedTrees(**options) if learner == "jax" else SklearnTrees()
+        def make_candidate(self, name, layout=None, n_rows=None):
+            return SklearnTrees() if name == "trees" else make(self, name, layout, n_rows)
 
-    auto_module.Auto.make_candidate = make_candidate
-    auto_module.CANDIDATES = auto_module.CANDIDATES + ("trees",)
-    if refit:
-        auto_module.REFIT = auto_module.REFIT + ("trees",)
+        auto_module.Auto.make_candidate = make_candidate
 
 
 def load(name: str, max_rows: int) -> pd.DataFrame:
@@ -89,6 +89,20 @@ def load(name: str, max_rows: int) -> pd.DataFrame:
             raise SystemExit(f"{name} has categorical columns; this experiment takes numeric tables")
         return frame
     return load_table(name, max_rows=max_rows)
+
+
+def summary(path: str) -> str:
+    """Per table, the mean RMSE of auto and of auto with the candidate, the change, on how many masks it
+    helped, its mean weight and the mean seconds of both, from a results file of this script."""
+    runs = pd.read_json(path, lines=True)
+    lines = ["| table | rows | masks | auto | auto + trees | change | lower on | trees' weight | seconds (auto / + trees) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, g in runs.groupby("table", sort=False):
+        a, b = g["auto_rmse"].mean(), g["trees_rmse"].mean()
+        lines.append(f"| {name} | {g['rows'].iloc[0]} | {len(g)} | {a:.5f} | {b:.5f} | {b / a - 1:+.1%} | "
+                     f"{int((g['trees_rmse'] < g['auto_rmse']).sum())} of {len(g)} | {g['trees_weight'].mean():.2f} | "
+                     f"{g['auto_seconds'].mean():.1f} / {g['trees_seconds'].mean():.1f} |")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> None:
@@ -102,7 +116,11 @@ def main(argv=None) -> None:
                    help="BoostedTrees options (rounds, depth, rate, max_features, max_rows); default: its defaults")
     p.add_argument("--no-refit", action="store_true", help="keep the trees fitted without the held-out cells")
     p.add_argument("--out", default="benchmarks/results/tree_candidate_dev.jsonl")
+    p.add_argument("--summary", default=None, metavar="JSONL", help="print the per-table means of a results file")
     args = p.parse_args(argv)
+    if args.summary:
+        print(summary(args.summary))
+        return
     defaults = list(auto_module.CANDIDATES)
     options = {k: (float(v) if k == "rate" else int(v)) for k, _, v in (item.partition("=") for item in args.set)}
     with_trees(args.learner, options, refit=not args.no_refit)

@@ -228,18 +228,17 @@ def test_mi_simulation_summary_separates_the_shift_from_the_complete_data_estima
     np.testing.assert_allclose(mi["bias_over_se"], 0.4)
 
 
-def test_tree_candidate_dev_registers_a_scored_candidate(monkeypatch):
-    """The experiment's ``trees`` candidate joins auto for the process, is scored on held-out cells and
-    shows in the selection (the script's published comparison reads ``trees_weight``)."""
+def test_tree_candidate_dev_sets_the_trees_candidate(monkeypatch):
+    """The experiment's settings of auto's optional ``trees`` candidate hold for the process; the candidate
+    is scored on held-out cells and shows in the selection (the script's comparison reads ``trees_weight``)."""
     import invimpute.methods.auto as auto_module
     from invimpute import Imputer
 
-    for name in ("CANDIDATES", "REFIT"):
+    for name in ("TREES", "REFIT"):
         monkeypatch.setattr(auto_module, name, getattr(auto_module, name))
-    monkeypatch.setattr(auto_module.Auto, "make_candidate", auto_module.Auto.make_candidate)
     script = _load("tree_candidate_dev")
-    script.with_trees("jax", {"rounds": 3, "depth": 2})
-    assert "trees" in auto_module.CANDIDATES and "trees" in auto_module.REFIT
+    script.with_trees("jax", {"rounds": 3, "depth": 2}, refit=False)
+    assert auto_module.TREES["rounds"] == 3 and "trees" not in auto_module.REFIT
     rng = np.random.default_rng(0)
     x = rng.uniform(-2, 2, 120)
     frame = pd.DataFrame({"x": x, "y": x ** 2, "z": -x}).mask(rng.random((120, 3)) < 0.2)

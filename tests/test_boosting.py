@@ -112,3 +112,18 @@ def test_bad_options_are_named(options, error):
     X = np.zeros((10, 2), np.float32)
     with pytest.raises(ValueError, match=error):
         BoostedTrees(**options).fit(X, np.ones_like(X, bool), Layout.uniform(2, NUMERIC), jax.random.key(0))
+
+
+def test_auto_takes_trees_as_an_optional_candidate(tmp_path):
+    """Named among auto's candidates, the trees are scored on held-out cells, cover the numeric columns
+    only, and survive a checkpoint; auto's defaults do not fit them."""
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-2, 2, 300)
+    frame = pd.DataFrame({"x": x, "y": x ** 2, "c": np.where(x > 0, "a", "b")}).mask(rng.random((300, 3)) < 0.2)
+    imp = Imputer(seed=0, train={"steps": 50}, options={"candidates": ["mean", "gaussian", "network", "trees"]}).fit(frame)
+    sel = imp.selection_
+    assert np.isfinite(sel.loc[["x", "y"], "trees_error"]).all() and sel.loc["c", "trees_weight"] == 0
+    assert sel.loc["y", "trees_weight"] > 0  # y = x² is what the trees see and the Gaussian model cannot
+    out = imp.transform(frame)
+    pd.testing.assert_frame_equal(checkpoint.load(checkpoint.save(imp, tmp_path / "m")).transform(frame), out)
+    assert "trees" not in Imputer(seed=0, train={"steps": 50}).fit(frame).method_.names_

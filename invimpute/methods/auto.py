@@ -5,7 +5,8 @@ per column, within [5%, 20%] of them), fits every candidate on the rest, and sco
 fill of the hidden cells per column (filling only the rows that hold one): the masked-prediction autoencoder sized to the table (its training
 budget in optimiser steps, early stopping on a further held-out slice), and fast peers (mean/mode, the
 library's compiled KNN over up to :data:`KNN_DONORS` donor rows, a multivariate-normal model fitted by
-EM), and, where :func:`inversion_affordable` allows it, the ``inverted`` candidate: reverse training through
+EM; when named, the :data:`OPTIONAL` ones: IterativeImputer and gradient-boosted trees), and, where
+:func:`inversion_affordable` allows it, the ``inverted`` candidate: reverse training through
 the network candidate's own model (:class:`InvertedFill`), which keeps its weights only where its choice
 removes at least :data:`INVERSION_GAIN` of the held-out error (else its imputation pass does not run; on
 long tables a screen on a sample of the scored rows, :data:`SCREEN_ROWS`, can leave it out first).
@@ -37,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from invimpute.peers.baselines import Iterative, MeanMode
+from invimpute.peers.boosting import BoostedTrees
 from invimpute.peers.gaussian import GaussianEM
 from invimpute.config import ModelConfig
 from invimpute.encoding.schema import Schema
@@ -50,6 +52,12 @@ from invimpute.encoding.missingness import hide_cells
 from invimpute.training.loop import TrainConfig
 
 CANDIDATES = ("mean", "knn", "gaussian", "network", "inverted")
+OPTIONAL = ("iterative", "trees")
+"""Candidates ``auto`` fits only when named in ``options={"candidates": [...]}``: scikit-learn's
+IterativeImputer (an optional extra) and ``trees``, gradient-boosted trees per column
+(:class:`~invimpute.peers.boosting.BoostedTrees` with :data:`TREES`), which lowered auto's RMSE on
+development tables (``benchmarks/results/tree_candidate_dev.md``) at a cost that grows with the number
+of numeric columns: it becomes a default once its cost is bounded and every published figure re-measured."""
 INVERTED = "inverted"
 """The candidate that fills by reverse training through the network candidate's own trained model
 (:meth:`~invimpute.methods.registry.Autoencoding.reverse_fill`): no model of its own, so it costs only the
@@ -80,7 +88,7 @@ where the candidate does not pay, its scoring pass was all its cost (a tenth of 
 The margin keeps the screen's noise from dropping a candidate that the whole table would keep. Chosen on
 development masks (MCAR 20%, seeds 5-8; ``benchmarks/results/inversion_screen_dev.md``)."""
 MIN_HOLDOUT, MAX_HOLDOUT = 0.05, 0.2
-REFIT = ("mean", "knn", "iterative", "gaussian")
+REFIT = ("mean", "knn", "iterative", "gaussian", "trees")
 """Candidates refitted on every observed cell once chosen (they are cheap)."""
 REFIT_NETWORK_CELLS = 300_000
 """Encoded cells (rows x encoded width) up to which the network, once chosen, is refitted on every
@@ -91,6 +99,9 @@ the split, since a second fit would double the largest part of the time. Chosen 
 GAUSSIAN_ROWS = 5_000
 """Rows the Gaussian candidate's EM sees (a seeded sample of a longer table): bounds its cost, as
 :data:`KNN_DONORS` bounds KNN's; a mean and covariance of tens of columns are estimated well from them."""
+TREES = {"rounds": 100, "depth": 6, "rate": 0.1, "max_features": 16, "max_rows": 5_000}
+"""The ``trees`` candidate's settings (:class:`~invimpute.peers.boosting.BoostedTrees`'s defaults); it is
+refitted on every observed cell once chosen, as the other peers are."""
 GAUSSIAN_REFIT_ROUNDS = 3
 """EM rounds of the Gaussian model's refit on every observed cell, resumed from its first fit (the held-out
 cells are at most a fifth of the observed ones, so EM starts near its new fixed point)."""
@@ -155,7 +166,7 @@ def holdout_rate(observed: np.ndarray, fraction: float) -> float:
 
 def check_auto_options(options: dict) -> None:
     """Raise a clear error for ``Imputer(method="auto", options=...)`` it cannot take: only
-    ``{"candidates": [...]}``, names among :data:`CANDIDATES` (plus ``"iterative"``), ``"inverted"`` only
+    ``{"candidates": [...]}``, names among :data:`CANDIDATES` and :data:`OPTIONAL`, ``"inverted"`` only
     beside ``"network"``.
 
     Args:
@@ -164,14 +175,14 @@ def check_auto_options(options: dict) -> None:
     unknown = set(options) - {"candidates"}
     if unknown:
         raise ValueError(f"options {sorted(unknown)} are not options of method 'auto': it takes "
-                         f"options={{'candidates': [...]}} (among {list(CANDIDATES) + ['iterative']})")
+                         f"options={{'candidates': [...]}} (among {list(CANDIDATES + OPTIONAL)})")
     given = options["candidates"]
     if isinstance(given, str) or not all(isinstance(c, str) for c in given):
         raise TypeError(f"options['candidates'] must be a list of candidate names, got {given!r}")
-    bad = [c for c in given if c not in CANDIDATES + ("iterative",)]
+    bad = [c for c in given if c not in CANDIDATES + OPTIONAL]
     if bad:
         raise ValueError(f"options['candidates'] has unknown candidate(s) {bad}; choose among "
-                         f"{list(CANDIDATES) + ['iterative']}")
+                         f"{list(CANDIDATES + OPTIONAL)}")
     if INVERTED in given and "network" not in given:
         raise ValueError(f"options['candidates'] lists {INVERTED!r}, which inverts the 'network' candidate: "
                          f"list 'network' too")
@@ -283,11 +294,13 @@ class Auto:
             return Iterative(estimator="bayesian_ridge", max_iter=10)
         if name == "gaussian":
             return GaussianEM(rounds=10, max_rows=GAUSSIAN_ROWS)
+        if name == "trees":
+            return BoostedTrees(**TREES)
         if name == "network":
             model, train = self.network_configs(layout, n_rows)
             return Autoencoding("ae", model=model, train=train,
                                 inversion=self.inversion_config, image_shape=self.image_shape, progress=self.progress)
-        raise ValueError(f"unknown auto candidate {name!r}; choose among {CANDIDATES}")
+        raise ValueError(f"unknown auto candidate {name!r}; choose among {CANDIDATES + OPTIONAL}")
 
     def _fit_candidate(self, name: str, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array,
                        what: str = "fit"):
@@ -444,6 +457,6 @@ class Auto:
         return selection_frame(self.names_, self.choices_, schema.names)
 
 
-__all__ = ["Auto", "CANDIDATES", "check_auto_options", "INVERTED", "INVERSION_GAIN", "INVERSION_SHARE", "SCREEN_ROWS", "SCREEN_MARGIN", "InvertedFill", "inversion_affordable", "CATEGORICAL_INCUMBENT", "CATEGORICAL_MODEL", "CATEGORICAL_SHARE", "CATEGORICAL_EPOCHS", "CATEGORICAL_FLOOR", "categorical_steps",
+__all__ = ["Auto", "CANDIDATES", "OPTIONAL", "TREES", "check_auto_options", "INVERTED", "INVERSION_GAIN", "INVERSION_SHARE", "SCREEN_ROWS", "SCREEN_MARGIN", "InvertedFill", "inversion_affordable", "CATEGORICAL_INCUMBENT", "CATEGORICAL_MODEL", "CATEGORICAL_SHARE", "CATEGORICAL_EPOCHS", "CATEGORICAL_FLOOR", "categorical_steps",
            "CATEGORICAL_TRAIN", "GAUSSIAN_REFIT_ROUNDS", "GAUSSIAN_ROWS", "HOLDOUT_CELLS", "holdout_rate",
            "REFIT_NETWORK_CELLS", "REFIT_RATE", "REFIT_SHARE"]
