@@ -32,6 +32,13 @@ SECTIONS = [
         "the commands inside (`benchmarks/latency.py` on credit from a worktree of 051bedd and from 86982b1, alternated)",
     ),
     (
+        "A tree candidate for `auto`, on development tables (issue 27)",
+        "tree_candidate_dev.md",
+        "INVIMPUTE_DATA=/work/shared/data python benchmarks/tree_candidate_dev.py --tables breast "
+        "breast_diagnostic california magic bean gesture letter spam --seeds 3 4 5 --out "
+        "benchmarks/results/tree_candidate_dev.jsonl",
+    ),
+    (
         "The inverted candidate's screen, chosen on development seeds (issues 24 and 28)",
         "inversion_screen_dev.md",
         "INVIMPUTE_DATA=/work/shared/data python benchmarks/inversion_screen_dev.py --datasets letter spam credit "

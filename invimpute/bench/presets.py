@@ -74,6 +74,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "invimpute-reverse": {"method": "reverse", **_INVIMPUTE_NET, "skip": False, "inversion": {
         "steps": 100, "learning_rate": 0.05, "code_penalty": "sphere", "code_weight": 1e-3, "input_dropout": 0.1}},
     "auto": {"method": "auto"},
+    "auto-trees": {"method": "auto", "method_options": {"candidates": [
+        "mean", "knn", "gaussian", "network", "trees", "inverted"]}},
     "ae": {"method": "ae"},
     "ae-bottleneck": {"method": "ae", "model": {"skip": False}},
     "recurrent": {"method": "recurrent"},
@@ -99,7 +101,8 @@ The ``invimpute-*`` presets are the library's tuned configurations: ``invimpute-
 ``invimpute-dae`` at twice the width and three times the steps, for the larger tables, where capacity and
 training length pay; ``invimpute-dae-ensemble`` averages five fits of it at twice the width from split
 keys, which removes the variance that dominates the error of small tables. ``auto`` (``Imputer()`` with
-no argument), ``ae``, ``recurrent`` and ``reverse`` are the library's methods at Imputer defaults;
+no argument), ``ae``, ``recurrent`` and ``reverse`` are the library's methods at Imputer defaults
+(``auto-trees``: ``auto`` with its optional ``trees`` candidate beside the default ones);
 ``ae-bottleneck`` is ``ae`` with the network ``reverse`` trains (no skip path), its one-pass fill, the
 comparison that says what reverse training adds to the same model.
 """
