@@ -39,6 +39,12 @@ SECTIONS = [
         "benchmarks/results/tree_candidate_dev.jsonl",
     ),
     (
+        "Chained passes of the `boosted` peer, on development tables (issue 27)",
+        "boosted_chain_dev.md",
+        "INVIMPUTE_DATA=/work/shared/data python benchmarks/boosted_chain_dev.py --tables letter california magic "
+        "breast breast_diagnostic spam --seeds 3 4 --out benchmarks/results/boosted_chain_dev.jsonl",
+    ),
+    (
         "The inverted candidate's screen, chosen on development seeds (issues 24 and 28)",
         "inversion_screen_dev.md",
         "INVIMPUTE_DATA=/work/shared/data python benchmarks/inversion_screen_dev.py --datasets letter spam credit "

@@ -99,9 +99,11 @@ the split, since a second fit would double the largest part of the time. Chosen 
 GAUSSIAN_ROWS = 5_000
 """Rows the Gaussian candidate's EM sees (a seeded sample of a longer table): bounds its cost, as
 :data:`KNN_DONORS` bounds KNN's; a mean and covariance of tens of columns are estimated well from them."""
-TREES = {"rounds": 100, "depth": 6, "rate": 0.1, "max_features": 16, "max_rows": 5_000}
-"""The ``trees`` candidate's settings (:class:`~invimpute.peers.boosting.BoostedTrees`'s defaults); it is
-refitted on every observed cell once chosen, as the other peers are."""
+TREES = {"rounds": 100, "depth": 6, "rate": 0.1, "max_features": 16, "max_rows": 5_000, "chain": 1}
+"""The ``trees`` candidate's settings (:class:`~invimpute.peers.boosting.BoostedTrees`'s, in one pass: the
+setting measured inside auto, ``benchmarks/results/tree_candidate_dev.md``; the peer's chained passes are
+not measured there yet, and would triple the cost); it is refitted on every observed cell once chosen, as
+the other peers are."""
 GAUSSIAN_REFIT_ROUNDS = 3
 """EM rounds of the Gaussian model's refit on every observed cell, resumed from its first fit (the held-out
 cells are at most a fifth of the observed ones, so EM starts near its new fixed point)."""
