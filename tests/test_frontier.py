@@ -136,3 +136,17 @@ def test_cli_rejects_unknown_table_and_rates(capsys):
     assert "nope" in capsys.readouterr().err
     assert main(["--protocol", "frontier", "--datasets", "breast", "--rates", "0.2", "--methods", "mean"]) == 2
     assert isinstance(build_parser().parse_args(["--protocol", "frontier"]), argparse.Namespace)
+
+
+def test_report_ranks_without_a_method_that_has_no_score_in_a_split(tmp_path, data_home):
+    """A method with no out-of-sample score at all (miceforest fills no new rows) is named, not ranked,
+    so the other methods' out-of-sample ranks still exist."""
+    config = _config(tmp_path, data_home)
+    run_frontier(config)
+    lines = (tmp_path / "f.jsonl").read_text().splitlines()
+    kept = [line for line in lines if not (json.loads(line)["method"] == "knn" and json.loads(line)["split"] == "out")]
+    (tmp_path / "f.jsonl").write_text("\n".join(kept) + "\n")
+    text = write_frontier_report(config.out, tmp_path / "r.md")
+    out = text[text.index("out-of-sample"):]
+    rank_line = next(line for line in out.splitlines() if line.startswith("Mean rank"))
+    assert "not ranked (no score in this split): knn" in rank_line and "nan" not in rank_line

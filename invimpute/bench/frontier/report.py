@@ -209,10 +209,13 @@ def write_frontier_report(results_path: str | os.PathLike[str], out_md: str | os
                 continue
             name = "in-sample" if split == "in" else "out-of-sample"
             lines += [f"## {mechanism.upper()} 30%, {name}", "", *body]
-            ranks = mean_ranks(index, mechanism, split, datasets, methods)
-            lines += ["Mean rank by z-scored RMSE (1 = best; tables where every method scored): " + ", ".join(
+            scored = [m for m in methods if any(index.get((mechanism, split, "rmse_z", d, m)) for d in datasets)]
+            ranks = mean_ranks(index, mechanism, split, datasets, scored)
+            unranked = [m for m in methods if m not in scored]  # e.g. miceforest, which fills no new rows
+            lines += ["Mean rank by z-scored RMSE (1 = best; tables where every method ranked scored): " + ", ".join(
                 f"{m} {r:.2f} ({n})" for m, (r, n) in sorted(ranks.items(), key=lambda kv: (np.nan_to_num(
-                    kv[1][0], nan=1e9), kv[0]))), ""]
+                    kv[1][0], nan=1e9), kv[0])))
+                + (f"; not ranked (no score in this split): {', '.join(unranked)}" if unranked else ""), ""]
     seconds = median_seconds(records)
     lines += _seconds_table(seconds, datasets, methods, labels, names)
     lines += _cacti_section(index, methods, names)
