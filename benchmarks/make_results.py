@@ -32,6 +32,23 @@ SECTIONS = [
         "the commands inside (`benchmarks/latency.py` on credit from a worktree of 051bedd and from 86982b1, alternated)",
     ),
     (
+        "The frontier protocol, a first published slice: MCAR 30%, seed 0, CACTI's ten tables at 2,000 rows "
+        "(issue 27; partial, resumable)",
+        "frontier1.md",
+        "the commands at the end of the section (`invimpute bench --protocol frontier ...`), then `invimpute bench "
+        "--protocol frontier --report-only --out benchmarks/results/frontier1.jsonl --report "
+        "benchmarks/results/frontier1.md --figures benchmarks/figures/frontier1`",
+    ),
+    (
+        "`auto` with its optional trees candidate on the GAIN tables' published masks (issues 27 and 28; not "
+        "the defaults)",
+        "defaults12_trees.md",
+        "invimpute bench --datasets breast breast_diagnostic spam letter credit --mechanisms mcar --rates 0.2 "
+        "--seeds 0 1 2 --methods auto-trees --out benchmarks/results/defaults12_trees.jsonl; report: `invimpute "
+        "bench --report-only --out benchmarks/results/defaults12_trees.jsonl --report "
+        "benchmarks/results/defaults12_trees.md`",
+    ),
+    (
         "A tree candidate for `auto`, on development tables (issue 27)",
         "tree_candidate_dev.md",
         "INVIMPUTE_DATA=/work/shared/data python benchmarks/tree_candidate_dev.py --tables breast "
