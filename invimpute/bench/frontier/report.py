@@ -209,7 +209,8 @@ def write_frontier_report(results_path: str | os.PathLike[str], out_md: str | os
                 continue
             name = "in-sample" if split == "in" else "out-of-sample"
             lines += [f"## {mechanism.upper()} 30%, {name}", "", *body]
-            scored = [m for m in methods if any(index.get((mechanism, split, "rmse_z", d, m)) for d in datasets)]
+            scored = [m for m in methods
+                      if any(_mean(index.get((mechanism, split, "rmse_z", d, m), [])) is not None for d in datasets)]
             ranks = mean_ranks(index, mechanism, split, datasets, scored)
             unranked = [m for m in methods if m not in scored]  # e.g. miceforest, which fills no new rows
             lines += ["Mean rank by z-scored RMSE (1 = best; tables where every method ranked scored): " + ", ".join(
