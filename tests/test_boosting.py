@@ -122,6 +122,7 @@ def test_auto_takes_trees_as_an_optional_candidate(tmp_path):
     x = rng.uniform(-2, 2, 300)
     frame = pd.DataFrame({"x": x, "y": x ** 2, "c": np.where(x > 0, "a", "b")}).mask(rng.random((300, 3)) < 0.2)
     imp = Imputer(seed=0, train={"steps": 50}, options={"candidates": ["mean", "gaussian", "network", "trees"]}).fit(frame)
+    assert isinstance(imp.method_.methods_["trees"], BoostedTrees)
     sel = imp.selection_
     assert np.isfinite(sel.loc[["x", "y"], "trees_error"]).all() and sel.loc["c", "trees_weight"] == 0
     assert sel.loc["y", "trees_weight"] > 0  # y = x² is what the trees see and the Gaussian model cannot
@@ -141,7 +142,7 @@ def test_chained_passes_read_the_previous_fill():
     X = np.where(observed, full, 0.0)
     errors = {}
     for chain in (1, 3):
-        trees = BoostedTrees(chain=chain).fit(X, observed, Layout.uniform(6, NUMERIC), jax.random.key(0))
+        trees = BoostedTrees(rounds=50, rate=0.2, chain=chain).fit(X, observed, Layout.uniform(6, NUMERIC), jax.random.key(0))
         assert trees.base_.shape == (chain, 6) and trees.values_.shape[:2] == (chain, 6)
         out = trees.impute(X, observed, jax.random.key(1))
         errors[chain] = float(np.sqrt(np.mean((out - full)[~observed] ** 2)))
