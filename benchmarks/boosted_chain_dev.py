@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from invimpute.bench.frontier.tables import TABLES as FRONTIER
-from invimpute.bench.frontier.tables import load_frontier_table
-from invimpute.bench.masks import load_table
-from invimpute.peers.boosting import DEPTH, MAX_FEATURES, RATE, ROUNDS, bin_edges, fit_trees, predict_trees, to_bins
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from tree_candidate_dev import load  # noqa: E402
+
+from invimpute.peers.boosting import DEPTH, MAX_FEATURES, RATE, ROUNDS, bin_edges, fit_trees, predict_trees, to_bins  # noqa: E402
 
 
 def passes(truth: np.ndarray, missing: np.ndarray, n_passes: int) -> list[float]:
@@ -57,8 +60,7 @@ def main(argv=None) -> None:
     print("| table | seed | " + " | ".join(f"after pass {c + 1}" for c in range(args.passes)) + " | seconds |")
     print("|---|---|" + "---|" * (args.passes + 1))
     for name in args.tables:
-        frame = load_frontier_table(name, max_rows=args.max_rows)[0] if name in FRONTIER else load_table(name, max_rows=args.max_rows)
-        truth = frame.to_numpy(np.float32)
+        truth = load(name, args.max_rows).to_numpy(np.float32)
         lo, hi = truth.min(0), truth.max(0)
         truth = (truth - lo) / np.where(hi > lo, hi - lo, 1.0)
         for seed in args.seeds:

@@ -50,11 +50,11 @@ CHUNK_ROWS = 4_096
 def bin_edges(X: np.ndarray, observed: np.ndarray, bins: int = BINS) -> np.ndarray:
     """(d, bins - 2) thresholds per column: quantiles of its observed values (0 where none is observed)."""
     levels = np.linspace(0.0, 1.0, bins)[1:-1]
+    seen = observed.any(axis=0)
+    values = np.where(observed, X, np.nan)[:, seen]
     edges = np.zeros((X.shape[1], bins - 2), np.float32)
-    for j in range(X.shape[1]):
-        values = X[observed[:, j], j]
-        if values.size:
-            edges[j] = np.quantile(values, levels)
+    if values.size:
+        edges[seen] = np.nanquantile(values, levels, axis=0).T
     return edges
 
 
