@@ -21,7 +21,7 @@ import latency  # noqa: E402
 
 from invimpute.methods import auto as A  # noqa: E402
 from invimpute.methods import registry as R  # noqa: E402
-from invimpute.peers import baselines, gaussian, neighbours  # noqa: E402
+from invimpute.peers import baselines, boosting, gaussian, neighbours  # noqa: E402
 
 TIMES: dict[str, float] = {}
 CPU: dict[str, float] = {}
@@ -50,6 +50,7 @@ def instrument() -> None:
     for cls, method in [(R.Autoencoding, "warm_refit"), (A.InvertedFill, "impute"), (R.Autoencoding, "impute"),
                         (neighbours.NearestNeighbours, "impute"), (gaussian.GaussianEM, "impute"),
                         (gaussian.GaussianEM, "warm_refit"), (baselines.MeanMode, "impute"),
+                        (boosting.BoostedTrees, "impute"),
                         (A.Auto, "fit"), (A.Auto, "impute")]:
         setattr(cls, method, timed(f"{cls.__name__}.{method}", getattr(cls, method)))
 

@@ -121,7 +121,7 @@ def main(argv=None) -> None:
     if args.summary:
         print(summary(args.summary))
         return
-    defaults = list(auto_module.CANDIDATES)
+    defaults = [c for c in auto_module.CANDIDATES if c != "trees"]
     options = {k: (float(v) if k == "rate" else int(v)) for k, _, v in (item.partition("=") for item in args.set)}
     with_trees(args.learner, options, refit=not args.no_refit)
     print("| table | seed | rows | auto | auto + trees | difference | trees' weight (mean over columns) | seconds (auto / + trees) |")

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from invimpute import Imputer, checkpoint
+import invimpute.methods.auto as auto_module
 from invimpute.encoding.layout import CATEGORICAL, NUMERIC, Layout
 from invimpute.peers.boosting import BINS, DEPTH, ROUNDS, BoostedTrees, bin_edges, fit_trees, to_bins
 from invimpute.peers.gaussian import GaussianEM
@@ -115,20 +116,46 @@ def test_bad_options_are_named(options, error):
         BoostedTrees(**options).fit(X, np.ones_like(X, bool), Layout.uniform(2, NUMERIC), jax.random.key(0))
 
 
-def test_auto_takes_trees_as_an_optional_candidate(tmp_path):
-    """Named among auto's candidates, the trees are scored on held-out cells, cover the numeric columns
-    only, and survive a checkpoint; auto's defaults do not fit them."""
+def test_auto_fits_trees_by_default(tmp_path):
+    """The trees are among auto's default candidates; scored on held-out cells, they cover the numeric
+    columns only, take their settings from ``options={"trees": ...}`` and survive a checkpoint; left out of
+    the candidates, they are not fitted."""
     rng = np.random.default_rng(4)
     x = rng.uniform(-2, 2, 300)
     frame = pd.DataFrame({"x": x, "y": x ** 2, "c": np.where(x > 0, "a", "b")}).mask(rng.random((300, 3)) < 0.2)
-    imp = Imputer(seed=0, train={"steps": 50}, options={"candidates": ["mean", "gaussian", "network", "trees"]}).fit(frame)
-    assert isinstance(imp.method_.methods_["trees"], BoostedTrees)
+    imp = Imputer(seed=0, options={"trees": {"rounds": 30}, "candidates": ["mean", "gaussian", "trees"]}).fit(frame)
+    trees = imp.method_.methods_["trees"]
+    assert isinstance(trees, BoostedTrees) and trees.rounds == 30 and trees.depth == auto_module.TREES["depth"]
     sel = imp.selection_
     assert np.isfinite(sel.loc[["x", "y"], "trees_error"]).all() and sel.loc["c", "trees_weight"] == 0
     assert sel.loc["y", "trees_weight"] > 0  # y = x² is what the trees see and the Gaussian model cannot
     out = imp.transform(frame)
     pd.testing.assert_frame_equal(checkpoint.load(checkpoint.save(imp, tmp_path / "m")).transform(frame), out)
-    assert "trees" not in Imputer(seed=0, train={"steps": 50}).fit(frame).method_.names_
+    assert "trees" in Imputer(seed=0, train={"steps": 50}).fit(frame).method_.names_
+    without = Imputer(seed=0, train={"steps": 50}, options={"candidates": ["mean", "gaussian", "network"]})
+    assert "trees" not in without.fit(frame).method_.names_
+
+
+def test_trees_budget_bounds_rows_and_leaves_out_wide_tables():
+    """The trees candidate's rows times target columns stay within its budget; a table too wide for
+    :data:`~invimpute.methods.auto.TREES_MIN_ROWS` rows (a short one: all its rows) gets no trees."""
+    cells, least = auto_module.TREES_CELLS, auto_module.TREES_MIN_ROWS
+    narrow = Layout.uniform(10, NUMERIC)
+    assert auto_module.trees_rows(narrow, 100_000) == auto_module.TREES["max_rows"]
+    assert auto_module.trees_rows(narrow, 700) == 700
+    wide = Layout.uniform(cells // least + 1, NUMERIC)
+    assert auto_module.trees_rows(wide, 100_000) == 0
+    assert auto_module.trees_rows(wide, 200) == 200 and auto_module.trees_rows(wide, 2 * least) == 0
+    medium = Layout.uniform(cells // (2 * least), NUMERIC)
+    assert auto_module.trees_rows(medium, 100_000) == 2 * least
+
+
+@pytest.mark.parametrize("trees", [{"leaves": 4}, {"rounds": 0}, [("rounds", 3)], {"rate": 2.0}])
+def test_auto_rejects_bad_trees_options(trees):
+    """A bad ``options={"trees": ...}`` is refused at fit with a message naming the setting."""
+    frame = pd.DataFrame({"x": [1.0, np.nan, 3.0, 4.0], "y": [1.0, 2.0, np.nan, 4.0]})
+    with pytest.raises(ValueError, match="trees|rounds|rate"):
+        Imputer(options={"trees": trees}).fit(frame)
 
 
 def test_chained_passes_read_the_previous_fill():

@@ -36,11 +36,11 @@ def test_auto_shows_every_stage_and_closes_every_bar(capsys):
     imp.transform(df)
     assert not tqdm._instances  # no bar left open
     last = _final_lines(capsys.readouterr().err)
-    for name in ("mean", "knn", "gaussian"):
+    for name in ("mean", "knn", "gaussian", "trees"):
         assert f"auto: fit {name}" in last and "1/1" in last[f"auto: fit {name}"]
     assert "auto: fit network: training" in last
-    n = len(imp.method_.names_)  # mean, knn, gaussian, network and, where affordable, inverted
-    assert n in (4, 5)
+    n = len(imp.method_.names_)  # mean, knn, gaussian, network, trees and, where affordable, inverted
+    assert n in (5, 6)
     scoring = [k for k in last if k.startswith(f"auto: score {n} candidates")]
     assert scoring and f"{n + 1}/{n + 1}" in last[scoring[0]]
     imputing = [k for k in last if k.startswith("auto: impute 80 rows with")]

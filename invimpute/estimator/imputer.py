@@ -23,7 +23,8 @@ import jax
 import numpy as np
 import pandas as pd
 
-from invimpute.methods.auto import Auto, check_auto_options
+from invimpute.methods.auto import Auto
+from invimpute.methods.auto_options import check_auto_options
 from invimpute.uncertainty.belief import Belief, belief_frames, draw_imputations, fit_calibrated, widened
 from invimpute.uncertainty.blended import auto_calibration, auto_draws
 from invimpute.config import EncodingConfig, ModelConfig, UncertaintyConfig, as_dict, coerce, with_fields
@@ -259,7 +260,7 @@ class Imputer(EstimatorContract):
         if settings.method == "auto":
             return Auto(model=settings.model, train=settings.train, inversion=settings.inversion,
                         fraction=settings.uncertainty.fraction, image_shape=image_shape, progress=settings.progress,
-                        **{k: tuple(v) for k, v in settings.options.items()})
+                        **{k: (dict(v) if k == "trees" else tuple(v)) for k, v in settings.options.items()})
         return peers()[settings.method](**settings.options)
 
     # ---- data plumbing ---------------------------------------------------------------------------

@@ -5,7 +5,8 @@ per column, within [5%, 20%] of them), fits every candidate on the rest, and sco
 fill of the hidden cells per column (filling only the rows that hold one): the masked-prediction autoencoder sized to the table (its training
 budget in optimiser steps, early stopping on a further held-out slice), and fast peers (mean/mode, the
 library's compiled KNN over up to :data:`KNN_DONORS` donor rows, a multivariate-normal model fitted by
-EM; when named, the :data:`OPTIONAL` ones: IterativeImputer and gradient-boosted trees), and, where
+EM, gradient-boosted trees per column where :func:`trees_rows` affords them; when named, the :data:`OPTIONAL`
+IterativeImputer), and, where
 :func:`inversion_affordable` allows it, the ``inverted`` candidate: reverse training through
 the network candidate's own model (:class:`InvertedFill`), which keeps its weights only where its choice
 removes at least :data:`INVERSION_GAIN` of the held-out error (else its imputation pass does not run; on
@@ -51,13 +52,14 @@ from invimpute.scoring.selection import BASELINE, ColumnChoice, blend, choose_co
 from invimpute.encoding.missingness import hide_cells
 from invimpute.training.loop import TrainConfig
 
-CANDIDATES = ("mean", "knn", "gaussian", "network", "inverted")
-OPTIONAL = ("iterative", "trees")
+CANDIDATES = ("mean", "knn", "gaussian", "network", "trees", "inverted")
+"""The default candidates. ``trees`` are gradient-boosted trees per numeric column
+(:class:`~invimpute.peers.boosting.BoostedTrees` with :data:`TREES`), the non-linear tabular learner that
+the network does not replace on small tables: with them auto's RMSE was lower on every development mask
+of ``benchmarks/results/tree_candidate_dev.md`` (18 of 18 at these settings, by 0.4-5.8% per table)."""
+OPTIONAL = ("iterative",)
 """Candidates ``auto`` fits only when named in ``options={"candidates": [...]}``: scikit-learn's
-IterativeImputer (an optional extra) and ``trees``, gradient-boosted trees per column
-(:class:`~invimpute.peers.boosting.BoostedTrees` with :data:`TREES`), which lowered auto's RMSE on
-development tables (``benchmarks/results/tree_candidate_dev.md``) at a cost that grows with the number
-of numeric columns: it becomes a default once its cost is bounded and every published figure re-measured."""
+IterativeImputer (an optional extra)."""
 INVERTED = "inverted"
 """The candidate that fills by reverse training through the network candidate's own trained model
 (:meth:`~invimpute.methods.registry.Autoencoding.reverse_fill`): no model of its own, so it costs only the
@@ -99,11 +101,17 @@ the split, since a second fit would double the largest part of the time. Chosen 
 GAUSSIAN_ROWS = 5_000
 """Rows the Gaussian candidate's EM sees (a seeded sample of a longer table): bounds its cost, as
 :data:`KNN_DONORS` bounds KNN's; a mean and covariance of tens of columns are estimated well from them."""
-TREES = {"rounds": 100, "depth": 6, "rate": 0.1, "max_features": 16, "max_rows": 5_000, "chain": 1}
-"""The ``trees`` candidate's settings (:class:`~invimpute.peers.boosting.BoostedTrees`'s, in one pass: the
-setting measured inside auto, ``benchmarks/results/tree_candidate_dev.md``; the peer's chained passes are
-not measured there yet, and would triple the cost); it is refitted on every observed cell once chosen, as
-the other peers are."""
+TREES = {"rounds": 40, "depth": 5, "rate": 0.25, "max_features": 8, "max_rows": 5_000, "chain": 1}
+"""The ``trees`` candidate's settings (:class:`~invimpute.peers.boosting.BoostedTrees`'s; ``options={"trees":
+{...}}`` changes them): a sixth of the peer's work per column (40 rounds of depth-5 trees reading 8 input
+columns each, in one pass), which kept most of the peer's gain inside auto on development tables
+(``benchmarks/results/tree_candidate_dev.md``: california 5.8% lower against 6.0%, letter 0.9% against 1.7%)
+at a quarter of its added time. It is refitted on every observed cell once chosen, as the other peers are."""
+TREES_CELLS, TREES_MIN_ROWS = 300_000, 1_000
+"""The ``trees`` candidate's budget (:func:`trees_rows`): the rows it is fitted on times its target columns
+stay within ``TREES_CELLS`` (a table of up to 60 numeric columns keeps 5,000 rows), and where that leaves
+fewer than ``TREES_MIN_ROWS`` rows of a longer table (more than 300 numeric columns: images) it is not
+fitted, since per-column trees on a sample that small would cost more than they could prove."""
 GAUSSIAN_REFIT_ROUNDS = 3
 """EM rounds of the Gaussian model's refit on every observed cell, resumed from its first fit (the held-out
 cells are at most a fifth of the observed ones, so EM starts near its new fixed point)."""
@@ -166,28 +174,21 @@ def holdout_rate(observed: np.ndarray, fraction: float) -> float:
     return float(np.clip(HOLDOUT_CELLS / max(per_column, 1.0), MIN_HOLDOUT, MAX_HOLDOUT))
 
 
-def check_auto_options(options: dict) -> None:
-    """Raise a clear error for ``Imputer(method="auto", options=...)`` it cannot take: only
-    ``{"candidates": [...]}``, names among :data:`CANDIDATES` and :data:`OPTIONAL`, ``"inverted"`` only
-    beside ``"network"``.
+def trees_rows(layout: Layout, n_rows: int, max_rows: int = TREES["max_rows"]) -> int:
+    """Rows the ``trees`` candidate is fitted on for a table of ``n_rows`` rows (0: not fitted), within
+    :data:`TREES_CELLS` rows x target columns (its single-column groups) and at most ``max_rows``.
 
     Args:
-      options: the options given to :class:`~invimpute.Imputer`.
+      layout: the table's encoded layout.
+      n_rows: rows of the table.
+      max_rows: the candidate's own row cap.
+
+    Returns:
+      The row budget, or 0 where fewer than :data:`TREES_MIN_ROWS` (or the table's rows) fit.
     """
-    unknown = set(options) - {"candidates"}
-    if unknown:
-        raise ValueError(f"options {sorted(unknown)} are not options of method 'auto': it takes "
-                         f"options={{'candidates': [...]}} (among {list(CANDIDATES + OPTIONAL)})")
-    given = options["candidates"]
-    if isinstance(given, str) or not all(isinstance(c, str) for c in given):
-        raise TypeError(f"options['candidates'] must be a list of candidate names, got {given!r}")
-    bad = [c for c in given if c not in CANDIDATES + OPTIONAL]
-    if bad:
-        raise ValueError(f"options['candidates'] has unknown candidate(s) {bad}; choose among "
-                         f"{list(CANDIDATES + OPTIONAL)}")
-    if INVERTED in given and "network" not in given:
-        raise ValueError(f"options['candidates'] lists {INVERTED!r}, which inverts the 'network' candidate: "
-                         f"list 'network' too")
+    targets = int(np.sum(np.bincount(layout.group_array) == 1))
+    rows = min(n_rows, max_rows, TREES_CELLS // max(targets, 1))
+    return rows if rows >= min(n_rows, TREES_MIN_ROWS) else 0
 
 
 def inversion_affordable(network: Autoencoding, n_rows: int, steps: int) -> bool:
@@ -249,6 +250,7 @@ class Auto:
         :func:`inversion_affordable` says so).
       fraction: hold-out share for a table with no missing cell.
       candidates: which candidates to fit; ``"mean"`` is always among them.
+      trees: settings of the ``trees`` candidate that replace those of :data:`TREES`.
       image_shape, progress: as for :class:`~invimpute.methods.registry.Autoencoding`.
     """
 
@@ -259,6 +261,7 @@ class Auto:
         inversion: InversionConfig = InversionConfig(),
         fraction: float = 0.1,
         candidates: tuple[str, ...] = CANDIDATES,
+        trees: dict | None = None,
         image_shape: tuple[int, int] | None = None,
         progress: bool = False,
     ) -> None:
@@ -267,6 +270,7 @@ class Auto:
         self.inversion_config = inversion
         self.fraction = fraction
         self.candidates = candidates
+        self.trees = trees
         self.image_shape = image_shape
         self.progress = progress
 
@@ -284,9 +288,17 @@ class Auto:
         steps = CATEGORICAL_TRAIN.steps if n_rows is None else categorical_steps(n_rows)
         return CATEGORICAL_MODEL, replace(CATEGORICAL_TRAIN, steps=steps)
 
+    def tree_settings(self, layout: Layout | None = None, n_rows: int | None = None) -> dict:
+        """The ``trees`` candidate's settings: :data:`TREES` with this configuration's ``trees`` over them,
+        its rows within :func:`trees_rows` for a table of ``n_rows`` rows of ``layout`` (0: not fitted)."""
+        settings = {**TREES, **(self.trees or {})}
+        if layout is not None and n_rows is not None:
+            settings["max_rows"] = trees_rows(layout, n_rows, settings["max_rows"])
+        return settings
+
     def make_candidate(self, name: str, layout: Layout | None = None, n_rows: int | None = None):
         """A fresh, unfitted candidate of this configuration, by name (the network sized to ``layout``, KNN's
-        donors to a table of ``n_rows`` rows)."""
+        donors and the trees' rows to a table of ``n_rows`` rows)."""
         if name == "mean":
             return MeanMode()
         if name == "knn":
@@ -297,7 +309,7 @@ class Auto:
         if name == "gaussian":
             return GaussianEM(rounds=10, max_rows=GAUSSIAN_ROWS)
         if name == "trees":
-            return BoostedTrees(**TREES)
+            return BoostedTrees(**self.tree_settings(layout, n_rows))
         if name == "network":
             model, train = self.network_configs(layout, n_rows)
             return Autoencoding("ae", model=model, train=train,
@@ -325,6 +337,8 @@ class Auto:
                  + [INVERTED] * (INVERTED in self.candidates))
         X = np.asarray(X, np.float32)
         observed = np.asarray(observed, bool)
+        if "trees" in names and not self.tree_settings(layout, X.shape[0])["max_rows"]:
+            names.remove("trees")  # beyond its budget (:func:`trees_rows`)
         k_hold, k_fit, k_imp, k_sel = jax.random.split(key, 4)
         held = np.asarray(hide_cells(k_hold, jnp.asarray(observed), layout, holdout_rate(observed, self.fraction)))
         train = observed & ~held
@@ -459,6 +473,6 @@ class Auto:
         return selection_frame(self.names_, self.choices_, schema.names)
 
 
-__all__ = ["Auto", "CANDIDATES", "OPTIONAL", "TREES", "check_auto_options", "INVERTED", "INVERSION_GAIN", "INVERSION_SHARE", "SCREEN_ROWS", "SCREEN_MARGIN", "InvertedFill", "inversion_affordable", "CATEGORICAL_INCUMBENT", "CATEGORICAL_MODEL", "CATEGORICAL_SHARE", "CATEGORICAL_EPOCHS", "CATEGORICAL_FLOOR", "categorical_steps",
+__all__ = ["Auto", "CANDIDATES", "OPTIONAL", "TREES", "TREES_CELLS", "TREES_MIN_ROWS", "trees_rows", "INVERTED", "INVERSION_GAIN", "INVERSION_SHARE", "SCREEN_ROWS", "SCREEN_MARGIN", "InvertedFill", "inversion_affordable", "CATEGORICAL_INCUMBENT", "CATEGORICAL_MODEL", "CATEGORICAL_SHARE", "CATEGORICAL_EPOCHS", "CATEGORICAL_FLOOR", "categorical_steps",
            "CATEGORICAL_TRAIN", "GAUSSIAN_REFIT_ROUNDS", "GAUSSIAN_ROWS", "HOLDOUT_CELLS", "holdout_rate",
            "REFIT_NETWORK_CELLS", "REFIT_RATE", "REFIT_SHARE"]

@@ -12,7 +12,9 @@ pass filled it (the rounds of MissForest), so a column also learns from the othe
 
 One compiled program fits every target column's trees at once (``vmap`` over targets inside a
 ``lax.scan`` over boosting rounds, the levels unrolled) on at most :data:`MAX_ROWS` rows (a seeded sample
-of a longer table); one more predicts. Categorical groups are not targets (:attr:`BoostedTrees.covers_` is
+of a longer table); one more predicts. Rows, columns and targets are padded to shape buckets
+(:func:`bucket`), so tables of similar shape share both programs (and the persistent compilation cache's
+copy of them) instead of compiling their own. Categorical groups are not targets (:attr:`BoostedTrees.covers_` is
 False there and they get their observed frequencies), but their entries are inputs.
 """
 
@@ -95,20 +97,26 @@ def _best_split(G: jax.Array, H: jax.Array, allowed: jax.Array):
     return best // per_side == 1, (best % per_side) // (BINS - 2), best % (BINS - 2) + 1
 
 
-def _boost_column(shape: tuple[int, int, float, int], bins: jax.Array, y: jax.Array, w: jax.Array, own: jax.Array,
-                  key: jax.Array):
+def bucket(n: int, step: int = 8, fine: int = 3) -> int:
+    """``n`` rounded up to a shape bucket: a multiple of ``step`` and of 2 ** (bit length of ``n`` minus
+    ``fine``), so padding adds at most 1 / 2 ** ``fine`` and tables of similar size share a program."""
+    grain = max(step, 1 << max(0, int(n).bit_length() - fine))
+    return -(-int(n) // grain) * grain
+
+
+def _boost_column(shape: tuple[int, int, float, int], bins: jax.Array, n_inputs: jax.Array, y: jax.Array,
+                  w: jax.Array, own: jax.Array, subsets: jax.Array):
     """One target column's trees: ``(base, (columns, thresholds, missing_right, values))``, the split
     arrays (rounds, depth) and leaf values (rounds, 2 ** depth) for ``shape`` = (rounds, depth, rate,
-    features per tree); squared loss on the rows where ``w``."""
-    rounds, depth, rate, features = shape
-    n, d = bins.shape
-    k = min(features, d)
+    features per tree), each tree reading the input columns ``subsets`` (rounds, features) among the first
+    ``n_inputs`` (the rest are padding); squared loss on the rows where ``w``."""
+    rounds, depth, rate, _ = shape
+    n = bins.shape[0]
     base = (w * y).sum() / jnp.maximum(w.sum(), 1.0)
 
-    def tree(pred, key):
-        subset = jax.random.permutation(key, d)[:k] if k < d else jnp.arange(d)
+    def tree(pred, subset):
         sub = bins[:, subset]
-        allowed = subset != own
+        allowed = (subset != own) & (subset < n_inputs)
         g, h = w * (pred - y), w
         gh = jnp.stack([g, h], axis=1)
         leaf = jnp.zeros(n, jnp.int32)
@@ -123,19 +131,50 @@ def _boost_column(shape: tuple[int, int, float, int], bins: jax.Array, y: jax.Ar
         columns, thresholds, rights = (jnp.stack(a) for a in zip(*splits))
         return pred + values[leaf], (columns, thresholds, rights, values)
 
-    _, trees = jax.lax.scan(tree, jnp.full(n, base), jax.random.split(key, rounds))
+    _, trees = jax.lax.scan(tree, jnp.full(n, base), subsets)
     return base, trees
 
 
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
+def _subsets(key: jax.Array, targets: int, rounds: int, inputs: int, width: int) -> jax.Array:
+    """(targets, rounds, width) input columns of every tree: a seeded subset of the ``inputs`` columns per
+    tree where there are more than ``width``, else all of them followed by padding columns."""
+    def one(k):
+        return jax.random.permutation(k, inputs)[:width] if width < inputs else jnp.arange(width)
+
+    return jax.vmap(lambda k: jax.vmap(one)(jax.random.split(k, rounds)))(jax.random.split(key, targets))
+
+
 @functools.partial(jax.jit, static_argnums=0)
+def _fit_padded(shape, bins, n_inputs, Y, W, own, subsets):
+    return jax.vmap(functools.partial(_boost_column, shape), in_axes=(None, None, 1, 1, 0, 0))(
+        bins, n_inputs, Y, W, own, subsets)
+
+
 def fit_trees(shape: tuple[int, int, float, int], bins: jax.Array, X: jax.Array, weight: jax.Array,
               targets: jax.Array, key: jax.Array):
-    """Every target column's trees in one program: ``base`` (t,) and the tree arrays with a leading
-    target axis; ``shape`` = (rounds, depth, rate, features per tree), ``targets`` (t,) the encoded
-    columns regressed, ``weight`` (n, d) 1 where observed."""
-    keys = jax.random.split(key, targets.shape[0])
-    one = functools.partial(_boost_column, shape)
-    return jax.vmap(one, in_axes=(None, 1, 1, 0, 0))(bins, X[:, targets], weight[:, targets], targets, keys)
+    """Every target column's trees in one compiled program: ``base`` (t,) and the tree arrays with a
+    leading target axis; ``shape`` = (rounds, depth, rate, features per tree), ``targets`` (t,) the encoded
+    columns regressed, ``weight`` (n, d) 1 where observed. Rows, input columns and targets are padded to
+    :func:`bucket` sizes (weightless rows, columns no tree may split on, targets with no rows), so tables
+    of similar shape share the program; each tree's input columns are drawn from ``key`` beforehand."""
+    rounds, depth, rate, features = shape
+    bins, X, weight, targets = (np.asarray(a) for a in (bins, X, weight, targets))
+    (n, d), t = bins.shape, len(targets)
+    width = min(features, bucket(d))
+    subsets = _subsets(key, t, rounds, d, width)
+    n_pad, d_pad, t_pad = bucket(n, 128), bucket(d), bucket(t)
+    pad = np.zeros((n_pad, d_pad), np.float32)
+    grid = pad.astype(np.int32)
+    grid[:n, :d] = bins
+    Y, W = np.zeros((n_pad, t_pad), np.float32), np.zeros((n_pad, t_pad), np.float32)
+    Y[:n, :t], W[:n, :t] = X[:, targets], weight[:, targets]
+    own = np.full(t_pad, -1, np.int32)
+    own[:t] = targets
+    subsets = jnp.pad(subsets, ((0, t_pad - t), (0, 0), (0, 0)))
+    base, trees = _fit_padded((rounds, depth, float(rate), width), jnp.asarray(grid), jnp.int32(d), jnp.asarray(Y),
+                              jnp.asarray(W), jnp.asarray(own), subsets)
+    return base[:t], tuple(a[:t] for a in trees)
 
 
 def _predict_column(bins: jax.Array, base: jax.Array, trees) -> jax.Array:
@@ -156,8 +195,17 @@ def _predict_chunk(base, trees, bins):
 
 
 def predict_trees(bins: np.ndarray, base: np.ndarray, trees) -> np.ndarray:
-    """(n, t) predictions of the target columns for rows of input bins (n, d), in fixed-size chunks."""
-    return np.asarray(map_rows(functools.partial(_predict_chunk, base, trees), (bins,), CHUNK_ROWS))
+    """(n, t) predictions of the target columns for rows of input bins (n, d), in fixed-size chunks of
+    rows; input columns and targets padded to :func:`bucket` sizes, as in :func:`fit_trees`."""
+    bins, base = np.asarray(bins), np.asarray(base)
+    (n, d), t = bins.shape, len(base)
+    d_pad, t_pad = bucket(d), bucket(t)
+    grid = np.zeros((n, d_pad), np.int32)
+    grid[:, :d] = bins
+    padded = tuple(np.pad(np.asarray(a), ((0, t_pad - t),) + ((0, 0),) * (np.ndim(a) - 1)) for a in trees)
+    out = map_rows(functools.partial(_predict_chunk, jnp.asarray(np.pad(base, (0, t_pad - t))), padded), (grid,),
+                   CHUNK_ROWS)
+    return np.asarray(out)[:, :t]
 
 
 class BoostedTrees(Fitted):
@@ -182,8 +230,9 @@ class BoostedTrees(Fitted):
         self.max_rows = max_rows
         self.chain = chain
 
-    def _shape(self) -> tuple[int, int, float, int]:
-        """The static settings of the fit program, checked."""
+    def validate(self) -> tuple[int, int, float, int]:
+        """Check the settings (a clear error naming the bad one) and return the static settings of the fit
+        program: (rounds, depth, rate, features per tree)."""
         for name in ("rounds", "depth", "max_features", "max_rows", "chain"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -197,7 +246,7 @@ class BoostedTrees(Fitted):
     def fit(self, X: np.ndarray, observed: np.ndarray, layout: Layout, key: jax.Array) -> "BoostedTrees":
         """Bin the inputs and fit every covered column's trees, pass after pass, on a seeded sample of at
         most ``max_rows`` rows."""
-        shape = self._shape()
+        shape = self.validate()
         X, observed = self._start_fit(X, observed, layout)
         k_rows, k_trees = jax.random.split(key)
         if len(X) > self.max_rows:
@@ -246,4 +295,4 @@ class BoostedTrees(Fitted):
 
 
 __all__ = ["BoostedTrees", "bin_edges", "to_bins", "fit_trees", "predict_trees", "BINS", "DEPTH", "ROUNDS", "RATE",
-           "L2", "MAX_ROWS", "MAX_FEATURES", "CHAIN", "CHUNK_ROWS"]
+           "L2", "bucket", "MAX_ROWS", "MAX_FEATURES", "CHAIN", "CHUNK_ROWS"]
