@@ -163,7 +163,7 @@ def fit_trees(shape: tuple[int, int, float, int], bins: jax.Array, X: jax.Array,
     (n, d), t = bins.shape, len(targets)
     width = min(features, bucket(d))
     subsets = _subsets(key, t, rounds, d, width)
-    n_pad, d_pad, t_pad = bucket(n, 128), bucket(d), bucket(t)
+    n_pad, d_pad, t_pad = bucket(n, 128, 4), bucket(d), bucket(t, 4, 4)
     pad = np.zeros((n_pad, d_pad), np.float32)
     grid = pad.astype(np.int32)
     grid[:n, :d] = bins
@@ -199,7 +199,7 @@ def predict_trees(bins: np.ndarray, base: np.ndarray, trees) -> np.ndarray:
     rows; input columns and targets padded to :func:`bucket` sizes, as in :func:`fit_trees`."""
     bins, base = np.asarray(bins), np.asarray(base)
     (n, d), t = bins.shape, len(base)
-    d_pad, t_pad = bucket(d), bucket(t)
+    d_pad, t_pad = bucket(d), bucket(t, 4, 4)
     grid = np.zeros((n, d_pad), np.int32)
     grid[:, :d] = bins
     padded = tuple(np.pad(np.asarray(a), ((0, t_pad - t),) + ((0, 0),) * (np.ndim(a) - 1)) for a in trees)
