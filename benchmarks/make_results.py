@@ -20,6 +20,38 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 SECTIONS = [
     (
+        "The defaults with gradient-boosted trees among auto's candidates: the GAIN tables at 20% MCAR, "
+        "3 seeds, full size (issues 27 and 28; the peers' records copied from `defaults4.jsonl`, same masks)",
+        "defaults13.md",
+        "invimpute bench --datasets breast breast_diagnostic spam letter credit --mechanisms mcar --rates 0.2 "
+        "--seeds 0 1 2 --methods auto --out benchmarks/results/defaults13.jsonl (the records of mean, knn, "
+        "iterative, gaussian, hyperimpute, missforest and miceforest copied into it from defaults4.jsonl); "
+        "report: `invimpute bench --report-only --out benchmarks/results/defaults13.jsonl --report "
+        "benchmarks/results/defaults13.md`",
+    ),
+    (
+        "The frontier protocol with the trees among the defaults: MCAR 30%, seed 0, CACTI's ten tables at "
+        "2,000 rows (issue 27; the peers' records copied from `frontier1.jsonl`, same masks)",
+        "frontier2.md",
+        "invimpute bench --protocol frontier --datasets california magic letter spam default bike shoppers "
+        "obesity students income --mechanisms mcar --seeds 0 --methods auto --max-rows 2000 --out "
+        "benchmarks/results/frontier2.jsonl (every record of frontier1.jsonl but auto's and auto-trees' copied "
+        "into it first); report: `invimpute bench --protocol frontier --report-only --out "
+        "benchmarks/results/frontier2.jsonl --report benchmarks/results/frontier2.md --figures "
+        "benchmarks/figures/frontier2`",
+    ),
+    (
+        "Latency with the trees among auto's candidates (issue 28): `Imputer()` and IterativeImputer; one run",
+        "latency15.md",
+        "python benchmarks/latency.py --tables diabetes breast spam letter credit --methods auto iterative "
+        "--timeout 600 --out benchmarks/results/latency15.md --jsonl benchmarks/results/latency15.jsonl",
+    ),
+    (
+        "The trees among auto's candidates: latency before and after on one machine (issues 27 and 28)",
+        "trees_speed.md",
+        "the commands inside (`benchmarks/latency.py` from a worktree of 11aba3e and from 29e79d1)",
+    ),
+    (
         "Latency after the inverted candidate's screen on long tables (issue 28): `Imputer()` and "
         "IterativeImputer. Quiet CPU but slower than latency13's run; one run",
         "latency14.md",
@@ -40,8 +72,8 @@ SECTIONS = [
         "benchmarks/results/frontier1.md --figures benchmarks/figures/frontier1`",
     ),
     (
-        "`auto` with its optional trees candidate on the GAIN tables' published masks (issues 27 and 28; not "
-        "the defaults)",
+        "`auto` with its trees candidate at the boosted peer's settings, when the candidate was optional, on "
+        "the GAIN tables' published masks (issues 27 and 28; the `auto-trees` preset)",
         "defaults12_trees.md",
         "invimpute bench --datasets breast breast_diagnostic spam letter credit --mechanisms mcar --rates 0.2 "
         "--seeds 0 1 2 --methods auto-trees --out benchmarks/results/defaults12_trees.jsonl; report: `invimpute "

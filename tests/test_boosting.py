@@ -148,6 +148,7 @@ def test_trees_budget_bounds_rows_and_leaves_out_wide_tables():
     assert auto_module.trees_rows(wide, 200) == 200 and auto_module.trees_rows(wide, 2 * least) == 0
     medium = Layout.uniform(cells // (2 * least), NUMERIC)
     assert auto_module.trees_rows(medium, 100_000) == 2 * least
+    assert auto_module.trees_rows(Layout(kind=(CATEGORICAL,) * 5, group=(0, 0, 1, 1, 1)), 500) == 0
 
 
 @pytest.mark.parametrize("trees", [{"leaves": 4}, {"rounds": 0}, [("rounds", 3)], {"rate": 2.0}])

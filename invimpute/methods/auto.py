@@ -184,10 +184,13 @@ def trees_rows(layout: Layout, n_rows: int, max_rows: int = TREES["max_rows"]) -
       max_rows: the candidate's own row cap.
 
     Returns:
-      The row budget, or 0 where fewer than :data:`TREES_MIN_ROWS` (or the table's rows) fit.
+      The row budget, or 0 where fewer than :data:`TREES_MIN_ROWS` (or the table's rows) fit, or where
+      the table has no single-column group to regress.
     """
     targets = int(np.sum(np.bincount(layout.group_array) == 1))
-    rows = min(n_rows, max_rows, TREES_CELLS // max(targets, 1))
+    if not targets:  # nothing to regress: a table of wide categorical columns only
+        return 0
+    rows = min(n_rows, max_rows, TREES_CELLS // targets)
     return rows if rows >= min(n_rows, TREES_MIN_ROWS) else 0
 
 
