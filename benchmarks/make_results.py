@@ -47,6 +47,20 @@ SECTIONS = [
         "--timeout 600 --out benchmarks/results/latency15.md --jsonl benchmarks/results/latency15.jsonl",
     ),
     (
+        "The mixed tables with the trees among auto's candidates (issues 27 and 28). 2-core CPU shared with the "
+        "frontier's MAR slice, so the seconds are inflated",
+        "mixed_tables11.md",
+        "python benchmarks/mixed_tables.py --out benchmarks/results/mixed_tables11.md --jsonl "
+        "benchmarks/results/mixed_tables11.jsonl",
+    ),
+    (
+        "The default's belief and multiple imputations on the GAIN tables at full size, with the trees among "
+        "auto's candidates (issue 25). CPU shared with the frontier's MAR slice",
+        "uncertainty_default_full2.md",
+        "python benchmarks/uncertainty.py --default --seeds 0 1 2 --max-rows 30000 --default-tables breast "
+        "breast_diagnostic spam letter credit --out benchmarks/results/uncertainty_default_full2.md",
+    ),
+    (
         "The trees among auto's candidates: latency before and after on one machine (issues 27 and 28)",
         "trees_speed.md",
         "the commands inside (`benchmarks/latency.py` from a worktree of 11aba3e and from 29e79d1)",

@@ -10,8 +10,8 @@ seeded subset of at most :data:`MAX_FEATURES` input columns, which bounds the co
 decorrelates the trees. With ``chain`` > 1 the column models are fitted again on the table as the previous
 pass filled it (the rounds of MissForest), so a column also learns from the others' imputed values.
 
-One compiled program fits every target column's trees at once (``vmap`` over targets inside a
-``lax.scan`` over boosting rounds, the levels unrolled) on at most :data:`MAX_ROWS` rows (a seeded sample
+One compiled program fits every target column's trees (a ``lax.map`` over targets of a ``lax.scan`` over
+boosting rounds, the levels unrolled) on at most :data:`MAX_ROWS` rows (a seeded sample
 of a longer table); one more predicts. Rows, columns and targets are padded to shape buckets
 (:func:`bucket`), so tables of similar shape share both programs (and the persistent compilation cache's
 copy of them) instead of compiling their own. Categorical groups are not targets (:attr:`BoostedTrees.covers_` is
@@ -147,8 +147,10 @@ def _subsets(key: jax.Array, targets: int, rounds: int, inputs: int, width: int)
 
 @functools.partial(jax.jit, static_argnums=0)
 def _fit_padded(shape, bins, n_inputs, Y, W, own, subsets):
-    return jax.vmap(functools.partial(_boost_column, shape), in_axes=(None, None, 1, 1, 0, 0))(
-        bins, n_inputs, Y, W, own, subsets)
+    """The targets one after another in a compiled loop: on a CPU the batched histogram scatter of a
+    ``vmap`` over targets ran a quarter slower (spam's shape: 1.8 s against 1.4 s)."""
+    one = functools.partial(_boost_column, shape, bins, n_inputs)
+    return jax.lax.map(lambda column: one(*column), (Y.T, W.T, own, subsets))
 
 
 def fit_trees(shape: tuple[int, int, float, int], bins: jax.Array, X: jax.Array, weight: jax.Array,
