@@ -104,6 +104,12 @@ def bucket(n: int, step: int = 8, fine: int = 3) -> int:
     return -(-int(n) // grain) * grain
 
 
+def _pad_to(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``a`` with zeros appended along each axis up to ``shape``."""
+    a = np.asarray(a)
+    return np.pad(a, [(0, size - n) for n, size in zip(a.shape, shape)])
+
+
 def _boost_column(shape: tuple[int, int, float, int], bins: jax.Array, n_inputs: jax.Array, y: jax.Array,
                   w: jax.Array, own: jax.Array, subsets: jax.Array):
     """One target column's trees: ``(base, (columns, thresholds, missing_right, values))``, the split
@@ -166,16 +172,11 @@ def fit_trees(shape: tuple[int, int, float, int], bins: jax.Array, X: jax.Array,
     width = min(features, bucket(d))
     subsets = _subsets(key, t, rounds, d, width)
     n_pad, d_pad, t_pad = bucket(n, 128, 4), bucket(d), bucket(t, 4, 4)
-    pad = np.zeros((n_pad, d_pad), np.float32)
-    grid = pad.astype(np.int32)
-    grid[:n, :d] = bins
-    Y, W = np.zeros((n_pad, t_pad), np.float32), np.zeros((n_pad, t_pad), np.float32)
-    Y[:n, :t], W[:n, :t] = X[:, targets], weight[:, targets]
-    own = np.full(t_pad, -1, np.int32)
-    own[:t] = targets
-    subsets = jnp.pad(subsets, ((0, t_pad - t), (0, 0), (0, 0)))
-    base, trees = _fit_padded((rounds, depth, float(rate), width), jnp.asarray(grid), jnp.int32(d), jnp.asarray(Y),
-                              jnp.asarray(W), jnp.asarray(own), subsets)
+    own = _pad_to(targets + 1, (t_pad,)) - 1  # a padding target has no own column (-1)
+    grid, Y, W, own, subsets = (jnp.asarray(a) for a in (
+        _pad_to(bins, (n_pad, d_pad)), _pad_to(X[:, targets], (n_pad, t_pad)),
+        _pad_to(weight[:, targets], (n_pad, t_pad)), own, _pad_to(subsets, (t_pad,) + subsets.shape[1:])))
+    base, trees = _fit_padded((rounds, depth, float(rate), width), grid, jnp.int32(d), Y, W, own, subsets)
     return base[:t], tuple(a[:t] for a in trees)
 
 
@@ -202,11 +203,9 @@ def predict_trees(bins: np.ndarray, base: np.ndarray, trees) -> np.ndarray:
     bins, base = np.asarray(bins), np.asarray(base)
     (n, d), t = bins.shape, len(base)
     d_pad, t_pad = bucket(d), bucket(t, 4, 4)
-    grid = np.zeros((n, d_pad), np.int32)
-    grid[:, :d] = bins
-    padded = tuple(np.pad(np.asarray(a), ((0, t_pad - t),) + ((0, 0),) * (np.ndim(a) - 1)) for a in trees)
-    out = map_rows(functools.partial(_predict_chunk, jnp.asarray(np.pad(base, (0, t_pad - t))), padded), (grid,),
-                   CHUNK_ROWS)
+    padded = tuple(_pad_to(np.asarray(a), (t_pad,) + np.shape(a)[1:]) for a in trees)
+    out = map_rows(functools.partial(_predict_chunk, jnp.asarray(_pad_to(base, (t_pad,))), padded),
+                   (_pad_to(bins, (n, d_pad)),), CHUNK_ROWS)
     return np.asarray(out)[:, :t]
 
 
