@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from invimpute.methods.auto import Auto
-from invimpute.methods.auto_options import check_auto_options
+from invimpute.methods.auto_options import auto_arguments, check_auto_options
 from invimpute.uncertainty.belief import Belief, belief_frames, draw_imputations, fit_calibrated, widened
 from invimpute.uncertainty.blended import auto_calibration, auto_draws
 from invimpute.config import EncodingConfig, ModelConfig, UncertaintyConfig, as_dict, coerce, with_fields
@@ -260,7 +260,7 @@ class Imputer(EstimatorContract):
         if settings.method == "auto":
             return Auto(model=settings.model, train=settings.train, inversion=settings.inversion,
                         fraction=settings.uncertainty.fraction, image_shape=image_shape, progress=settings.progress,
-                        **{k: (dict(v) if k == "trees" else tuple(v)) for k, v in settings.options.items()})
+                        **auto_arguments(settings.options))
         return peers()[settings.method](**settings.options)
 
     # ---- data plumbing ---------------------------------------------------------------------------

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from invimpute.peers.baselines import Iterative, MeanMode
-from invimpute.peers.boosting import BoostedTrees
+from invimpute.peers.boosting import BoostedTrees, single_columns
 from invimpute.peers.gaussian import GaussianEM
 from invimpute.config import ModelConfig
 from invimpute.encoding.schema import Schema
@@ -187,7 +187,7 @@ def trees_rows(layout: Layout, n_rows: int, max_rows: int = TREES["max_rows"]) -
       The row budget, or 0 where fewer than :data:`TREES_MIN_ROWS` (or the table's rows) fit, or where
       the table has no single-column group to regress.
     """
-    targets = int(np.sum(np.bincount(layout.group_array) == 1))
+    targets = int(single_columns(layout).sum())
     if not targets:  # nothing to regress: a table of wide categorical columns only
         return 0
     rows = min(n_rows, max_rows, TREES_CELLS // targets)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from invimpute.methods.auto import CANDIDATES, INVERTED, OPTIONAL, TREES
 from invimpute.peers.boosting import BoostedTrees
 
-TREE_OPTIONS = ("rounds", "depth", "rate", "max_features", "max_rows", "chain")
-"""Settings of the ``trees`` candidate that ``options={"trees": {...}}`` may change (see :data:`TREES`)."""
+TREE_OPTIONS = tuple(TREES)
+"""Settings of the ``trees`` candidate that ``options={"trees": {...}}`` may change: those of :data:`TREES`."""
 
 
 def check_auto_options(options: dict) -> None:
@@ -42,4 +42,16 @@ def check_auto_options(options: dict) -> None:
                          f"list 'network' too")
 
 
-__all__ = ["TREE_OPTIONS", "check_auto_options"]
+
+def auto_arguments(options: dict) -> dict:
+    """The keyword arguments of :class:`~invimpute.methods.auto.Auto` that checked ``options`` give: the
+    candidates as a tuple, the trees' settings as a dict."""
+    out = {}
+    if "candidates" in options:
+        out["candidates"] = tuple(options["candidates"])
+    if "trees" in options:
+        out["trees"] = dict(options["trees"])
+    return out
+
+
+__all__ = ["TREE_OPTIONS", "auto_arguments", "check_auto_options"]

@@ -104,6 +104,12 @@ def bucket(n: int, step: int = 8, fine: int = 3) -> int:
     return -(-int(n) // grain) * grain
 
 
+def single_columns(layout: Layout) -> np.ndarray:
+    """(d,) bool: the encoded columns that are a source column of their own (a number, a flag, a [0, 1]
+    column), the ones the trees regress; a categorical group's one-hot entries are only inputs."""
+    return np.bincount(layout.group_array)[layout.group_array] == 1
+
+
 def _pad_to(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """``a`` with zeros appended along each axis up to ``shape``."""
     a = np.asarray(a)
@@ -253,8 +259,7 @@ class BoostedTrees(Fitted):
         if len(X) > self.max_rows:
             rows = np.sort(np.asarray(jax.random.permutation(k_rows, len(X)))[: self.max_rows])
             X, observed = X[rows], observed[rows]
-        sizes = np.bincount(layout.group_array)
-        self.covers_ = (sizes[layout.group_array] == 1) & ~self.empty_
+        self.covers_ = single_columns(layout) & ~self.empty_
         self.targets_ = np.flatnonzero(self.covers_).astype(np.int32)
         self.edges_ = bin_edges(X, observed)
         if not self.targets_.size:
@@ -295,5 +300,5 @@ class BoostedTrees(Fitted):
         return finish(X, observed, out, self.layout_, self.empty_)
 
 
-__all__ = ["BoostedTrees", "bin_edges", "to_bins", "fit_trees", "predict_trees", "BINS", "DEPTH", "ROUNDS", "RATE",
+__all__ = ["BoostedTrees", "single_columns", "bin_edges", "to_bins", "fit_trees", "predict_trees", "BINS", "DEPTH", "ROUNDS", "RATE",
            "L2", "bucket", "MAX_ROWS", "MAX_FEATURES", "CHAIN", "CHUNK_ROWS"]
