@@ -429,6 +429,39 @@ def test_auto_scores_only_the_rows_with_held_out_cells():
         np.testing.assert_allclose(fills[:, c], whole[held], rtol=1e-4, atol=1e-5)
 
 
+def test_auto_imputes_with_each_row_wise_candidate_only_the_rows_it_helps(monkeypatch):
+    """At imputation a row-wise candidate fills only the rows missing a cell in a column where it has weight:
+    the fill equals the one with every candidate filling every row, and a candidate without weight in a
+    row's missing columns never sees that row."""
+    import jax
+
+    from invimpute.encoding.layout import NUMERIC, Layout
+    from invimpute.methods import auto as auto_module
+    from invimpute.methods.auto import Auto
+    from invimpute.peers.neighbours import NearestNeighbours
+
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(800, 1))
+    X = (np.hstack([z, -z, 0.5 * z, rng.normal(size=(800, 1))]) + 0.3 * rng.normal(size=(800, 4))).astype(np.float32)
+    observed = rng.random(X.shape) > np.array([0.05, 0.05, 0.05, 0.5])
+    X0 = np.where(observed, X, 0).astype(np.float32)
+    auto = Auto(candidates=("mean", "knn", "gaussian")).fit(X0, observed, Layout.uniform(4, NUMERIC), jax.random.key(0))
+    knn = auto.names_.index("knn")
+    auto.weights_[:] = 0.0  # KNN fills the first three columns, the mean the last: KNN helps only rows missing one of those
+    auto.weights_[knn, :3] = 1.0
+    auto.weights_[auto.names_.index("mean"), 3] = 1.0
+    seen = []
+    impute = NearestNeighbours.impute
+    monkeypatch.setattr(NearestNeighbours, "impute", lambda self, A, o, k: seen.append(len(A)) or impute(self, A, o, k))
+    subset = auto.impute(X0, observed, jax.random.key(3))
+    monkeypatch.setattr(auto_module, "ROW_WISE", ())
+    whole = auto.impute(X0, observed, jax.random.key(3))
+    helped = (~observed & (auto.weights_[knn] > 0)).any(axis=1)
+    assert seen == [int(helped.sum()), len(X0)] and 0 < helped.sum() < len(X0)
+    np.testing.assert_allclose(subset, whole, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(subset[observed], X0[observed])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["ae", "recurrent", "reverse"])
 def test_every_neural_method_learns_at_its_defaults(method, shared_data):

@@ -19,6 +19,7 @@ from flax import nnx
 
 from invimpute.models.heads import apply_head
 from invimpute.encoding.layout import Layout
+from invimpute.runtime.arrays import to_device
 from invimpute.runtime.rows import chunk_size, map_rows
 from invimpute.inversion.protocol import check_model
 from invimpute.inversion.solver import InversionConfig, solve_one
@@ -115,8 +116,8 @@ def prepare_inputs(model, X, observed, layout, config, key, mean):
     observed = np.asarray(observed, dtype=bool)
     check_inputs(model, X, observed, layout, config)
     key = jax.random.key(key) if isinstance(key, (int, np.integer)) else key
-    mean = jnp.asarray(column_means(X, observed) if mean is None else mean, jnp.float32)
-    radius = jnp.asarray(config.radius if config.radius is not None else 0.0, jnp.float32)
+    mean = to_device(column_means(X, observed) if mean is None else mean, np.float32)
+    radius = to_device(config.radius if config.radius is not None else 0.0, np.float32)
     return X, observed, key, mean, radius
 
 

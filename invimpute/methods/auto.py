@@ -34,7 +34,6 @@ import warnings
 from dataclasses import replace
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
@@ -47,6 +46,7 @@ from invimpute.inversion.batch import InversionConfig
 from invimpute.encoding.layout import Layout
 from invimpute.methods.registry import Autoencoding
 from invimpute.peers.neighbours import KNN_DONORS, NearestNeighbours, knn_donors
+from invimpute.runtime.arrays import to_device
 from invimpute.runtime.progress import scope, stage
 from invimpute.scoring.selection import BASELINE, ColumnChoice, blend, choose_columns, seeded_rng, selection_frame, weight_matrix
 from invimpute.encoding.missingness import hide_cells
@@ -90,6 +90,10 @@ where the candidate does not pay, its scoring pass was all its cost (a tenth of 
 The margin keeps the screen's noise from dropping a candidate that the whole table would keep. Chosen on
 development masks (MCAR 20%, seeds 5-8; ``benchmarks/results/inversion_screen_dev.md``)."""
 MIN_HOLDOUT, MAX_HOLDOUT = 0.05, 0.2
+ROW_WISE = ("mean", "knn", "gaussian", "trees")
+"""Candidates whose fill of a row reads that row alone, deterministically: at imputation each fills only
+the rows missing a cell in a column where it has weight (on credit, KNN's pass over its donors shrinks to
+the rows missing one of the few columns it helps), with the same fills."""
 REFIT = ("mean", "knn", "iterative", "gaussian", "trees")
 """Candidates refitted on every observed cell once chosen (they are cheap)."""
 REFIT_NETWORK_CELLS = 300_000
@@ -343,7 +347,7 @@ class Auto:
         if "trees" in names and not self.tree_settings(layout, X.shape[0])["max_rows"]:
             names.remove("trees")  # beyond its budget (:func:`trees_rows`)
         k_hold, k_fit, k_imp, k_sel = jax.random.split(key, 4)
-        held = np.asarray(hide_cells(k_hold, jnp.asarray(observed), layout, holdout_rate(observed, self.fraction)))
+        held = np.asarray(hide_cells(k_hold, to_device(observed), layout, holdout_rate(observed, self.fraction)))
         train = observed & ~held
         self.layout_, self.n_rows_ = layout, X.shape[0]
         self.methods_ = {n: self._fit_candidate(n, X, train, layout, jax.random.fold_in(k_fit, i))
@@ -467,7 +471,14 @@ class Auto:
         with stage(f"auto: impute {len(X):,} rows with {', '.join(n for _, n in used)}", len(used),
                    enabled=self.progress, unit="candidate") as bar:
             for c, n in used:
-                fills[n] = self.methods_[n].impute(X, observed, jax.random.fold_in(key, c))
+                k = jax.random.fold_in(key, c)
+                rows = (~observed & (self.weights_[c] > 0)).any(axis=1) if n in ROW_WISE else None
+                if rows is None or rows.all():
+                    fills[n] = self.methods_[n].impute(X, observed, k)
+                else:  # a row missing nothing where this candidate has weight takes nothing from it
+                    fills[n] = np.zeros_like(X)
+                    if rows.any():
+                        fills[n][rows] = self.methods_[n].impute(X[rows], observed[rows], k)
                 bar.update(1)
         return np.where(observed, X, blend(self.weights_, fills, self.names_)).astype(np.float32)
 

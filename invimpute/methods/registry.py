@@ -59,6 +59,16 @@ def steps_per_evaluation(train: TrainConfig, n_rows: int) -> int:
     return block * train.steps_per_epoch(n_rows)
 
 
+@functools.partial(jax.jit, static_argnums=1)
+def _member_keys(key: jax.Array, members: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """A fit's random draws from its ``key``, in one program: each member's parameter seed and training
+    key, and the key of the choice between fills."""
+    k_members, k_check = jax.random.split(key)
+    member_keys = jax.random.split(k_members, members)
+    seeds = jax.vmap(lambda k: jax.random.randint(k, (), 0, 2**31 - 1))(member_keys)
+    return seeds, jax.vmap(jax.random.fold_in)(member_keys, jnp.arange(members)), k_check
+
+
 def row_groups(image_shape: tuple[int, int]) -> tuple[int, ...]:
     """The pixel row of every pixel of a flattened ``image_shape`` image: what ``corruption_by="row"`` hides together."""
     h, w = image_shape
@@ -168,11 +178,8 @@ class Autoencoding:
         self.validate()
         self.layout_ = self.training_layout(layout)
         train = self.resolved_train_config(X.shape[0])
-        k_members, k_check = jax.random.split(key)
-        member_keys = jax.random.split(k_members, train.members)
-        seeds = np.asarray(jax.vmap(lambda k: jax.random.randint(k, (), 0, 2**31 - 1))(member_keys))
-        models = [self.model_config.build(X.shape[1], int(seed), self.image_shape) for seed in seeds]
-        fit_keys = jax.vmap(jax.random.fold_in)(member_keys, jnp.arange(train.members))
+        seeds, fit_keys, k_check = _member_keys(key, train.members)
+        models = [self.model_config.build(X.shape[1], int(seed), self.image_shape) for seed in np.asarray(seeds)]
         results = fit_members(models, X, observed, self.layout_, train, fit_keys, progress=self.progress)
         self._keep(results, X, observed, k_check)
         self.weights_ = None

@@ -28,6 +28,7 @@ import numpy as np
 
 from invimpute.encoding.layout import Layout
 from invimpute.peers.base import Fitted, finish
+from invimpute.runtime.arrays import to_device
 from invimpute.runtime.rows import map_rows
 
 BINS = 32
@@ -179,11 +180,11 @@ def fit_trees(shape: tuple[int, int, float, int], bins: jax.Array, X: jax.Array,
     subsets = _subsets(key, t, rounds, d, width)
     n_pad, d_pad, t_pad = bucket(n, 128, 4), bucket(d), bucket(t, 4, 4)
     own = _pad_to(targets + 1, (t_pad,)) - 1  # a padding target has no own column (-1)
-    grid, Y, W, own, subsets = (jnp.asarray(a) for a in (
+    grid, Y, W, own, subsets = (to_device(a) for a in (
         _pad_to(bins, (n_pad, d_pad)), _pad_to(X[:, targets], (n_pad, t_pad)),
         _pad_to(weight[:, targets], (n_pad, t_pad)), own, _pad_to(subsets, (t_pad,) + subsets.shape[1:])))
-    base, trees = _fit_padded((rounds, depth, float(rate), width), grid, jnp.int32(d), Y, W, own, subsets)
-    return base[:t], tuple(a[:t] for a in trees)
+    base, trees = _fit_padded((rounds, depth, float(rate), width), grid, np.int32(d), Y, W, own, subsets)
+    return np.asarray(base)[:t], tuple(np.asarray(a)[:t] for a in trees)
 
 
 def _predict_column(bins: jax.Array, base: jax.Array, trees) -> jax.Array:
@@ -210,7 +211,7 @@ def predict_trees(bins: np.ndarray, base: np.ndarray, trees) -> np.ndarray:
     (n, d), t = bins.shape, len(base)
     d_pad, t_pad = bucket(d), bucket(t, 4, 4)
     padded = tuple(_pad_to(np.asarray(a), (t_pad,) + np.shape(a)[1:]) for a in trees)
-    out = map_rows(functools.partial(_predict_chunk, jnp.asarray(_pad_to(base, (t_pad,))), padded),
+    out = map_rows(functools.partial(_predict_chunk, to_device(_pad_to(base, (t_pad,))), padded),
                    (_pad_to(bins, (n, d_pad)),), CHUNK_ROWS)
     return np.asarray(out)[:, :t]
 
@@ -264,10 +265,10 @@ class BoostedTrees(Fitted):
         self.edges_ = bin_edges(X, observed)
         if not self.targets_.size:
             return self
-        fill, weight, passes = np.where(observed, X, self.mean_[None, :]), jnp.asarray(observed, jnp.float32), []
+        fill, weight, passes = np.where(observed, X, self.mean_[None, :]), to_device(observed, np.float32), []
         for c in range(int(self.chain)):
             bins = self._bins(fill, observed, c)
-            base, trees = fit_trees(shape, jnp.asarray(bins), jnp.asarray(fill), weight, jnp.asarray(self.targets_),
+            base, trees = fit_trees(shape, to_device(bins), to_device(fill), weight, to_device(self.targets_),
                                     jax.random.fold_in(k_trees, c))
             passes.append((base, trees))
             if c < self.chain - 1:

@@ -31,6 +31,7 @@ import numpy as np
 
 from invimpute.encoding.layout import Layout
 from invimpute.peers.base import Fitted, finish
+from invimpute.runtime.arrays import to_device
 from invimpute.runtime.rows import map_rows
 
 RIDGE = 1e-3
@@ -163,8 +164,8 @@ def _em_weighted(X: jax.Array, observed: jax.Array, weight: jax.Array, rounds, k
 def _run_em(X: np.ndarray, observed: np.ndarray, rounds: int, start=None) -> tuple[np.ndarray, np.ndarray]:
     d = X.shape[1]
     mu0, S0 = start if start is not None else (np.zeros(d, np.float32), np.zeros((d, d), np.float32))
-    mu, S = _em(jnp.asarray(X, jnp.float32), jnp.asarray(observed), jnp.int32(rounds), missing_block(observed),
-                jnp.bool_(start is not None), jnp.asarray(mu0, jnp.float32), jnp.asarray(S0, jnp.float32))
+    mu, S = _em(to_device(X, np.float32), to_device(observed), np.int32(rounds), missing_block(observed),
+                np.bool_(start is not None), to_device(mu0, np.float32), to_device(S0, np.float32))
     return np.asarray(mu), np.asarray(S)
 
 
@@ -296,7 +297,7 @@ class GaussianEM(Fitted):
         cover = self.covers_
         if cover.any():
             sub_obs = observed[:, cover]
-            program = functools.partial(_fill, jnp.asarray(self.mu_), jnp.asarray(self.cov_), missing_block(sub_obs))
+            program = functools.partial(_fill, to_device(self.mu_), to_device(self.cov_), missing_block(sub_obs))
             out[:, cover] = np.asarray(map_rows(program, (X[:, cover], sub_obs), self.chunk_rows))
         return finish(X, observed, out, self.layout_, self.empty_)
 
@@ -316,7 +317,7 @@ class GaussianEM(Fitted):
         if not cover.any() or o.all():
             return np.zeros(o.shape)
         x = np.where(o, np.asarray(X, np.float32)[:, cover], 0.0).astype(np.float32)
-        program = functools.partial(_variance, jnp.asarray(self.mu_), jnp.asarray(self.cov_), missing_block(o))
+        program = functools.partial(_variance, to_device(self.mu_), to_device(self.cov_), missing_block(o))
         return np.asarray(map_rows(program, (x, o), self.chunk_rows), np.float64)
 
     def posterior_draws(self, fit_x: np.ndarray, fit_observed: np.ndarray, X: np.ndarray, observed: np.ndarray,
@@ -350,8 +351,8 @@ class GaussianEM(Fitted):
             return empty, empty.copy()
         k_w, k_z = jax.random.split(key)
         weights = jax.random.dirichlet(k_w, jnp.ones(fx.shape[0]), (n_draws,)) * fx.shape[0]
-        mu, S = _bootstrap_models(jnp.asarray(np.where(fo, fx, 0.0), jnp.float32), jnp.asarray(fo), weights,
-                                  int(self.rounds), missing_block(fo), jnp.asarray(self.mu_), jnp.asarray(self.cov_))
+        mu, S = _bootstrap_models(to_device(np.where(fo, fx, 0.0), np.float32), to_device(fo), weights,
+                                  int(self.rounds), missing_block(fo), to_device(self.mu_), to_device(self.cov_))
         program = functools.partial(_draw_chunk, missing_block(o), mu, S)
         draws, means = map_rows(program, (x, o), max(1, CHUNK_ROWS // n_draws), key=k_z, key_shape=(n_draws,))
         draws, means = (np.swapaxes(np.asarray(a), 0, 1) for a in (draws, means))

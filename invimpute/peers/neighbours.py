@@ -25,6 +25,7 @@ import numpy as np
 
 from invimpute.encoding.layout import Layout
 from invimpute.peers.base import Fitted, finish
+from invimpute.runtime.arrays import to_device
 from invimpute.runtime.rows import map_rows
 
 KNN_DONORS, KNN_WORK = 20_000, 6.4e9
@@ -140,9 +141,9 @@ def knn_fill(donors: np.ndarray, donor_obs: np.ndarray, X: np.ndarray, observed:
         count = np.maximum(donor_obs.sum(0), 1)
         mean = np.where(donor_obs, donors, 0.0).sum(0) / count
     pool = int(min(max(pool, n_neighbors), donors.shape[0]))
-    donors, donor_obs = jnp.asarray(donors, jnp.float32), jnp.asarray(donor_obs, bool)
+    donors, donor_obs = to_device(donors, np.float32), to_device(donor_obs, bool)
     program = functools.partial(_fill_chunk, int(n_neighbors), pool, donors, donor_obs,
-                                donor_terms(donors, donor_obs), jnp.asarray(mean, jnp.float32))
+                                donor_terms(donors, donor_obs), to_device(mean, np.float32))
     filled = np.asarray(map_rows(program, (np.asarray(X, np.float32), np.asarray(observed, bool)), CHUNK))
     return np.where(observed, X, filled).astype(np.float32)
 

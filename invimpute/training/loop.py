@@ -37,12 +37,13 @@ from invimpute.training.config import (BUDGET_EPOCHS, CORRUPTION_UNITS, EVAL_INT
                                        SCHEDULES, TARGETS, FitResult, History, TrainConfig, default_steps,
                                        eval_rows, learning_rate_schedule)
 from invimpute.training.programs import block, evaluate, one_pass, optimizer, predict, program_config, schedule_plan
+from invimpute.runtime.arrays import to_device
 
 
 def _check_inputs(X, observed, layout: Layout, config: TrainConfig) -> tuple[jax.Array, jax.Array]:
     config.validate()
-    X = jnp.asarray(X, dtype=jnp.float32)
-    observed = jnp.asarray(observed, dtype=bool)
+    X = to_device(X, np.float32)
+    observed = to_device(observed, bool)
     if X.shape != observed.shape:
         raise ValueError(f"observed has shape {observed.shape}, X has shape {X.shape}; they must match")
     if X.shape[1] != layout.width:
@@ -109,6 +110,25 @@ def _member(tree, i: int):
     return jax.tree.map(lambda a: a[i], tree)
 
 
+@functools.partial(jax.jit, static_argnames=("layout", "fraction"))
+def _hold_out(keys: jax.Array, X: jax.Array, observed: jax.Array, fill, layout: Layout, fraction: float):
+    """Per member (one key each): its held-out cells (``fraction`` of the observed ones), training mask,
+    starting table (the held-out and missing cells at ``fill``) and training key, in one program."""
+    k_val, k_train = jnp.moveaxis(jax.vmap(jax.random.split)(keys), 1, 0)
+    if fraction > 0:
+        held = jax.vmap(lambda k: hide_cells(k, observed, layout, fraction))(k_val)
+    else:
+        held = jnp.zeros((keys.shape[0],) + observed.shape, dtype=bool)
+    train_obs = observed & ~held
+    return held, train_obs, jnp.where(train_obs, X, fill), k_train
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _round_keys(k_train: jax.Array, evaluations: int) -> jax.Array:
+    """(evaluations, members) keys: one per member for each evaluation block."""
+    return jnp.moveaxis(jax.vmap(lambda k: jax.random.split(k, evaluations))(k_train), 1, 0)
+
+
 @dataclass
 class _Run:
     """The device state of one joint fit: the working tables, the masks and the stacked parameters."""
@@ -136,16 +156,12 @@ def _prepare(models: list, X, observed, layout: Layout, config: TrainConfig, key
     graphdef = splits[0][0]
     if any(g != graphdef for g, _ in splits[1:]):
         raise ValueError("fit_members trains models of one structure together; these models differ")
-    k_val, k_train = jnp.moveaxis(jax.vmap(jax.random.split)(keys), 1, 0)
-    if config.validation_fraction > 0:
-        held = jax.vmap(lambda k: hide_cells(k, observed, layout, config.validation_fraction))(k_val)
-    else:
-        held = jnp.zeros((len(models),) + observed.shape, dtype=bool)
-    train_obs = observed & ~held
+    held, train_obs, current, k_train = _hold_out(keys, X, observed, np.float32(fill), layout,
+                                                  float(config.validation_fraction))
     program, plan = program_config(config, X.shape[0]), schedule_plan(config, X.shape[0])
     params, opt_state = _start(program, tuple(p for _, p in splits), plan)
-    run = _Run(X=X, observed=observed, held=held, train_obs=train_obs, current=jnp.where(train_obs, X, fill),
-               params=params, opt_state=opt_state, fill=jnp.float32(fill), plan=plan)
+    run = _Run(X=X, observed=observed, held=held, train_obs=train_obs, current=current,
+               params=params, opt_state=opt_state, fill=np.float32(fill), plan=plan)
     return graphdef, program, run, k_train
 
 
@@ -162,7 +178,7 @@ def _train(graphdef, layout: Layout, config: TrainConfig, program: TrainConfig, 
               (run.current[:, rows], run.X[rows], run.train_obs[:, rows], run.held[:, rows]))
     _, evaluations = config.plan(run.X.shape[0])
     stop, best = _EarlyStop(members, config.stop_after(run.X.shape[0])), run.params
-    round_keys = jnp.moveaxis(jax.vmap(lambda k: jax.random.split(k, evaluations))(k_train), 1, 0)
+    round_keys = _round_keys(k_train, evaluations)
     rounds = open_stage("training" if members == 1 else f"training {members} members", evaluations,
                         enabled=progress, unit="eval")
     w = config.recurrent_weight
@@ -179,7 +195,7 @@ def _train(graphdef, layout: Layout, config: TrainConfig, program: TrainConfig, 
         maes.append(mae)
         rounds.update(1)
         if validating:
-            best = _keep_best(best, run.params, jnp.asarray(stop.update(np.asarray(val), e)))
+            best = _keep_best(best, run.params, to_device(stop.update(np.asarray(val), e)))
             if not stop.active.any():
                 break
         if progress:
@@ -241,8 +257,8 @@ def fit_members(
     current = run.current
     if config.recurrent_weight is None:
         pred, _, _ = evaluate_all(best, current, run.X, run.train_obs, run.held, run.fill)
-        current = jnp.where(run.train_obs, run.X, pred)
-    filled, held = np.asarray(jnp.where(run.observed, run.X, current)), np.asarray(run.held)
+        current = np.where(np.asarray(run.train_obs), np.asarray(run.X), np.asarray(pred))
+    filled, held = np.where(np.asarray(run.observed), np.asarray(run.X), np.asarray(current)), np.asarray(run.held)
     best = uncommitted(best)  # data-parallel training leaves them replicated over the devices; map_rows runs per device
     out = []
     for i, model in enumerate(models):

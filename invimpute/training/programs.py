@@ -23,6 +23,7 @@ from invimpute.encoding.missingness import ImageDamage, hide_cells
 from invimpute.models.heads import apply_head
 from invimpute.models.losses import reconstruction_loss
 from invimpute.models.networks import weight_penalty
+from invimpute.runtime.arrays import to_device
 from invimpute.runtime.rows import map_rows
 from invimpute.training.config import TrainConfig, step_size_schedule
 
@@ -75,7 +76,7 @@ def schedule_plan(config: TrainConfig, n_rows: int) -> jax.Array:
     ``config`` on ``n_rows`` rows, as the float32 pair :func:`optimizer` reads."""
     config = config.resolved(n_rows)
     block, evaluations = config.plan(n_rows)
-    return jnp.asarray([config.step_size(), block * evaluations * config.steps_per_epoch(n_rows)], jnp.float32)
+    return to_device([config.step_size(), block * evaluations * config.steps_per_epoch(n_rows)], np.float32)
 
 
 def optimizer(config: TrainConfig, plan: jax.Array) -> optax.GradientTransformation:
