@@ -60,14 +60,13 @@ SECTIONS = [
     (
         "The frontier protocol with the trees among the defaults: MCAR, MAR and MNAR at 30%, seed 0, CACTI's ten "
         "tables at 2,000 rows (issue 27; MCAR peers' records copied from `frontier1.jsonl`, same masks; on MAR and "
-        "MNAR the peers run were mean, KNN, IterativeImputer, MissForest and the boosted peer: ReMasker and "
-        "miceforest not yet; partial, resumable)",
+        "MNAR every peer of MCAR, ReMasker and miceforest run last; seed 0 only, resumable)",
         "frontier2.md",
         "invimpute bench --protocol frontier --datasets california magic letter spam default bike shoppers "
         "obesity students income --mechanisms mcar --seeds 0 --methods auto --max-rows 2000 --out "
         "benchmarks/results/frontier2.jsonl (every record of frontier1.jsonl but auto's and auto-trees' copied "
         "into it first), then the same with `--mechanisms mar` and `--mechanisms mnar` and `--methods mean knn "
-        "iterative auto boosted missforest` (the commands at the end of the section); report: `invimpute bench --protocol frontier --report-only --out "
+        "iterative auto boosted missforest`, then `--methods miceforest remasker-cpu` (the commands at the end of the section); report: `invimpute bench --protocol frontier --report-only --out "
         "benchmarks/results/frontier2.jsonl --report benchmarks/results/frontier2.md --figures "
         "benchmarks/figures/frontier2`",
     ),
