@@ -43,6 +43,13 @@ SECTIONS = [
         "the commands in the section",
     ),
     (
+        "The default's belief on credit at the 12,800-step cap (issue 25): 90% intervals' coverage, 3 seeds, "
+        "full size",
+        "uncertainty_default_credit3.md",
+        "python benchmarks/uncertainty.py --default --seeds 0 1 2 --max-rows 30000 --default-tables credit "
+        "--out benchmarks/results/uncertainty_default_credit3.md",
+    ),
+    (
         "The default budget's step cap on development masks (issue 28)",
         "max_steps_dev.md",
         "the commands in the section",
