@@ -50,6 +50,13 @@ SECTIONS = [
         "--out benchmarks/results/uncertainty_default_credit3.md",
     ),
     (
+        "Messy tables after the speed changes of issue 28 (the trees among auto's candidates, half the programs "
+        "per fit): the 3,000-row base table with one wild column (part b)",
+        "wild_tables16_b.md",
+        "python benchmarks/wild_tables.py --parts b --out benchmarks/results/wild_tables16_b.md --jsonl "
+        "benchmarks/results/wild_tables16_b.jsonl",
+    ),
+    (
         "The default budget's step cap on development masks (issue 28)",
         "max_steps_dev.md",
         "the commands in the section",
