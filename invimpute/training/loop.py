@@ -110,12 +110,13 @@ def _member(tree, i: int):
     return jax.tree.map(lambda a: a[i], tree)
 
 
-@functools.partial(jax.jit, static_argnames=("layout", "fraction"))
-def _hold_out(keys: jax.Array, X: jax.Array, observed: jax.Array, fill, layout: Layout, fraction: float):
-    """Per member (one key each): its held-out cells (``fraction`` of the observed ones), training mask,
-    starting table (the held-out and missing cells at ``fill``) and training key, in one program."""
+@functools.partial(jax.jit, static_argnames=("layout", "validating"))
+def _hold_out(keys: jax.Array, X: jax.Array, observed: jax.Array, fill, fraction, layout: Layout, validating: bool):
+    """Per member (one key each): its held-out cells (``fraction`` of the observed ones where
+    ``validating``), training mask, starting table (the held-out and missing cells at ``fill``) and training
+    key, in one program; the fraction is a run-time input, so fits that hold out different shares share it."""
     k_val, k_train = jnp.moveaxis(jax.vmap(jax.random.split)(keys), 1, 0)
-    if fraction > 0:
+    if validating:
         held = jax.vmap(lambda k: hide_cells(k, observed, layout, fraction))(k_val)
     else:
         held = jnp.zeros((keys.shape[0],) + observed.shape, dtype=bool)
@@ -156,8 +157,8 @@ def _prepare(models: list, X, observed, layout: Layout, config: TrainConfig, key
     graphdef = splits[0][0]
     if any(g != graphdef for g, _ in splits[1:]):
         raise ValueError("fit_members trains models of one structure together; these models differ")
-    held, train_obs, current, k_train = _hold_out(keys, X, observed, np.float32(fill), layout,
-                                                  float(config.validation_fraction))
+    held, train_obs, current, k_train = _hold_out(keys, X, observed, np.float32(fill), config.validation_fraction,
+                                                  layout, config.validation_fraction > 0)
     program, plan = program_config(config, X.shape[0]), schedule_plan(config, X.shape[0])
     params, opt_state = _start(program, tuple(p for _, p in splits), plan)
     run = _Run(X=X, observed=observed, held=held, train_obs=train_obs, current=current,
