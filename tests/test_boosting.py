@@ -12,6 +12,7 @@ import pytest
 
 from invimpute import Imputer, checkpoint
 import invimpute.methods.auto as auto_module
+import invimpute.peers.boosting as boosting_module
 from invimpute.encoding.layout import CATEGORICAL, NUMERIC, Layout
 from invimpute.peers.boosting import BINS, DEPTH, ROUNDS, BoostedTrees, bin_edges, fit_trees, to_bins
 from invimpute.peers.gaussian import GaussianEM
@@ -87,6 +88,25 @@ def test_fit_program_shapes_and_determinism():
     assert not np.any(np.asarray(columns)[0] == 0) and not np.any(np.asarray(columns)[1] == 1)  # never its own column
     again = fit_trees(shape, *args, jax.random.key(0))
     chex.assert_trees_all_equal((base, (columns, thresholds, rights, values)), again)
+
+
+@pytest.mark.parametrize("targets", [7, 13])
+def test_sharded_fit_equals_one_program(monkeypatch, targets):
+    """The targets cut into shards run at once on the CPU's threads give every column the trees one program
+    gives it (the input subsets are drawn for all targets beforehand)."""
+    rng = np.random.default_rng(0)
+    full = rng.normal(size=(400, targets)).astype(np.float32)
+    observed = rng.random(full.shape) > 0.2
+    bins = to_bins(full, observed, bin_edges(full, observed))
+    args = (bins, np.where(observed, full, 0.0), observed.astype(np.float32), np.arange(targets, dtype=np.int32))
+    shape = (12, 4, 0.2, 5)
+    fits = {}
+    for threads in (1, 2, 3):
+        monkeypatch.setattr(boosting_module, "workers", lambda threads=threads: threads)
+        fits[threads] = fit_trees(shape, *args, jax.random.key(3))
+    chex.assert_shape(fits[2][0], (targets,))
+    chex.assert_trees_all_equal(fits[1], fits[2])
+    chex.assert_trees_all_equal(fits[1], fits[3])
 
 
 def test_imputer_boosted_end_to_end_and_checkpoint(tmp_path):

@@ -50,3 +50,17 @@ def test_in_blocks_maps_consecutive_blocks():
     np.testing.assert_array_equal(np.asarray(out), np.asarray(x - jnp.repeat(x[::4], 4, axis=0)))
     with pytest.raises(ValueError, match="whole number"):
         in_blocks(lambda b: b, (x,), 5)
+
+
+def test_concurrently_keeps_order_and_raises_as_a_loop_would():
+    from invimpute.runtime.threads import concurrently
+
+    assert concurrently(lambda i: i * i, range(7)) == [i * i for i in range(7)]
+
+    def fail_on_three(i):
+        if i == 3:
+            raise ValueError("three")
+        return i
+
+    with pytest.raises(ValueError, match="three"):
+        concurrently(fail_on_three, range(6))

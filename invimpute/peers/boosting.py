@@ -10,9 +10,9 @@ seeded subset of at most :data:`MAX_FEATURES` input columns, which bounds the co
 decorrelates the trees. With ``chain`` > 1 the column models are fitted again on the table as the previous
 pass filled it (the rounds of MissForest), so a column also learns from the others' imputed values.
 
-One compiled program fits every target column's trees (a ``lax.map`` over targets of a ``lax.scan`` over
-boosting rounds, the levels unrolled) on at most :data:`MAX_ROWS` rows (a seeded sample
-of a longer table); one more predicts. Rows, columns and targets are padded to shape buckets
+One compiled program fits a shard of the target columns' trees (a ``lax.map`` over targets of a ``lax.scan``
+over boosting rounds, the levels unrolled) on at most :data:`MAX_ROWS` rows (a seeded sample
+of a longer table), the shards run at once on a CPU's cores; one more program predicts. Rows, columns and targets are padded to shape buckets
 (:func:`bucket`), so tables of similar shape share both programs (and the persistent compilation cache's
 copy of them) instead of compiling their own. Categorical groups are not targets (:attr:`BoostedTrees.covers_` is
 False there and they get their observed frequencies), but their entries are inputs.
@@ -30,6 +30,7 @@ from invimpute.encoding.layout import Layout
 from invimpute.peers.base import Fitted, finish
 from invimpute.runtime.arrays import to_device
 from invimpute.runtime.rows import map_rows
+from invimpute.runtime.threads import concurrently, workers
 
 BINS = 32
 """Bins per input column: bin 0 holds missing entries, the others quantiles of the observed values."""
@@ -46,6 +47,8 @@ each further pass is fitted again on the table as the previous one filled it, re
 value, as MissForest's rounds do. Chosen on development tables (2,000-row samples, 30% MCAR, seeds 3 and 4;
 ``benchmarks/results/boosted_chain_dev.md``): after three passes the RMSE was 12.5% lower on
 breast_diagnostic, 7.1% on letter, 2.3% on spam and within 0.7% either way on california, magic and breast."""
+SHARD_TARGETS = 3
+"""Target columns per shard at least: a table of fewer than twice as many fits its trees in one program."""
 CHUNK_ROWS = 4_096
 """Rows per compiled chunk of the prediction."""
 
@@ -168,23 +171,36 @@ def _fit_padded(shape, bins, n_inputs, Y, W, own, subsets):
 
 def fit_trees(shape: tuple[int, int, float, int], bins: jax.Array, X: jax.Array, weight: jax.Array,
               targets: jax.Array, key: jax.Array):
-    """Every target column's trees in one compiled program: ``base`` (t,) and the tree arrays with a
-    leading target axis; ``shape`` = (rounds, depth, rate, features per tree), ``targets`` (t,) the encoded
-    columns regressed, ``weight`` (n, d) 1 where observed. Rows, input columns and targets are padded to
-    :func:`bucket` sizes (weightless rows, columns no tree may split on, targets with no rows), so tables
-    of similar shape share the program; each tree's input columns are drawn from ``key`` beforehand."""
+    """Every target column's trees: ``base`` (t,) and the tree arrays with a leading target axis;
+    ``shape`` = (rounds, depth, rate, features per tree), ``targets`` (t,) the encoded columns regressed,
+    ``weight`` (n, d) 1 where observed. Each tree's input columns are drawn from ``key`` beforehand. The
+    targets are cut into equal shards, one compiled program each, run at once on the CPU's cores
+    (:func:`~invimpute.runtime.threads.concurrently`; one shard elsewhere), each target's trees the same
+    whatever its shard. Rows, input columns and shard targets are padded to :func:`bucket` sizes
+    (weightless rows, columns no tree may split on, targets with no rows), so tables of similar shape share
+    the program."""
     rounds, depth, rate, features = shape
     bins, X, weight, targets = (np.asarray(a) for a in (bins, X, weight, targets))
     (n, d), t = bins.shape, len(targets)
     width = min(features, bucket(d))
-    subsets = _subsets(key, t, rounds, d, width)
-    n_pad, d_pad, t_pad = bucket(n, 128, 4), bucket(d), bucket(t, 4, 4)
+    subsets = np.asarray(_subsets(key, t, rounds, d, width))
+    shards = max(1, min(workers(), t // SHARD_TARGETS))
+    size = bucket(-(-t // shards), 4, 4)
+    n_pad, d_pad, t_pad = bucket(n, 128, 4), bucket(d), shards * size
+    grid = to_device(_pad_to(bins, (n_pad, d_pad)))
     own = _pad_to(targets + 1, (t_pad,)) - 1  # a padding target has no own column (-1)
-    grid, Y, W, own, subsets = (to_device(a) for a in (
-        _pad_to(bins, (n_pad, d_pad)), _pad_to(X[:, targets], (n_pad, t_pad)),
-        _pad_to(weight[:, targets], (n_pad, t_pad)), own, _pad_to(subsets, (t_pad,) + subsets.shape[1:])))
-    base, trees = _fit_padded((rounds, depth, float(rate), width), grid, np.int32(d), Y, W, own, subsets)
-    return np.asarray(base)[:t], tuple(np.asarray(a)[:t] for a in trees)
+    Y, W = _pad_to(X[:, targets], (n_pad, t_pad)), _pad_to(weight[:, targets], (n_pad, t_pad))
+    subsets = _pad_to(subsets, (t_pad,) + subsets.shape[1:])
+
+    def shard(s: int):
+        part = slice(s * size, (s + 1) * size)
+        out = _fit_padded((rounds, depth, float(rate), width), grid, np.int32(d), to_device(Y[:, part]),
+                          to_device(W[:, part]), to_device(own[part]), to_device(subsets[part]))
+        return jax.device_get(out)
+
+    parts = concurrently(shard, range(shards))
+    base = np.concatenate([b for b, _ in parts])[:t]
+    return base, tuple(np.concatenate([trees[i] for _, trees in parts])[:t] for i in range(4))
 
 
 def _predict_column(bins: jax.Array, base: jax.Array, trees) -> jax.Array:
@@ -302,4 +318,4 @@ class BoostedTrees(Fitted):
 
 
 __all__ = ["BoostedTrees", "single_columns", "bin_edges", "to_bins", "fit_trees", "predict_trees", "BINS", "DEPTH", "ROUNDS", "RATE",
-           "L2", "bucket", "MAX_ROWS", "MAX_FEATURES", "CHAIN", "CHUNK_ROWS"]
+           "L2", "bucket", "MAX_ROWS", "MAX_FEATURES", "CHAIN", "SHARD_TARGETS", "CHUNK_ROWS"]
