@@ -23,7 +23,7 @@ import invimpute.training.config as budget
 
 KNOBS = {**{k: budget for k in ("MIN_STEPS", "BUDGET_EPOCHS", "MAX_STEPS", "FLOOR_EPOCHS", "LEAST_STEPS",
                                  "MAX_BATCH", "BATCH_STEPS", "EVAL_ROWS")},
-         "MIN_HOLDOUT": auto, **{k: neighbours for k in ("KNN_DONORS", "KNN_WORK")},
+         "MIN_HOLDOUT": auto, "MAX_HOLDOUT": auto, **{k: neighbours for k in ("KNN_DONORS", "KNN_WORK")},
          **{k: model_config for k in ("MIN_WIDTH", "MAX_WIDTH")}}
 
 
