@@ -20,6 +20,24 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 SECTIONS = [
     (
+        "Latency with the trees' fit in shards on both cores (issue 28): `Imputer()` and IterativeImputer; one "
+        "run on an otherwise idle machine",
+        "latency17.md",
+        "python benchmarks/latency.py --tables diabetes breast spam letter credit --methods auto iterative "
+        "--timeout 600 --out benchmarks/results/latency17.md --jsonl benchmarks/results/latency17.jsonl",
+    ),
+    (
+        "The trees' fit in shards run at once on both cores: the library before and after, paired (issue 28)",
+        "speed17.md",
+        "the commands in the section",
+    ),
+    (
+        "Where auto loses the frontier tables: its trees candidate and its hold-out share, development seeds "
+        "(issue 27; no default changed)",
+        "frontier_trees_dev.md",
+        "the commands in the section",
+    ),
+    (
         "The defaults with the budget capped at 12,800 steps: the GAIN tables at 20% MCAR, 3 seeds, full size "
         "(issue 28; only credit's budget reaches the cap, so auto's records of the other tables are those of "
         "`defaults13.jsonl`, copied with the peers' records, same masks)",
