@@ -20,6 +20,13 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 SECTIONS = [
     (
+        "The default's belief on breast and breast_diagnostic with the budget's floor at 200 passes (issue 25): "
+        "90% intervals' coverage, 3 seeds, full size",
+        "uncertainty_default_breast3.md",
+        "python benchmarks/uncertainty.py --default --seeds 0 1 2 --max-rows 30000 --default-tables breast "
+        "breast_diagnostic --out benchmarks/results/uncertainty_default_breast3.md",
+    ),
+    (
         "The defaults with the budget's floor at 200 passes: the GAIN tables at 20% MCAR, 3 seeds, full size "
         "(issue 28; only breast and breast_diagnostic reach the floor, so auto's records of the other tables are "
         "those of `defaults14.jsonl`, copied with the peers' records, same masks)",
