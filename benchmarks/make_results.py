@@ -20,6 +20,19 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 SECTIONS = [
     (
+        "The frontier protocol, MCAR on seeds 0 and 1, MAR and MNAR on seed 0, with the budget's floor at 200 "
+        "passes (issue 27; CACTI's ten tables at 2,000 rows; seed 0's peers' records from `frontier2.jsonl`, same "
+        "masks; auto's records of every cell run again after the floor change)",
+        "frontier3.md",
+        "invimpute bench --protocol frontier --datasets california magic letter spam default bike shoppers "
+        "obesity students income --mechanisms mcar --seeds 1 --methods mean knn iterative auto boosted missforest "
+        "miceforest remasker-cpu --max-rows 2000 --out benchmarks/results/frontier3.jsonl (every record of "
+        "frontier2.jsonl copied into it first), then auto's records removed and `--methods auto` run again with "
+        "`--mechanisms mcar --seeds 0 1` and with `--mechanisms mar mnar --seeds 0`; report: `invimpute bench "
+        "--protocol frontier --report-only --out benchmarks/results/frontier3.jsonl --report "
+        "benchmarks/results/frontier3.md --figures benchmarks/figures/frontier3`",
+    ),
+    (
         "The default's belief on breast and breast_diagnostic with the budget's floor at 200 passes (issue 25): "
         "90% intervals' coverage, 3 seeds, full size",
         "uncertainty_default_breast3.md",
