@@ -20,6 +20,13 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 SECTIONS = [
     (
+        "Latency with the budget's floor at 200 passes and the trees' fit in shards (issue 28): `Imputer()` and "
+        "IterativeImputer; one run on an otherwise idle machine",
+        "latency18.md",
+        "python benchmarks/latency.py --tables diabetes breast spam letter credit --methods auto iterative "
+        "--timeout 600 --out benchmarks/results/latency18.md --jsonl benchmarks/results/latency18.jsonl",
+    ),
+    (
         "The frontier protocol, MCAR on seeds 0 and 1, MAR and MNAR on seed 0, with the budget's floor at 200 "
         "passes (issue 27; CACTI's ten tables at 2,000 rows; seed 0's peers' records from `frontier2.jsonl`, same "
         "masks; auto's records of every cell run again after the floor change)",
