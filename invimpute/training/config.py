@@ -52,8 +52,8 @@ three tables, 2,000 on a 1,000-row sample of letter) every table's mean RMSE sta
 3,000-step floor's. ``FLOOR_EPOCHS`` went from 250 to 200 passes on development masks (MCAR 20%, seeds 3-5;
 ``benchmarks/results/floor_dev.md``): breast, breast_diagnostic and 1,000- and 1,500-row samples of letter
 and spam moved -0.3% to +0.1% in mean RMSE (150 passes cost the letter samples 0.3-0.6%), and repeated calls
-on breast took 2.19 s instead of 2.50 s; tables of 1,793 rows and more keep their budget. ``MAX_STEPS`` sits just above letter's 80 passes (12,560 steps: 20,000 rows), so
-only longer tables reach it: on credit (30,000 rows, development masks MCAR 20%, seeds 3-5;
+on breast took 2.19 s instead of 2.50 s; tables of 1,793 rows and more keep their budget. ``MAX_STEPS``
+sits just above letter's 80 passes (12,560 steps: 20,000 rows), so only longer tables reach it: on credit (30,000 rows, development masks MCAR 20%, seeds 3-5;
 ``benchmarks/results/max_steps_dev.md``) auto's mean RMSE moved +0.20% at 12,800 steps and +0.03% at
 10,000 against 16,000 (its held-out loss still falls slowly; the trees and the Gaussian model carry much of
 credit's fill), while 10,000 steps cost letter 0.89%."""
