@@ -20,6 +20,12 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 SECTIONS = [
     (
+        "A messy table at the defaults after the trees' shards and the floor at 200 passes (issues 28 and the "
+        "wild tables): `Imputer()`, `boosted` and IterativeImputer in one run",
+        "messy_defaults18.md",
+        "INVIMPUTE_DATA=/work/shared/data python benchmarks/messy_defaults.py boosted iterative auto",
+    ),
+    (
         "Latency with the budget's floor at 200 passes and the trees' fit in shards (issue 28): `Imputer()` and "
         "IterativeImputer; one run on an otherwise idle machine",
         "latency18.md",
