@@ -3,6 +3,8 @@ seconds (fit + impute), with each file's mean per table and its ratio to the fir
 default on development masks: run ``benchmarks/budget_dev.py`` once per setting, then
 
     python benchmarks/dev_table.py "batch 128=runs/b128.jsonl" "batch 1024=runs/b1024.jsonl"
+
+``--metric`` reads another metric (lower is better), as a frontier run's ``in_rmse_z``.
 """
 
 from __future__ import annotations
@@ -15,19 +17,20 @@ from invimpute.bench.results import read_results, select_records
 PRIMARY = ("rmse", "accuracy")
 
 
-def load(path: str) -> dict[tuple[str, int], tuple[float, float]]:
-    """(data set, seed) -> (primary metric, fit + impute seconds) of the ok records of ``path``."""
+def load(path: str, metrics: tuple[str, ...] = PRIMARY) -> dict[tuple[str, int], tuple[float, float]]:
+    """(data set, seed) -> (metric, fit + impute seconds) of the ok records of ``path``, the metric the first
+    of ``metrics`` a record has."""
     out = {}
     for rec in select_records(read_results(path)):
-        if rec["metric"] in PRIMARY and rec.get("status", "ok") == "ok":
+        if rec["metric"] in metrics and rec.get("status", "ok") == "ok":
             out[(rec["dataset"], int(rec["seed"]))] = (float(rec["value"]),
                                                        float(rec["fit_seconds"]) + float(rec["impute_seconds"]))
     return out
 
 
-def table(runs: list[tuple[str, str]]) -> str:
+def table(runs: list[tuple[str, str]], metrics: tuple[str, ...] = PRIMARY) -> str:
     """Markdown: per data set and seed, every run's metric and seconds; then per data set the means."""
-    data = {label: load(path) for label, path in runs}
+    data = {label: load(path, metrics) for label, path in runs}
     labels = [label for label, _ in runs]
     cells = sorted({key for d in data.values() for key in d})
     lines = ["| table | seed | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
@@ -59,8 +62,9 @@ def table(runs: list[tuple[str, str]]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", metavar="LABEL=PATH")
+    parser.add_argument("--metric", help="the metric to read (default: RMSE, or accuracy on categorical tables)")
     args = parser.parse_args(argv)
-    print(table([tuple(r.split("=", 1)) for r in args.runs]))
+    print(table([tuple(r.split("=", 1)) for r in args.runs], (args.metric,) if args.metric else PRIMARY))
 
 
 if __name__ == "__main__":

@@ -186,6 +186,14 @@ def test_dev_table_puts_runs_side_by_side(tmp_path):
     text = script.table([("a", str(tmp_path / "a.jsonl")), ("b", str(tmp_path / "b.jsonl"))])
     assert "| t | 0 | 0.1000 (1.5 s) | 0.1100 (1.5 s) |" in text
     assert "| t | 0.15000 (1.5 s) | 0.16500, +10.00% (1.5 s) |" in text
+    with open(tmp_path / "a.jsonl", "a") as f:  # a frontier record of another metric, read only when asked
+        f.write(json.dumps({"dataset": "t", "seed": 0, "method": "auto", "metric": "in_rmse_z", "value": 0.7,
+                            "mechanism": "mcar", "rate": 0.3, "fit_seconds": 1.0, "impute_seconds": 0.5,
+                            "status": "ok", "mask_sha256": "z", "params": {"method": "auto"}, "config": "c"}) + "\n")
+    assert "| t | 0 | 0.1000 (1.5 s) | 0.1100 (1.5 s) |" in script.table([("a", str(tmp_path / "a.jsonl")),
+                                                                         ("b", str(tmp_path / "b.jsonl"))])
+    assert "| t | 0 | 0.7000 (1.5 s) | – |" in script.table([("a", str(tmp_path / "a.jsonl")),
+                                                             ("b", str(tmp_path / "b.jsonl"))], ("in_rmse_z",))
 
 
 def test_mi_simulation_tables_and_its_norm_reference():

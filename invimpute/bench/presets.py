@@ -76,6 +76,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "auto": {"method": "auto"},
     "auto-trees": {"method": "auto", "method_options": {"trees": {
         "rounds": 100, "depth": 6, "rate": 0.1, "max_features": 16}}},
+    "auto-chain2": {"method": "auto", "method_options": {"trees": {"chain": 2}}},
+    "auto-chain3": {"method": "auto", "method_options": {"trees": {"chain": 3}}},
     "auto-trees3": {"method": "auto", "method_options": {"trees": {
         "rounds": 100, "depth": 6, "rate": 0.1, "max_features": 16, "chain": 3}}},
     "auto-notrees": {"method": "auto", "method_options": {"candidates": [
@@ -108,8 +110,9 @@ keys, which removes the variance that dominates the error of small tables. ``aut
 no argument), ``ae``, ``recurrent`` and ``reverse`` are the library's methods at Imputer defaults
 (``auto-trees``: ``auto`` with its ``trees`` candidate at the ``boosted`` peer's settings, 100 rounds of
 depth-6 trees reading 16 columns, as its published figures before the candidate became a default were
-run; ``auto-trees3``: the same in three chained passes, the ``boosted`` peer's whole model, a development
-variant of issue 27; ``auto-notrees``: ``auto`` without the ``trees`` candidate, the defaults before it joined them);
+run; ``auto-trees3``: the same in three chained passes, the ``boosted`` peer's whole model, and
+``auto-chain2``, ``auto-chain3``: the default candidate in two or three chained passes, development variants
+of issue 27; ``auto-notrees``: ``auto`` without the ``trees`` candidate, the defaults before it joined them);
 ``ae-bottleneck`` is ``ae`` with the network ``reverse`` trains (no skip path), its one-pass fill, the
 comparison that says what reverse training adds to the same model.
 """
