@@ -35,9 +35,10 @@ def concurrently(fn: Callable[[T], Any], items: Iterable[T]) -> list:
     """``[fn(item) for item in items]``, the calls run at once on up to :func:`workers` threads; the
     results in the items' order, an exception raised as the loop would raise it."""
     items = list(items)
-    if len(items) < 2 or workers() < 2:
+    threads = min(workers(), len(items))
+    if threads < 2:
         return [fn(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(workers(), len(items))) as pool:
+    with ThreadPoolExecutor(max_workers=threads) as pool:
         return list(pool.map(fn, items))
 
 
