@@ -20,6 +20,41 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 SECTIONS = [
     (
+        "A messy table at the defaults with the richer trees and the faster trees' fit (issue 28 and the wild "
+        "tables): `Imputer()`, `boosted` and IterativeImputer, two runs",
+        "messy_defaults19.md",
+        "INVIMPUTE_DATA=/work/shared/data python benchmarks/messy_defaults.py boosted iterative auto",
+    ),
+    (
+        "Latency with the richer trees on tables that afford them and the faster trees' fit (issue 28): "
+        "`Imputer()` and IterativeImputer; one run on an otherwise idle machine",
+        "latency19.md",
+        "python benchmarks/latency.py --tables diabetes breast spam letter credit generated_100k --methods auto "
+        "iterative --timeout 900 --out benchmarks/results/latency19.md --jsonl benchmarks/results/latency19.jsonl",
+    ),
+    (
+        "Latency of breast and diabetes rerun, before and after the richer trees (issue 28)",
+        "latency19_small.md",
+        "the commands in the section",
+    ),
+    (
+        "The frontier protocol with the richer trees (issue 27): MCAR on seeds 0 and 1, MAR and MNAR on seed 0 "
+        "(CACTI's ten tables at 2,000 rows; the peers' records those of `frontier3.jsonl`, same masks; auto's "
+        "records of every cell run again)",
+        "frontier4.md",
+        "invimpute bench --protocol frontier --datasets california magic letter spam default bike shoppers "
+        "obesity students income --mechanisms mcar --seeds 0 1 --methods auto --max-rows 2000 --out "
+        "benchmarks/results/frontier4.jsonl (every record of frontier3.jsonl but auto's copied into it first), "
+        "and the same with `--mechanisms mar mnar --seeds 0`; report: `invimpute bench --protocol frontier "
+        "--report-only --out benchmarks/results/frontier4.jsonl --report benchmarks/results/frontier4.md "
+        "--figures benchmarks/figures/frontier4`",
+    ),
+    (
+        "Richer trees where the table affords them, and a faster trees' fit: development seeds (issue 27)",
+        "rich_trees_dev.md",
+        "the commands in the section",
+    ),
+    (
         "A messy table at the defaults after the trees' shards and the floor at 200 passes (issues 28 and the "
         "wild tables): `Imputer()`, `boosted` and IterativeImputer in one run",
         "messy_defaults18.md",

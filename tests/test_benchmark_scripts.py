@@ -254,3 +254,10 @@ def test_tree_candidate_dev_sets_the_trees_candidate(monkeypatch):
     imp = Imputer(seed=0, options={"candidates": candidates}, train={"steps": 20}).fit(frame)
     assert np.isfinite(imp.selection_["trees_error"]).all()
     assert not imp.transform(frame).isna().any().any()
+
+
+def test_trees_fit_time_times_a_fit():
+    """The trees' timing script fits every column of its random table and returns positive seconds."""
+    script = _load("trees_fit_time")
+    assert script.SETTINGS["rich"] == script.SETTINGS["C"]
+    assert 0 < script.seconds(60, 3, script.SETTINGS["lite"], 0.2, reps=1) < 60

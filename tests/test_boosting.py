@@ -171,6 +171,21 @@ def test_trees_budget_bounds_rows_and_leaves_out_wide_tables():
     assert auto_module.trees_rows(Layout(kind=(CATEGORICAL,) * 5, group=(0, 0, 1, 1, 1)), 500) == 0
 
 
+def test_rich_trees_where_the_table_affords_them():
+    """Tables of at least ``RICH_MIN_ROWS`` rows whose trees' rows x targets stay within ``RICH_CELLS`` get
+    the richer settings, shorter or larger ones the lighter; the caller's settings apply over either."""
+    least, cells = auto_module.RICH_MIN_ROWS, auto_module.RICH_CELLS
+    narrow = Layout.uniform(10, NUMERIC)
+    auto = auto_module.Auto()
+    assert auto.tree_settings(narrow, least)["chain"] == auto_module.RICH_TREES["chain"] > 1
+    assert auto.tree_settings(narrow, least - 1) == {**auto_module.TREES, "max_rows": least - 1}
+    wide = Layout.uniform(cells // least + 1, NUMERIC)
+    assert not auto_module.rich_trees(wide, least) and auto_module.rich_trees(Layout.uniform(cells // least, NUMERIC), least)
+    assert auto.tree_settings(wide, least)["rounds"] == auto_module.TREES["rounds"]
+    own = auto_module.Auto(trees={"chain": 1}).tree_settings(narrow, 2 * least)
+    assert own == {**auto_module.RICH_TREES, "chain": 1, "max_rows": 2 * least}
+
+
 @pytest.mark.parametrize("trees", [{"leaves": 4}, {"rounds": 0}, [("rounds", 3)], {"rate": 2.0}])
 def test_auto_rejects_bad_trees_options(trees):
     """A bad ``options={"trees": ...}`` is refused at fit with a message naming the setting."""

@@ -107,10 +107,24 @@ GAUSSIAN_ROWS = 5_000
 :data:`KNN_DONORS` bounds KNN's; a mean and covariance of tens of columns are estimated well from them."""
 TREES = {"rounds": 40, "depth": 5, "rate": 0.25, "max_features": 8, "max_rows": 5_000, "chain": 1}
 """The ``trees`` candidate's settings (:class:`~invimpute.peers.boosting.BoostedTrees`'s; ``options={"trees":
-{...}}`` changes them): a sixth of the peer's work per column (40 rounds of depth-5 trees reading 8 input
-columns each, in one pass), which kept most of the peer's gain inside auto on development tables
-(``benchmarks/results/tree_candidate_dev.md``: california 5.8% lower against 6.0%, letter 0.9% against 1.7%)
-at a quarter of its added time. It is refitted on every observed cell once chosen, as the other peers are."""
+{...}}`` changes them) where :data:`RICH_TREES` are not used: a sixth of the peer's work per column (40
+rounds of depth-5 trees reading 8 input columns each, in one pass), which kept most of the peer's gain
+inside auto on development tables (``benchmarks/results/tree_candidate_dev.md``: california 5.8% lower
+against 6.0%, letter 0.9% against 1.7%) at a quarter of its added time. It is refitted on every observed
+cell once chosen, as the other peers are."""
+RICH_TREES = {**TREES, "rounds": 50, "depth": 6, "rate": 0.2, "max_features": 16, "chain": 3}
+"""The ``trees`` candidate's settings on a table of :func:`rich_trees`: 50 rounds of depth-6 trees reading 16
+input columns, in three chained passes (half the ``boosted`` peer's rounds at twice its rate), about 3.5
+times :data:`TREES`' work per pass. On the frontier protocol's development cells (2,000-row samples, 30%
+MCAR, seeds 7 and 8; ``benchmarks/results/rich_trees_dev.md``) auto's in-sample RMSE fell on 7 of 9 tables
+(letter 7.9%, obesity 3.7%, students 2.1%, bike 1.5%; shoppers +0.3%), with the peer's whole model (100
+rounds at 0.1) no better for twice the time."""
+RICH_MIN_ROWS, RICH_CELLS = 1_000, 64_000
+"""Where :data:`RICH_TREES` replace :data:`TREES` (:func:`rich_trees`): tables of at least ``RICH_MIN_ROWS``
+rows whose trees' rows times target columns stay within ``RICH_CELLS`` (students' 1,600 x 37: about 1.7 s
+of tree fitting per fit on a 2-core CPU, two fits a call). Shorter tables keep the lighter trees for the
+2-second target of small tables, where the whole call takes about that already (breast, 683 x 9); larger
+ones (spam's 4,601 x 57, letter's 5,000 rows x 16) for the time the richer trees would add to theirs."""
 TREES_CELLS, TREES_MIN_ROWS = 300_000, 1_000
 """The ``trees`` candidate's budget (:func:`trees_rows`): the rows it is fitted on times its target columns
 stay within ``TREES_CELLS`` (a table of up to 60 numeric columns keeps 5,000 rows), and where that leaves
@@ -196,6 +210,12 @@ def trees_rows(layout: Layout, n_rows: int, max_rows: int = TREES["max_rows"]) -
         return 0
     rows = min(n_rows, max_rows, TREES_CELLS // targets)
     return rows if rows >= min(n_rows, TREES_MIN_ROWS) else 0
+
+
+def rich_trees(layout: Layout, n_rows: int, max_rows: int = TREES["max_rows"]) -> bool:
+    """Whether a table of ``n_rows`` rows of ``layout`` gets :data:`RICH_TREES`: at least
+    :data:`RICH_MIN_ROWS` rows, and the trees' rows times target columns within :data:`RICH_CELLS`."""
+    return n_rows >= RICH_MIN_ROWS and trees_rows(layout, n_rows, max_rows) * int(single_columns(layout).sum()) <= RICH_CELLS
 
 
 def inversion_affordable(network: Autoencoding, n_rows: int, steps: int) -> bool:
@@ -296,11 +316,14 @@ class Auto:
         return CATEGORICAL_MODEL, replace(CATEGORICAL_TRAIN, steps=steps)
 
     def tree_settings(self, layout: Layout | None = None, n_rows: int | None = None) -> dict:
-        """The ``trees`` candidate's settings: :data:`TREES` with this configuration's ``trees`` over them,
-        its rows within :func:`trees_rows` for a table of ``n_rows`` rows of ``layout`` (0: not fitted)."""
-        settings = {**TREES, **(self.trees or {})}
-        if layout is not None and n_rows is not None:
-            settings["max_rows"] = trees_rows(layout, n_rows, settings["max_rows"])
+        """The ``trees`` candidate's settings: :data:`RICH_TREES` on a table of :func:`rich_trees`, else
+        :data:`TREES`, with this configuration's ``trees`` over them; its rows within :func:`trees_rows` for
+        a table of ``n_rows`` rows of ``layout`` (0: not fitted)."""
+        if layout is None or n_rows is None:
+            return {**TREES, **(self.trees or {})}
+        base = RICH_TREES if rich_trees(layout, n_rows) else TREES
+        settings = {**base, **(self.trees or {})}
+        settings["max_rows"] = trees_rows(layout, n_rows, settings["max_rows"])
         return settings
 
     def make_candidate(self, name: str, layout: Layout | None = None, n_rows: int | None = None):
@@ -487,6 +510,6 @@ class Auto:
         return selection_frame(self.names_, self.choices_, schema.names)
 
 
-__all__ = ["Auto", "CANDIDATES", "OPTIONAL", "TREES", "TREES_CELLS", "TREES_MIN_ROWS", "trees_rows", "INVERTED", "INVERSION_GAIN", "INVERSION_SHARE", "SCREEN_ROWS", "SCREEN_MARGIN", "InvertedFill", "inversion_affordable", "CATEGORICAL_INCUMBENT", "CATEGORICAL_MODEL", "CATEGORICAL_SHARE", "CATEGORICAL_EPOCHS", "CATEGORICAL_FLOOR", "categorical_steps",
+__all__ = ["Auto", "CANDIDATES", "OPTIONAL", "TREES", "TREES_CELLS", "TREES_MIN_ROWS", "trees_rows", "RICH_TREES", "RICH_MIN_ROWS", "RICH_CELLS", "rich_trees", "INVERTED", "INVERSION_GAIN", "INVERSION_SHARE", "SCREEN_ROWS", "SCREEN_MARGIN", "InvertedFill", "inversion_affordable", "CATEGORICAL_INCUMBENT", "CATEGORICAL_MODEL", "CATEGORICAL_SHARE", "CATEGORICAL_EPOCHS", "CATEGORICAL_FLOOR", "categorical_steps",
            "CATEGORICAL_TRAIN", "GAUSSIAN_REFIT_ROUNDS", "GAUSSIAN_ROWS", "HOLDOUT_CELLS", "holdout_rate",
            "REFIT_NETWORK_CELLS", "REFIT_RATE", "REFIT_SHARE"]
