@@ -109,6 +109,23 @@ def test_sharded_fit_equals_one_program(monkeypatch, targets):
     chex.assert_trees_all_equal(fits[1], fits[3])
 
 
+def test_rows_missing_the_target_add_nothing_to_its_trees():
+    """A target is fitted on the rows where it is observed: dropping the rows where it is missing (the inputs
+    of the others unchanged) gives the same splits and, to float rounding, the same leaf values."""
+    rng = np.random.default_rng(1)
+    full = rng.normal(size=(300, 4)).astype(np.float32)
+    full[:, 0] = np.sin(2 * full[:, 1]) + full[:, 2] ** 2
+    observed = rng.random(full.shape) > 0.3
+    bins = to_bins(full, observed, bin_edges(full, observed))
+    shape, key, target = (10, 4, 0.2, 4), jax.random.key(5), np.array([0], np.int32)
+    fit = fit_trees(shape, bins, np.where(observed, full, 0.0), observed.astype(np.float32), target, key)
+    kept = observed[:, 0]
+    part = fit_trees(shape, bins[kept], np.where(observed, full, 0.0)[kept], observed[kept].astype(np.float32), target, key)
+    chex.assert_trees_all_equal(fit[1][:3], part[1][:3])
+    chex.assert_trees_all_close(fit[0], part[0], rtol=1e-6)
+    chex.assert_trees_all_close(fit[1][3], part[1][3], rtol=1e-5, atol=1e-6)
+
+
 def test_imputer_boosted_end_to_end_and_checkpoint(tmp_path):
     rng = np.random.default_rng(3)
     n = 300
