@@ -1,6 +1,6 @@
 """The default's cost constants tried on development masks: ``invimpute bench`` run with constants of
 :mod:`invimpute.training.config` (the budget, the batch), :mod:`invimpute.methods.auto` (hold-out
-share, KNN donors) or :mod:`invimpute.config` (the default network's width) set for this process only (how the floor of
+share and cells), :mod:`invimpute.methods.auto_trees` (where the trees are rich), :mod:`invimpute.peers.neighbours` (KNN donors) or :mod:`invimpute.config` (the default network's width) set for this process only (how the floor of
 :data:`~invimpute.training.config.MIN_STEPS` and the batch of long tables were chosen; results in
 ``benchmarks/results/speed_budget_dev.md``). Every argument after the settings is passed to the bench.
 
@@ -18,12 +18,15 @@ import sys
 
 import invimpute.config as model_config
 import invimpute.methods.auto as auto
+import invimpute.methods.auto_trees as auto_trees
 import invimpute.peers.neighbours as neighbours
 import invimpute.training.config as budget
 
 KNOBS = {**{k: budget for k in ("MIN_STEPS", "BUDGET_EPOCHS", "MAX_STEPS", "FLOOR_EPOCHS", "LEAST_STEPS",
                                  "MAX_BATCH", "BATCH_STEPS", "EVAL_ROWS")},
-         "MIN_HOLDOUT": auto, "MAX_HOLDOUT": auto, **{k: neighbours for k in ("KNN_DONORS", "KNN_WORK")},
+         **{k: auto for k in ("MIN_HOLDOUT", "MAX_HOLDOUT", "HOLDOUT_CELLS")},
+         **{k: auto_trees for k in ("RICH_MIN_ROWS", "RICH_CELLS")},
+         **{k: neighbours for k in ("KNN_DONORS", "KNN_WORK")},
          **{k: model_config for k in ("MIN_WIDTH", "MAX_WIDTH")}}
 
 

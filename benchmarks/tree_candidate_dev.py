@@ -5,7 +5,7 @@ candidate where trees win").
 single-column group of the encoded table on the other columns, scored on held-out cells and blended like
 every other candidate (and refitted on every observed cell once chosen): ``--learner jax`` auto's optional
 ``trees`` candidate (:class:`~invimpute.peers.boosting.BoostedTrees`, boosted oblivious trees in JAX, with
-:data:`~invimpute.methods.auto.TREES` and ``--set`` changes), ``--learner sklearn``
+:data:`~invimpute.methods.auto_trees.TREES` and ``--set`` changes), ``--learner sklearn``
 scikit-learn's ``HistGradientBoostingRegressor`` at its defaults (100 rounds, native handling of missing
 inputs; scikit-learn is an optional extra, so only as a reference). The question is whether the held-out
 selection gives the candidate weight, whether that lowers the RMSE on the removed cells, and at what cost.
@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 import invimpute.methods.auto as auto_module
+import invimpute.methods.auto_trees as auto_trees
 from invimpute import Imputer
 from invimpute.bench.frontier.tables import TABLES as FRONTIER
 from invimpute.bench.frontier.tables import load_frontier_table
@@ -68,9 +69,10 @@ class SklearnTrees:
 
 def with_trees(learner: str, options: dict, refit: bool = True) -> None:
     """Set up auto's optional ``trees`` candidate for this process: ``learner`` ``"jax"`` is the library's
-    (:data:`~invimpute.methods.auto.TREES` updated with ``options``), ``"sklearn"`` the reference;
-    ``refit``: refitted on every observed cell once chosen (the library's rule)."""
-    auto_module.TREES = {**auto_module.TREES, **options}
+    (:data:`~invimpute.methods.auto_trees.TREES` updated with ``options``, on every table: the richer
+    settings of larger tables too), ``"sklearn"`` the reference; ``refit``: refitted on every observed
+    cell once chosen (the library's rule)."""
+    auto_trees.TREES = auto_trees.RICH_TREES = {**auto_trees.TREES, **options}
     if not refit:
         auto_module.REFIT = tuple(c for c in auto_module.REFIT if c != "trees")
     if learner == "sklearn":

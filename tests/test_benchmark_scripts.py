@@ -242,11 +242,14 @@ def test_tree_candidate_dev_sets_the_trees_candidate(monkeypatch):
     import invimpute.methods.auto as auto_module
     from invimpute import Imputer
 
-    for name in ("TREES", "REFIT"):
-        monkeypatch.setattr(auto_module, name, getattr(auto_module, name))
+    import invimpute.methods.auto_trees as auto_trees
+
+    monkeypatch.setattr(auto_module, "REFIT", auto_module.REFIT)
+    for name in ("TREES", "RICH_TREES"):
+        monkeypatch.setattr(auto_trees, name, getattr(auto_trees, name))
     script = _load("tree_candidate_dev")
     script.with_trees("jax", {"rounds": 3, "depth": 2}, refit=False)
-    assert auto_module.TREES["rounds"] == 3 and "trees" not in auto_module.REFIT
+    assert auto_trees.TREES["rounds"] == auto_trees.RICH_TREES["rounds"] == 3 and "trees" not in auto_module.REFIT
     rng = np.random.default_rng(0)
     x = rng.uniform(-2, 2, 120)
     frame = pd.DataFrame({"x": x, "y": x ** 2, "z": -x}).mask(rng.random((120, 3)) < 0.2)

@@ -12,6 +12,7 @@ import pytest
 
 from invimpute import Imputer, checkpoint
 import invimpute.methods.auto as auto_module
+import invimpute.methods.auto_trees as auto_trees
 import invimpute.peers.boosting as boosting_module
 from invimpute.encoding.layout import CATEGORICAL, NUMERIC, Layout
 from invimpute.peers.boosting import BINS, DEPTH, ROUNDS, BoostedTrees, bin_edges, fit_trees, to_bins
@@ -162,7 +163,7 @@ def test_auto_fits_trees_by_default(tmp_path):
     frame = pd.DataFrame({"x": x, "y": x ** 2, "c": np.where(x > 0, "a", "b")}).mask(rng.random((300, 3)) < 0.2)
     imp = Imputer(seed=0, options={"trees": {"rounds": 30}, "candidates": ["mean", "gaussian", "trees"]}).fit(frame)
     trees = imp.method_.methods_["trees"]
-    assert isinstance(trees, BoostedTrees) and trees.rounds == 30 and trees.depth == auto_module.TREES["depth"]
+    assert isinstance(trees, BoostedTrees) and trees.rounds == 30 and trees.depth == auto_trees.TREES["depth"]
     sel = imp.selection_
     assert np.isfinite(sel.loc[["x", "y"], "trees_error"]).all() and sel.loc["c", "trees_weight"] == 0
     assert sel.loc["y", "trees_weight"] > 0  # y = x² is what the trees see and the Gaussian model cannot
@@ -176,31 +177,31 @@ def test_auto_fits_trees_by_default(tmp_path):
 def test_trees_budget_bounds_rows_and_leaves_out_wide_tables():
     """The trees candidate's rows times target columns stay within its budget; a table too wide for
     :data:`~invimpute.methods.auto.TREES_MIN_ROWS` rows (a short one: all its rows) gets no trees."""
-    cells, least = auto_module.TREES_CELLS, auto_module.TREES_MIN_ROWS
+    cells, least = auto_trees.TREES_CELLS, auto_trees.TREES_MIN_ROWS
     narrow = Layout.uniform(10, NUMERIC)
-    assert auto_module.trees_rows(narrow, 100_000) == auto_module.TREES["max_rows"]
-    assert auto_module.trees_rows(narrow, 700) == 700
+    assert auto_trees.trees_rows(narrow, 100_000) == auto_trees.TREES["max_rows"]
+    assert auto_trees.trees_rows(narrow, 700) == 700
     wide = Layout.uniform(cells // least + 1, NUMERIC)
-    assert auto_module.trees_rows(wide, 100_000) == 0
-    assert auto_module.trees_rows(wide, 200) == 200 and auto_module.trees_rows(wide, 2 * least) == 0
+    assert auto_trees.trees_rows(wide, 100_000) == 0
+    assert auto_trees.trees_rows(wide, 200) == 200 and auto_trees.trees_rows(wide, 2 * least) == 0
     medium = Layout.uniform(cells // (2 * least), NUMERIC)
-    assert auto_module.trees_rows(medium, 100_000) == 2 * least
-    assert auto_module.trees_rows(Layout(kind=(CATEGORICAL,) * 5, group=(0, 0, 1, 1, 1)), 500) == 0
+    assert auto_trees.trees_rows(medium, 100_000) == 2 * least
+    assert auto_trees.trees_rows(Layout(kind=(CATEGORICAL,) * 5, group=(0, 0, 1, 1, 1)), 500) == 0
 
 
 def test_rich_trees_where_the_table_affords_them():
     """Tables of at least ``RICH_MIN_ROWS`` rows whose trees' rows x targets stay within ``RICH_CELLS`` get
     the richer settings, shorter or larger ones the lighter; the caller's settings apply over either."""
-    least, cells = auto_module.RICH_MIN_ROWS, auto_module.RICH_CELLS
+    least, cells = auto_trees.RICH_MIN_ROWS, auto_trees.RICH_CELLS
     narrow = Layout.uniform(10, NUMERIC)
     auto = auto_module.Auto()
-    assert auto.tree_settings(narrow, least)["chain"] == auto_module.RICH_TREES["chain"] > 1
-    assert auto.tree_settings(narrow, least - 1) == {**auto_module.TREES, "max_rows": least - 1}
+    assert auto.tree_settings(narrow, least)["chain"] == auto_trees.RICH_TREES["chain"] > 1
+    assert auto.tree_settings(narrow, least - 1) == {**auto_trees.TREES, "max_rows": least - 1}
     wide = Layout.uniform(cells // least + 1, NUMERIC)
-    assert not auto_module.rich_trees(wide, least) and auto_module.rich_trees(Layout.uniform(cells // least, NUMERIC), least)
-    assert auto.tree_settings(wide, least)["rounds"] == auto_module.TREES["rounds"]
+    assert not auto_trees.rich_trees(wide, least) and auto_trees.rich_trees(Layout.uniform(cells // least, NUMERIC), least)
+    assert auto.tree_settings(wide, least)["rounds"] == auto_trees.TREES["rounds"]
     own = auto_module.Auto(trees={"chain": 1}).tree_settings(narrow, 2 * least)
-    assert own == {**auto_module.RICH_TREES, "chain": 1, "max_rows": 2 * least}
+    assert own == {**auto_trees.RICH_TREES, "chain": 1, "max_rows": 2 * least}
 
 
 @pytest.mark.parametrize("trees", [{"leaves": 4}, {"rounds": 0}, [("rounds", 3)], {"rate": 2.0}])

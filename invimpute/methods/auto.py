@@ -5,7 +5,7 @@ per column, within [5%, 20%] of them), fits every candidate on the rest, and sco
 fill of the hidden cells per column (filling only the rows that hold one): the masked-prediction autoencoder sized to the table (its training
 budget in optimiser steps, early stopping on a further held-out slice), and fast peers (mean/mode, the
 library's compiled KNN over up to :data:`KNN_DONORS` donor rows, a multivariate-normal model fitted by
-EM, gradient-boosted trees per column where :func:`trees_rows` affords them; when named, the :data:`OPTIONAL`
+EM, gradient-boosted trees per column where :func:`~invimpute.methods.auto_trees.trees_rows` affords them; when named, the :data:`OPTIONAL`
 IterativeImputer), and, where
 :func:`inversion_affordable` allows it, the ``inverted`` candidate: reverse training through
 the network candidate's own model (:class:`InvertedFill`), which keeps its weights only where its choice
@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from invimpute.peers.baselines import Iterative, MeanMode
-from invimpute.peers.boosting import BoostedTrees, single_columns
+from invimpute.peers.boosting import BoostedTrees
 from invimpute.peers.gaussian import GaussianEM
 from invimpute.config import ModelConfig
 from invimpute.encoding.schema import Schema
@@ -50,11 +50,12 @@ from invimpute.runtime.arrays import to_device
 from invimpute.runtime.progress import scope, stage
 from invimpute.scoring.selection import BASELINE, ColumnChoice, blend, choose_columns, seeded_rng, selection_frame, weight_matrix
 from invimpute.encoding.missingness import hide_cells
+from invimpute.methods.auto_trees import tree_settings
 from invimpute.training.loop import TrainConfig
 
 CANDIDATES = ("mean", "knn", "gaussian", "network", "trees", "inverted")
 """The default candidates. ``trees`` are gradient-boosted trees per numeric column
-(:class:`~invimpute.peers.boosting.BoostedTrees` with :data:`TREES`), the non-linear tabular learner that
+(:class:`~invimpute.peers.boosting.BoostedTrees`, settings sized to the table by :mod:`invimpute.methods.auto_trees`), the non-linear tabular learner that
 the network does not replace on small tables: with them auto's RMSE was lower on every development mask
 of ``benchmarks/results/tree_candidate_dev.md`` (18 of 18 at these settings, by 0.4-5.8% per table)."""
 OPTIONAL = ("iterative",)
@@ -105,31 +106,6 @@ the split, since a second fit would double the largest part of the time. Chosen 
 GAUSSIAN_ROWS = 5_000
 """Rows the Gaussian candidate's EM sees (a seeded sample of a longer table): bounds its cost, as
 :data:`KNN_DONORS` bounds KNN's; a mean and covariance of tens of columns are estimated well from them."""
-TREES = {"rounds": 40, "depth": 5, "rate": 0.25, "max_features": 8, "max_rows": 5_000, "chain": 1}
-"""The ``trees`` candidate's settings (:class:`~invimpute.peers.boosting.BoostedTrees`'s; ``options={"trees":
-{...}}`` changes them) where :data:`RICH_TREES` are not used: a sixth of the peer's work per column (40
-rounds of depth-5 trees reading 8 input columns each, in one pass), which kept most of the peer's gain
-inside auto on development tables (``benchmarks/results/tree_candidate_dev.md``: california 5.8% lower
-against 6.0%, letter 0.9% against 1.7%) at a quarter of its added time. It is refitted on every observed
-cell once chosen, as the other peers are."""
-RICH_TREES = {**TREES, "rounds": 50, "depth": 6, "rate": 0.2, "max_features": 16, "chain": 3}
-"""The ``trees`` candidate's settings on a table of :func:`rich_trees`: 50 rounds of depth-6 trees reading 16
-input columns, in three chained passes (half the ``boosted`` peer's rounds at twice its rate), about 3.5
-times :data:`TREES`' work per pass. On the frontier protocol's development cells (2,000-row samples, 30%
-MCAR, seeds 7 and 8; ``benchmarks/results/rich_trees_dev.md``) auto's in-sample RMSE fell on 7 of 9 tables
-(letter 7.9%, obesity 3.7%, students 2.1%, bike 1.5%; shoppers +0.3%), with the peer's whole model (100
-rounds at 0.1) no better for twice the time."""
-RICH_MIN_ROWS, RICH_CELLS = 1_000, 64_000
-"""Where :data:`RICH_TREES` replace :data:`TREES` (:func:`rich_trees`): tables of at least ``RICH_MIN_ROWS``
-rows whose trees' rows times target columns stay within ``RICH_CELLS`` (students' 1,600 x 37: about 1.7 s
-of tree fitting per fit on a 2-core CPU, two fits a call). Shorter tables keep the lighter trees for the
-2-second target of small tables, where the whole call takes about that already (breast, 683 x 9); larger
-ones (spam's 4,601 x 57, letter's 5,000 rows x 16) for the time the richer trees would add to theirs."""
-TREES_CELLS, TREES_MIN_ROWS = 300_000, 1_000
-"""The ``trees`` candidate's budget (:func:`trees_rows`): the rows it is fitted on times its target columns
-stay within ``TREES_CELLS`` (a table of up to 60 numeric columns keeps 5,000 rows), and where that leaves
-fewer than ``TREES_MIN_ROWS`` rows of a longer table (more than 300 numeric columns: images) it is not
-fitted, since per-column trees on a sample that small would cost more than they could prove."""
 GAUSSIAN_REFIT_ROUNDS = 3
 """EM rounds of the Gaussian model's refit on every observed cell, resumed from its first fit (the held-out
 cells are at most a fifth of the observed ones, so EM starts near its new fixed point)."""
@@ -192,32 +168,6 @@ def holdout_rate(observed: np.ndarray, fraction: float) -> float:
     return float(np.clip(HOLDOUT_CELLS / max(per_column, 1.0), MIN_HOLDOUT, MAX_HOLDOUT))
 
 
-def trees_rows(layout: Layout, n_rows: int, max_rows: int = TREES["max_rows"]) -> int:
-    """Rows the ``trees`` candidate is fitted on for a table of ``n_rows`` rows (0: not fitted), within
-    :data:`TREES_CELLS` rows x target columns (its single-column groups) and at most ``max_rows``.
-
-    Args:
-      layout: the table's encoded layout.
-      n_rows: rows of the table.
-      max_rows: the candidate's own row cap.
-
-    Returns:
-      The row budget, or 0 where fewer than :data:`TREES_MIN_ROWS` (or the table's rows) fit, or where
-      the table has no single-column group to regress.
-    """
-    targets = int(single_columns(layout).sum())
-    if not targets:  # nothing to regress: a table of wide categorical columns only
-        return 0
-    rows = min(n_rows, max_rows, TREES_CELLS // targets)
-    return rows if rows >= min(n_rows, TREES_MIN_ROWS) else 0
-
-
-def rich_trees(layout: Layout, n_rows: int, max_rows: int = TREES["max_rows"]) -> bool:
-    """Whether a table of ``n_rows`` rows of ``layout`` gets :data:`RICH_TREES`: at least
-    :data:`RICH_MIN_ROWS` rows, and the trees' rows times target columns within :data:`RICH_CELLS`."""
-    return n_rows >= RICH_MIN_ROWS and trees_rows(layout, n_rows, max_rows) * int(single_columns(layout).sum()) <= RICH_CELLS
-
-
 def inversion_affordable(network: Autoencoding, n_rows: int, steps: int) -> bool:
     """Whether the ``inverted`` candidate runs on a table of ``n_rows`` rows: when inverting every row for
     ``steps`` steps twice (held-out scoring, then imputation) passes at most :data:`INVERSION_SHARE` of the
@@ -277,7 +227,7 @@ class Auto:
         :func:`inversion_affordable` says so).
       fraction: hold-out share for a table with no missing cell.
       candidates: which candidates to fit; ``"mean"`` is always among them.
-      trees: settings of the ``trees`` candidate that replace those of :data:`TREES`.
+      trees: settings of the ``trees`` candidate that apply over those the table gets (:func:`~invimpute.methods.auto_trees.tree_settings`).
       image_shape, progress: as for :class:`~invimpute.methods.registry.Autoencoding`.
     """
 
@@ -316,15 +266,9 @@ class Auto:
         return CATEGORICAL_MODEL, replace(CATEGORICAL_TRAIN, steps=steps)
 
     def tree_settings(self, layout: Layout | None = None, n_rows: int | None = None) -> dict:
-        """The ``trees`` candidate's settings: :data:`RICH_TREES` on a table of :func:`rich_trees`, else
-        :data:`TREES`, with this configuration's ``trees`` over them; its rows within :func:`trees_rows` for
-        a table of ``n_rows`` rows of ``layout`` (0: not fitted)."""
-        if layout is None or n_rows is None:
-            return {**TREES, **(self.trees or {})}
-        base = RICH_TREES if rich_trees(layout, n_rows) else TREES
-        settings = {**base, **(self.trees or {})}
-        settings["max_rows"] = trees_rows(layout, n_rows, settings["max_rows"])
-        return settings
+        """The ``trees`` candidate's settings for a table of ``n_rows`` rows of ``layout``, this
+        configuration's ``trees`` over them (:func:`~invimpute.methods.auto_trees.tree_settings`)."""
+        return tree_settings(layout, n_rows, self.trees)
 
     def make_candidate(self, name: str, layout: Layout | None = None, n_rows: int | None = None):
         """A fresh, unfitted candidate of this configuration, by name (the network sized to ``layout``, KNN's
@@ -368,7 +312,7 @@ class Auto:
         X = np.asarray(X, np.float32)
         observed = np.asarray(observed, bool)
         if "trees" in names and not self.tree_settings(layout, X.shape[0])["max_rows"]:
-            names.remove("trees")  # beyond its budget (:func:`trees_rows`)
+            names.remove("trees")  # beyond its budget (auto_trees.trees_rows)
         k_hold, k_fit, k_imp, k_sel = jax.random.split(key, 4)
         held = np.asarray(hide_cells(k_hold, to_device(observed), layout, holdout_rate(observed, self.fraction)))
         train = observed & ~held
@@ -510,6 +454,6 @@ class Auto:
         return selection_frame(self.names_, self.choices_, schema.names)
 
 
-__all__ = ["Auto", "CANDIDATES", "OPTIONAL", "TREES", "TREES_CELLS", "TREES_MIN_ROWS", "trees_rows", "RICH_TREES", "RICH_MIN_ROWS", "RICH_CELLS", "rich_trees", "INVERTED", "INVERSION_GAIN", "INVERSION_SHARE", "SCREEN_ROWS", "SCREEN_MARGIN", "InvertedFill", "inversion_affordable", "CATEGORICAL_INCUMBENT", "CATEGORICAL_MODEL", "CATEGORICAL_SHARE", "CATEGORICAL_EPOCHS", "CATEGORICAL_FLOOR", "categorical_steps",
+__all__ = ["Auto", "CANDIDATES", "OPTIONAL", "INVERTED", "INVERSION_GAIN", "INVERSION_SHARE", "SCREEN_ROWS", "SCREEN_MARGIN", "InvertedFill", "inversion_affordable", "CATEGORICAL_INCUMBENT", "CATEGORICAL_MODEL", "CATEGORICAL_SHARE", "CATEGORICAL_EPOCHS", "CATEGORICAL_FLOOR", "categorical_steps",
            "CATEGORICAL_TRAIN", "GAUSSIAN_REFIT_ROUNDS", "GAUSSIAN_ROWS", "HOLDOUT_CELLS", "holdout_rate",
            "REFIT_NETWORK_CELLS", "REFIT_RATE", "REFIT_SHARE"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from invimpute.methods.auto import CANDIDATES, INVERTED, OPTIONAL, TREES
+from invimpute.methods.auto import CANDIDATES, INVERTED, OPTIONAL
+from invimpute.methods.auto_trees import TREES
 from invimpute.peers.boosting import BoostedTrees
 
 TREE_OPTIONS = tuple(TREES)
