@@ -39,6 +39,7 @@ stay within ``TREES_CELLS`` (a table of up to 60 numeric columns keeps 5,000 row
 fewer than ``TREES_MIN_ROWS`` rows of a longer table (more than 300 numeric columns: images) it is not
 fitted, since per-column trees on a sample that small would cost more than they could prove."""
 
+
 def trees_rows(layout: Layout, n_rows: int, max_rows: int = TREES["max_rows"]) -> int:
     """Rows the ``trees`` candidate is fitted on for a table of ``n_rows`` rows (0: not fitted), within
     :data:`TREES_CELLS` rows x target columns (its single-column groups) and at most ``max_rows``.
@@ -62,7 +63,8 @@ def trees_rows(layout: Layout, n_rows: int, max_rows: int = TREES["max_rows"]) -
 def rich_trees(layout: Layout, n_rows: int, max_rows: int = TREES["max_rows"]) -> bool:
     """Whether a table of ``n_rows`` rows of ``layout`` gets :data:`RICH_TREES`: at least
     :data:`RICH_MIN_ROWS` rows, and the trees' rows times target columns within :data:`RICH_CELLS`."""
-    return n_rows >= RICH_MIN_ROWS and trees_rows(layout, n_rows, max_rows) * int(single_columns(layout).sum()) <= RICH_CELLS
+    targets = int(single_columns(layout).sum())
+    return n_rows >= RICH_MIN_ROWS and trees_rows(layout, n_rows, max_rows) * targets <= RICH_CELLS
 
 
 def tree_settings(layout: Layout | None, n_rows: int | None, given: dict | None = None) -> dict:
