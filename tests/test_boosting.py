@@ -204,6 +204,20 @@ def test_rich_trees_where_the_table_affords_them():
     assert own == {**auto_trees.RICH_TREES, "chain": 1, "max_rows": 2 * least}
 
 
+def test_rich_trees_fit_and_survive_a_checkpoint(tmp_path):
+    """A table of ``RICH_MIN_ROWS`` rows fits the richer trees (three chained passes) inside auto, and a
+    checkpoint rebuilds them to the same fill."""
+    rng = np.random.default_rng(6)
+    x = rng.uniform(-2, 2, auto_trees.RICH_MIN_ROWS)
+    frame = pd.DataFrame({"x": x, "y": np.sin(2 * x), "z": x + rng.normal(0, 0.1, x.size)}).mask(rng.random((x.size, 3)) < 0.2)
+    imp = Imputer(seed=0, train={"steps": 30}, options={"candidates": ["mean", "gaussian", "trees"]}).fit(frame)
+    trees = imp.method_.methods_["trees"]
+    assert trees.chain == trees.base_.shape[0] == auto_trees.RICH_TREES["chain"] > 1
+    assert trees.rounds == auto_trees.RICH_TREES["rounds"]
+    out = imp.transform(frame)
+    pd.testing.assert_frame_equal(checkpoint.load(checkpoint.save(imp, tmp_path / "m")).transform(frame), out)
+
+
 @pytest.mark.parametrize("trees", [{"leaves": 4}, {"rounds": 0}, [("rounds", 3)], {"rate": 2.0}])
 def test_auto_rejects_bad_trees_options(trees):
     """A bad ``options={"trees": ...}`` is refused at fit with a message naming the setting."""
