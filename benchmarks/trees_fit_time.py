@@ -16,10 +16,17 @@ import time
 import jax
 import numpy as np
 
+from invimpute.methods.auto_trees import RICH_TREES, TREES
 from invimpute.peers import boosting
 
-SETTINGS = {"lite": (40, 5, 0.25, 8), "rich": (50, 6, 0.2, 16), "peer": (100, 6, 0.1, 16), "C": (50, 6, 0.2, 16)}
-"""(rounds, depth, rate, columns per tree) by name (``C``: the development run's name for ``rich``)."""
+def _shape(settings: dict) -> tuple[int, int, float, int]:
+    return settings["rounds"], settings["depth"], settings["rate"], settings["max_features"]
+
+
+SETTINGS = {"lite": _shape(TREES), "rich": _shape(RICH_TREES), "C": _shape(RICH_TREES),
+            "peer": (boosting.ROUNDS, boosting.DEPTH, boosting.RATE, boosting.MAX_FEATURES)}
+"""(rounds, depth, rate, columns per tree) by name, read from where the library keeps them (``C``: the
+development run's name for ``rich``)."""
 
 
 def seconds(rows: int, columns: int, shape: tuple, missing: float, reps: int) -> float:

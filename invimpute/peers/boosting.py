@@ -13,8 +13,8 @@ pass filled it (the rounds of MissForest), so a column also learns from the othe
 One compiled program fits a shard of the target columns' trees (a ``lax.map`` over targets of a ``lax.scan``
 over boosting rounds, the levels unrolled) on at most :data:`MAX_ROWS` rows (a seeded sample of a longer
 table), the shards run at once on a CPU's cores; one more program predicts. Rows, columns and targets are
-padded to shape buckets (:func:`bucket`), so tables of similar shape share both programs (and the persistent compilation cache's
-copy of them) instead of compiling their own. Categorical groups are not targets (:attr:`BoostedTrees.covers_` is
+padded to shape buckets (:func:`bucket`), so tables of similar shape share both programs (and the
+persistent compilation cache's copy of them) instead of compiling their own. Categorical groups are not targets (:attr:`BoostedTrees.covers_` is
 False there and they get their observed frequencies), but their entries are inputs.
 """
 
