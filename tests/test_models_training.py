@@ -502,7 +502,7 @@ def test_default_budget_is_counted_in_steps_not_epochs():
     assert default_steps(50, 128) == LEAST_STEPS                        # one batch a pass: the least budget
     assert default_steps(500, 128) == FLOOR_EPOCHS * 4 < MIN_STEPS       # a small table: passes, not 3,000 steps
     assert default_steps(2_000, 128) == MIN_STEPS                        # 16 batches a pass reach the floor
-    assert default_steps(20_000, 128) == BUDGET_EPOCHS * 157             # between the bounds: passes over the rows
+    assert default_steps(15_000, 128) == BUDGET_EPOCHS * 118             # between the bounds: passes over the rows
     assert default_steps(40_000, 128) == MAX_STEPS
     for rows in (500, 40_000):
         block, evaluations = TrainConfig(batch_size=128).plan(rows)

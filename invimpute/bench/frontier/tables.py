@@ -4,7 +4,8 @@ Names follow CACTI (ICML 2025): ``bike`` (Seoul Bike Sharing Demand, the "bike" 
 CACTI's code), ``obesity``, ``california``, ``default`` (the GAIN copy of Default of Credit Card
 Clients, label removed), ``income`` (Adult), ``letter``, ``magic``, ``shoppers``, ``spam``, ``students``;
 then DiffPuter's (ICLR 2025) others: ``bean``, ``beijing``, ``gesture`` and ``california_geron`` (its
-"california", Géron's form); and the GAIN table ``breast``. Files: ``frontier/`` and ``uci/`` of the data
+"california", Géron's form); and the GAIN tables ``breast`` and ``breast_diagnostic`` (with ``spam``,
+``letter`` and ``default`` above, the five GAIN tables). Files: ``frontier/`` and ``uci/`` of the data
 home (``/work/shared/data/README.md`` says where each comes from).
 
 Dropped, as the papers do: every label (the prediction target of the UCI task) and the row ids and
@@ -12,7 +13,7 @@ dates: ``bike``: ``Date`` (a date) and ``Functioning Day`` (the target of the UC
 ``obesity``: ``NObeyesdad``; ``california``: ``medianHouseValue``; ``income``: ``income``; ``magic``:
 ``class``; ``shoppers``: ``Revenue``; ``students``: ``Target``; ``bean``: ``Class``; ``beijing``: ``No``
 (a row number); ``gesture``: ``Phase``; ``california_geron``: ``median_house_value``. ``default``,
-``letter``, ``spam`` and ``breast`` come without labels. Rows with a missing value in the file are
+``letter``, ``spam``, ``breast`` and ``breast_diagnostic`` come without labels. Rows with a missing value in the file are
 dropped (DiffPuter does the same): ``income``'s ``?`` rows (2,399), ``beijing``'s ``NA`` ``pm2.5`` rows
 (2,067), ``california_geron``'s blank ``total_bedrooms`` rows (207).
 
@@ -73,6 +74,7 @@ TABLES: dict[str, TableSpec] = {
     "california_geron": TableSpec("frontier/california_geron.csv", ("median_house_value",), ("ocean_proximity",),
                                   "DiffPuter"),
     "breast": TableSpec("uci/breast.csv", (), (), "GAIN"),
+    "breast_diagnostic": TableSpec("uci/breast_diagnostic.csv", (), (), "GAIN"),
 }
 """Every table of the frontier protocol, by name."""
 
