@@ -1,7 +1,7 @@
 """``method="auto"``: the default imputer, which proves its choice per column on held-out observed cells.
 
 :meth:`Auto.fit` hides a share of the observed cells (per source column, about :data:`HOLDOUT_CELLS`
-per column, within [5%, 20%] of them), fits every candidate on the rest, and scores each candidate's
+per column, within [2.5%, 20%] of them), fits every candidate on the rest, and scores each candidate's
 fill of the hidden cells per column (filling only the rows that hold one): the masked-prediction autoencoder sized to the table (its training
 budget in optimiser steps, early stopping on a further held-out slice), and fast peers (mean/mode, the
 library's compiled KNN over up to :data:`KNN_DONORS` donor rows, a multivariate-normal model fitted by
@@ -162,7 +162,7 @@ nearly the table the final fill sees (every cell held out raises their missing r
 
 
 def holdout_rate(observed: np.ndarray, fraction: float) -> float:
-    """The share of observed cells to hold out: about :data:`HOLDOUT_CELLS` per column, within [5%, 20%];
+    """The share of observed cells to hold out: about :data:`HOLDOUT_CELLS` per column, within [2.5%, 20%];
     ``fraction`` when the table is complete.
 
     The share is kept small on large tables because the candidates do not degrade alike as cells go
