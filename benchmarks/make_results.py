@@ -27,6 +27,11 @@ SECTIONS = [
         "--out benchmarks/results/latency20.md --jsonl benchmarks/results/latency20.jsonl",
     ),
     (
+        "The inverted candidate's steps: development masks (issues 24 and 28)",
+        "inversion_steps_dev.md",
+        "the commands in the section",
+    ),
+    (
         "A smaller hold-out floor and a lower step cap: development masks (issue 28)",
         "holdout_dev.md",
         "the commands in the section",

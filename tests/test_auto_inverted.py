@@ -125,3 +125,15 @@ def test_screen_leaves_out_a_candidate_that_gains_too_little_without_inverting_e
     scored = int(kept.holdout_[0].any(axis=1).sum())
     assert rows == [40, scored - 40] and kept.inversion_rows_ == scored and kept.names_[-1] == INVERTED
     assert all(np.isfinite(c.errors[INVERTED]) for c in kept.choices_)
+
+
+def test_inverted_candidate_takes_its_own_steps_unless_the_caller_sets_inversion():
+    """At the defaults the candidate inverts for INVERSION_STEPS (its gain comes in the first steps); a caller's
+    own inversion settings are taken whole, steps included, by the candidate and by the affordability rule."""
+    default = Auto().inversion_settings()
+    assert default.steps == auto_module.INVERSION_STEPS != InversionConfig().steps
+    assert default == InversionConfig(steps=auto_module.INVERSION_STEPS)
+    given = InversionConfig(steps=40, learning_rate=0.1)
+    assert Auto(inversion=given).inversion_settings() == given
+    assert Auto(inversion=given).make_candidate("network").inversion_config == given
+    assert Auto().make_candidate("network").inversion_config.steps == auto_module.INVERSION_STEPS
