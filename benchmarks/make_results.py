@@ -27,6 +27,36 @@ SECTIONS = [
         "--out benchmarks/results/latency20.md --jsonl benchmarks/results/latency20.jsonl",
     ),
     (
+        "Latency with the inverted candidate's 15 steps (issue 28): the tables the hold-out floor, the step cap "
+        "or the candidate reach, `Imputer()` and IterativeImputer; one run on an otherwise idle machine",
+        "latency21.md",
+        "python benchmarks/latency.py --tables letter credit generated_100k --methods auto iterative --timeout 900 "
+        "--out benchmarks/results/latency21.md --jsonl benchmarks/results/latency21.jsonl",
+    ),
+    (
+        "The defaults with the inverted candidate's 15 steps (issues 24 and 28; letter and credit re-run, every "
+        "other record that of `defaults16.jsonl`, same masks)",
+        "defaults17.md",
+        "invimpute bench --datasets letter credit --mechanisms mcar --rates 0.2 --seeds 0 1 2 --methods auto --out "
+        "benchmarks/results/defaults17.jsonl (every record of defaults16.jsonl but auto's on those two tables copied "
+        "into it first); report: `invimpute bench --report-only --out benchmarks/results/defaults17.jsonl --report "
+        "benchmarks/results/defaults17.md`",
+    ),
+    (
+        "The default on Mushroom with the inverted candidate's 15 steps, 10% MCAR, 5 seeds",
+        "defaults12_mushroom.md",
+        "invimpute bench --datasets mushroom --mechanisms mcar --rates 0.1 --seeds 0 1 2 3 4 --methods auto --out "
+        "benchmarks/results/defaults12_mushroom.jsonl; report: `invimpute bench --report-only --out "
+        "benchmarks/results/defaults12_mushroom.jsonl --report benchmarks/results/defaults12_mushroom.md`",
+    ),
+    (
+        "The default's belief on letter with the inverted candidate's 15 steps (issue 25): 90% intervals' "
+        "coverage, 3 seeds, full size",
+        "uncertainty_default_letter_steps.md",
+        "python benchmarks/uncertainty.py --default --seeds 0 1 2 --max-rows 30000 --default-tables letter "
+        "--out benchmarks/results/uncertainty_default_letter_steps.md",
+    ),
+    (
         "The inverted candidate's steps: development masks (issues 24 and 28)",
         "inversion_steps_dev.md",
         "the commands in the section",
