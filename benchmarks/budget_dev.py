@@ -24,7 +24,7 @@ import invimpute.training.config as budget
 
 KNOBS = {**{k: budget for k in ("MIN_STEPS", "BUDGET_EPOCHS", "MAX_STEPS", "FLOOR_EPOCHS", "LEAST_STEPS",
                                  "MAX_BATCH", "BATCH_STEPS", "EVAL_ROWS")},
-         **{k: auto for k in ("MIN_HOLDOUT", "MAX_HOLDOUT", "HOLDOUT_CELLS", "INVERSION_STEPS")},
+         **{k: auto for k in ("MIN_HOLDOUT", "MAX_HOLDOUT", "HOLDOUT_CELLS", "INVERSION_STEPS", "REFIT_TREES_HOLDOUT")},
          **{k: auto_trees for k in ("RICH_MIN_ROWS", "RICH_CELLS")},
          **{k: neighbours for k in ("KNN_DONORS", "KNN_WORK")},
          **{k: model_config for k in ("MIN_WIDTH", "MAX_WIDTH")}}

@@ -57,6 +57,11 @@ SECTIONS = [
         "--out benchmarks/results/uncertainty_default_letter_steps.md",
     ),
     (
+        "The trees' refit on long tables: development masks (issue 28)",
+        "refit_trees_dev.md",
+        "the commands in the section",
+    ),
+    (
         "The inverted candidate's steps: development masks (issues 24 and 28)",
         "inversion_steps_dev.md",
         "the commands in the section",

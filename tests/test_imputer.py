@@ -386,6 +386,39 @@ def test_auto_refits_the_chosen_network_on_every_observed_cell_of_a_small_table(
     np.testing.assert_array_equal(auto.methods_["network"].fit_data_[1], observed)
 
 
+def test_auto_keeps_the_trees_first_fit_where_little_was_held_out(monkeypatch):
+    """Below ``REFIT_TREES_HOLDOUT`` of the observed cells held out, the chosen trees keep their first fit (a
+    second fit as costly as the first would add a few percent of cells); from it they are refitted on every
+    observed cell."""
+    import jax
+
+    from invimpute.methods import auto as auto_module
+    from invimpute.methods.auto_trees import TREES_MIN_ROWS
+    from invimpute.encoding.layout import NUMERIC, Layout
+
+    rng = np.random.default_rng(0)
+    z = rng.uniform(-2, 2, size=(TREES_MIN_ROWS, 1))
+    X = np.hstack([z, np.abs(z), np.sign(z), z ** 2]).astype(np.float32)
+    observed = rng.random(X.shape) > 0.2
+    calls = []
+    fit_candidate = auto_module.Auto._fit_candidate
+
+    def spy(self, name, X, observed, layout, key, what="fit"):
+        calls.append((name, what))
+        return fit_candidate(self, name, X, observed, layout, key, what)
+
+    monkeypatch.setattr(auto_module.Auto, "_fit_candidate", spy)
+    for share, refitted in ((0.0, True), (1.0, False)):
+        monkeypatch.setattr(auto_module, "REFIT_TREES_HOLDOUT", share)
+        calls.clear()
+        auto = auto_module.Auto(candidates=("mean", "trees")).fit(np.where(observed, X, 0), observed,
+                                                                 Layout.uniform(4, NUMERIC), jax.random.key(0))
+        assert auto.weights_[auto.names_.index("trees")].max() > 0, "the test table should give the trees weight"
+        assert (("trees", "refit") in calls) is refitted
+        out = auto.impute(np.where(observed, X, 0), observed, jax.random.key(1))
+        assert np.isfinite(out).all() and np.array_equal(out[observed], X[observed])
+
+
 def test_auto_bounds_knn_donors_by_the_distance_work():
     """KNN keeps every row as a donor on tables of letter's size and draws fewer on longer or wider ones, so
     its passes cost at most ``KNN_WORK`` multiply-adds; the fitted candidate holds that many donors."""
