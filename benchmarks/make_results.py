@@ -136,6 +136,18 @@ SECTIONS = [
         "the commands in the section",
     ),
     (
+        "The frontier protocol with MCAR on three seeds (issue 27): `frontier4.jsonl` and MCAR seed 2 with every "
+        "method, run at low priority beside other work from a snapshot of 88929d6 (the library before the "
+        "hold-out floor, the inverted candidate's 15 steps and the trees' refit rule; of these tables only "
+        "letter's fills would move), so its seconds are not comparable",
+        "frontier5.md",
+        "invimpute bench --protocol frontier --datasets california magic letter spam default bike shoppers obesity "
+        "students income --mechanisms mcar --seeds 2 --methods mean knn iterative auto boosted miceforest missforest "
+        "remasker-cpu --max-rows 2000 --out benchmarks/results/frontier5.jsonl (every record of frontier4.jsonl "
+        "copied into it first); report: `invimpute bench --protocol frontier --report-only --out "
+        "benchmarks/results/frontier5.jsonl --report benchmarks/results/frontier5.md --figures benchmarks/figures/frontier5`",
+    ),
+    (
         "The frontier protocol with the richer trees (issue 27): MCAR, MAR and MNAR on seeds 0 and 1 "
         "(CACTI's ten tables at 2,000 rows; seed 0's and MCAR seed 1's peers' records those of `frontier3.jsonl`, "
         "same masks, auto's records of every cell run again; MAR and MNAR seed 1 run with every method at low "
