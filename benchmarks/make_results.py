@@ -20,6 +20,12 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 SECTIONS = [
     (
+        "A messy table at the defaults at the session's end (issue 28 and the wild tables): `Imputer()`, "
+        "`boosted` and IterativeImputer, one run",
+        "messy_defaults20.md",
+        "INVIMPUTE_DATA=/work/shared/data python benchmarks/messy_defaults.py boosted iterative auto",
+    ),
+    (
         "Latency with the hold-out floor at 2.5% and the step cap at 10,000 (issue 28): the tables they reach, "
         "`Imputer()` and IterativeImputer; one run on an otherwise idle machine",
         "latency20.md",
@@ -71,6 +77,12 @@ SECTIONS = [
         "uncertainty_default_letter_steps.md",
         "python benchmarks/uncertainty.py --default --seeds 0 1 2 --max-rows 30000 --default-tables letter "
         "--out benchmarks/results/uncertainty_default_letter_steps.md",
+    ),
+    (
+        "`auto` with and without its inverted candidate, after its 15 steps (issue 24): the GAIN tables, seeds 0-2",
+        "auto_inverted2.md",
+        "INVIMPUTE_DATA=/work/shared/data python benchmarks/auto_inverted.py --datasets breast breast_diagnostic spam "
+        "letter credit --seeds 0 1 2 --out benchmarks/results/auto_inverted2.jsonl",
     ),
     (
         "The trees' refit on long tables: development masks (issue 28)",

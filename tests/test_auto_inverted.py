@@ -129,7 +129,7 @@ def test_screen_leaves_out_a_candidate_that_gains_too_little_without_inverting_e
 
 def test_inverted_candidate_takes_its_own_steps_unless_the_caller_sets_inversion():
     """At the defaults the candidate inverts for INVERSION_STEPS (its gain comes in the first steps); a caller's
-    own inversion settings are taken whole, steps included, by the candidate and by the affordability rule."""
+    own inversion settings are taken whole, steps included."""
     default = Auto().inversion_settings()
     assert default.steps == auto_module.INVERSION_STEPS != InversionConfig().steps
     assert default == InversionConfig(steps=auto_module.INVERSION_STEPS)

@@ -59,8 +59,8 @@ development masks MCAR 20%, seeds 3-5; ``benchmarks/results/max_steps_dev.md``) 
 and the Gaussian model carry much of credit's fill), while 10,000 steps cost letter 0.89% with 5% of its
 cells held out. With 2.5% held out (:data:`~invimpute.methods.auto.MIN_HOLDOUT`) letter's mean RMSE at
 10,000 steps is 0.2% below that of 12,560 steps with 5% and credit's within 0.1%
-(``benchmarks/results/holdout_dev.md``), and its network's fit a fifth shorter: the cap went from 12,800 to
-10,000 for issue 28's time on letter."""
+(``benchmarks/results/holdout_dev.md``), and its network's fit is a fifth shorter: the cap went from 12,800
+to 10,000 for letter's time."""
 LEARNING_RATE, IMAGE_LEARNING_RATE = 1e-3, 3e-3
 """Adam's step size under ``learning_rate="auto"``: on tables, and on images (the convolutional model
 under mixed image damage). The image rate was chosen on the development split of scikit-learn's digits
