@@ -26,18 +26,11 @@ SECTIONS = [
         "INVIMPUTE_DATA=/work/shared/data python benchmarks/messy_defaults.py boosted iterative auto",
     ),
     (
-        "Latency with the hold-out floor at 2.5% and the step cap at 10,000 (issue 28): the tables they reach, "
-        "`Imputer()` and IterativeImputer; one run on an otherwise idle machine",
-        "latency20.md",
+        "Latency with the trees' refit kept for hold-outs of 5% (issue 28): letter, credit and the 100,000-row "
+        "table, `Imputer()` and IterativeImputer; one run on an otherwise idle machine",
+        "latency22.md",
         "python benchmarks/latency.py --tables letter credit generated_100k --methods auto iterative --timeout 900 "
-        "--out benchmarks/results/latency20.md --jsonl benchmarks/results/latency20.jsonl",
-    ),
-    (
-        "Latency with the inverted candidate's 15 steps (issue 28): the tables the hold-out floor, the step cap "
-        "or the candidate reach, `Imputer()` and IterativeImputer; one run on an otherwise idle machine",
-        "latency21.md",
-        "python benchmarks/latency.py --tables letter credit generated_100k --methods auto iterative --timeout 900 "
-        "--out benchmarks/results/latency21.md --jsonl benchmarks/results/latency21.jsonl",
+        "--out benchmarks/results/latency22.md --jsonl benchmarks/results/latency22.jsonl",
     ),
     (
         "The defaults with the trees' refit kept for hold-outs of 5% (issue 28; letter and credit re-run, every "
@@ -49,11 +42,22 @@ SECTIONS = [
         "benchmarks/results/defaults18.md`",
     ),
     (
-        "Latency with the trees' refit kept for hold-outs of 5% (issue 28): letter, credit and the 100,000-row "
-        "table, `Imputer()` and IterativeImputer; one run on an otherwise idle machine",
-        "latency22.md",
+        "The trees' refit on long tables: development masks (issue 28)",
+        "refit_trees_dev.md",
+        "the commands in the section",
+    ),
+    (
+        "`auto` with and without its inverted candidate, after its 15 steps (issue 24): the GAIN tables, seeds 0-2",
+        "auto_inverted2.md",
+        "INVIMPUTE_DATA=/work/shared/data python benchmarks/auto_inverted.py --datasets breast breast_diagnostic spam "
+        "letter credit --seeds 0 1 2 --out benchmarks/results/auto_inverted2.jsonl",
+    ),
+    (
+        "Latency with the inverted candidate's 15 steps (issue 28): the tables the hold-out floor, the step cap "
+        "or the candidate reach, `Imputer()` and IterativeImputer; one run on an otherwise idle machine",
+        "latency21.md",
         "python benchmarks/latency.py --tables letter credit generated_100k --methods auto iterative --timeout 900 "
-        "--out benchmarks/results/latency22.md --jsonl benchmarks/results/latency22.jsonl",
+        "--out benchmarks/results/latency21.md --jsonl benchmarks/results/latency21.jsonl",
     ),
     (
         "The defaults with the inverted candidate's 15 steps (issues 24 and 28; letter and credit re-run, every "
@@ -79,25 +83,16 @@ SECTIONS = [
         "--out benchmarks/results/uncertainty_default_letter_steps.md",
     ),
     (
-        "`auto` with and without its inverted candidate, after its 15 steps (issue 24): the GAIN tables, seeds 0-2",
-        "auto_inverted2.md",
-        "INVIMPUTE_DATA=/work/shared/data python benchmarks/auto_inverted.py --datasets breast breast_diagnostic spam "
-        "letter credit --seeds 0 1 2 --out benchmarks/results/auto_inverted2.jsonl",
-    ),
-    (
-        "The trees' refit on long tables: development masks (issue 28)",
-        "refit_trees_dev.md",
-        "the commands in the section",
-    ),
-    (
         "The inverted candidate's steps: development masks (issues 24 and 28)",
         "inversion_steps_dev.md",
         "the commands in the section",
     ),
     (
-        "A smaller hold-out floor and a lower step cap: development masks (issue 28)",
-        "holdout_dev.md",
-        "the commands in the section",
+        "Latency with the hold-out floor at 2.5% and the step cap at 10,000 (issue 28): the tables they reach, "
+        "`Imputer()` and IterativeImputer; one run on an otherwise idle machine",
+        "latency20.md",
+        "python benchmarks/latency.py --tables letter credit generated_100k --methods auto iterative --timeout 900 "
+        "--out benchmarks/results/latency20.md --jsonl benchmarks/results/latency20.jsonl",
     ),
     (
         "The defaults with the hold-out floor at 2.5% and the step cap at 10,000 (issue 28; only letter and credit "
@@ -128,6 +123,11 @@ SECTIONS = [
         "uncertainty_default_mushroom2.md",
         "python benchmarks/uncertainty.py --default --seeds 0 1 2 --max-rows 10000 --default-tables mushroom "
         "--out benchmarks/results/uncertainty_default_mushroom2.md",
+    ),
+    (
+        "A smaller hold-out floor and a lower step cap: development masks (issue 28)",
+        "holdout_dev.md",
+        "the commands in the section",
     ),
     (
         "A messy table at the defaults with the richer trees and the faster trees' fit (issue 28 and the wild "
