@@ -148,13 +148,13 @@ SECTIONS = [
         "the commands in the section",
     ),
     (
-        "The frontier protocol with MCAR and MAR on three seeds (issue 27): `frontier4.jsonl` and MCAR and MAR seed 2 "
+        "The frontier protocol on three seeds (issue 27): `frontier4.jsonl` and seed 2 of every mechanism "
         "with every method, run at low priority beside other work from a snapshot of 88929d6 (the library before the "
         "hold-out floor, the inverted candidate's 15 steps and the trees' refit rule; of these tables only "
         "letter's fills would move), so its seconds are not comparable",
         "frontier5.md",
         "invimpute bench --protocol frontier --datasets california magic letter spam default bike shoppers obesity "
-        "students income --mechanisms mcar mar --seeds 2 --methods mean knn iterative auto boosted miceforest missforest "
+        "students income --mechanisms mcar mar mnar --seeds 2 --methods mean knn iterative auto boosted miceforest missforest "
         "remasker-cpu --max-rows 2000 --out benchmarks/results/frontier5.jsonl (every record of frontier4.jsonl "
         "copied into it first); report: `invimpute bench --protocol frontier --report-only --out "
         "benchmarks/results/frontier5.jsonl --report benchmarks/results/frontier5.md --figures benchmarks/figures/frontier5`",
